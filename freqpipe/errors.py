@@ -1,0 +1,68 @@
+"""Exceptions raised by freqpipe.
+
+Every error a user can cause (a bad argument, an unreadable file, a missing optional extra)
+is a :class:`FreqpipeError`. Errors about a file carry its name in ``source`` and, where it is
+known, the byte offset in ``offset``, so a loader can report or skip the file.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "InvalidArgumentError",
+    "CorruptJpegWarning",
+    "CorruptJpegError",
+    "FreqpipeError",
+    "ImageTooLargeError",
+    "MissingExtraError",
+    "NotAJpegError",
+    "UnsupportedJpegError",
+]
+
+
+class FreqpipeError(Exception):
+    """Base class of every error freqpipe raises on purpose.
+
+    Args:
+        message: what went wrong and what to do about it.
+        source: the file (path or ``"<bytes>"``) the error is about, if any.
+        offset: byte offset in ``source`` where the problem was found, if known.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, offset: int | None = None):
+        self.source = source
+        self.offset = offset
+        self.reason = message
+        where = ""
+        if source is not None:
+            where = f"{source}: "
+            if offset is not None:
+                where = f"{source} (byte {offset}): "
+        super().__init__(where + message)
+
+
+class UnsupportedJpegError(FreqpipeError):
+    """A valid JPEG that freqpipe cannot read: 12/16-bit, lossless, JPEG-LS, > 4 components."""
+
+
+class NotAJpegError(UnsupportedJpegError):
+    """The input is not a JPEG at all (no SOI marker)."""
+
+
+class CorruptJpegError(FreqpipeError):
+    """The JPEG is truncated or its data are corrupt."""
+
+
+class ImageTooLargeError(FreqpipeError):
+    """The image has more pixels than the ``max_pixels`` limit allows."""
+
+
+class MissingExtraError(FreqpipeError):
+    """An optional dependency (an extra such as ``freqpipe[gpu]``) is not installed."""
+
+
+class CorruptJpegWarning(UserWarning):
+    """Issued when ``strict=False`` recovers coefficients from a damaged JPEG."""
+
+
+class InvalidArgumentError(FreqpipeError, ValueError):
+    """An argument has the wrong value, shape or dtype (also a ValueError)."""

@@ -1,0 +1,543 @@
+/*
+ * freqpipe.jpeg._native: quantised DCT coefficients straight from a JPEG bitstream.
+ *
+ * libjpeg's jpeg_read_coefficients() does the entropy decoding (no inverse DCT, no colour
+ * conversion, no upsampling); this module then copies (or gathers a subset of frequencies
+ * of) each block into caller-provided buffers. The whole decode and copy run with the GIL
+ * released, and no Python code runs per block or per row.
+ *
+ * Why the libjpeg API and not TurboJPEG's tjTransform with a custom filter: we need the
+ * header before decoding (to enforce max_pixels and let Python allocate pinned outputs of the
+ * right shape), setjmp-based error recovery that tells warnings from errors per message code,
+ * the saved APP1/APP2 markers for EXIF and ICC, and a scan-count limit against malicious
+ * progressive files. tjTransform runs the same jpeg_read_coefficients() internally, so the
+ * speed is the same; the filter callback would add a call per block-row region.
+ *
+ * Usage from Python (see freqpipe/jpeg/reader.py, the only caller):
+ *     dec = Decoder(data, strict, max_scans)   # parses the header, GIL released
+ *     dec.header                                # dict of header facts
+ *     dec.decode(outs, components, freqs)       # entropy decode + copy, GIL released
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jerror.h>
+#include <jpeglib.h>
+
+#define MAX_OUT_COMPONENTS 4
+#define MAX_WARNINGS_KEPT 8
+
+/* Error kinds reported to Python; reader.py maps them to FreqpipeError subclasses. */
+#define KIND_CORRUPT "corrupt"
+#define KIND_UNSUPPORTED "unsupported"
+#define KIND_NOT_JPEG "not_jpeg"
+
+static PyObject *DecodeError; /* args: (kind, message, offset or None) */
+
+typedef struct {
+    struct jpeg_error_mgr pub;
+    jmp_buf jump;
+    int strict;
+    const char *kind; /* set before longjmp */
+    char message[JMSG_LENGTH_MAX + 64];
+    int n_warnings;
+    char warnings[MAX_WARNINGS_KEPT][JMSG_LENGTH_MAX];
+} ErrorState;
+
+typedef struct {
+    struct jpeg_progress_mgr pub;
+    int max_scans;
+} ScanLimit;
+
+typedef struct {
+    PyObject_HEAD
+    struct jpeg_decompress_struct cinfo;
+    ErrorState err;
+    ScanLimit progress;
+    Py_buffer data;
+    int have_data;
+    int created;     /* jpeg_create_decompress done */
+    int header_read; /* jpeg_read_header succeeded */
+    int decoded;     /* decode() has run (successfully or not): the object is single-use */
+    int busy;        /* decode() in progress in another thread */
+    PyObject *header;
+} Decoder;
+
+static int is_unsupported_code(int code) {
+    switch (code) {
+    case JERR_BAD_PRECISION:
+    case JERR_SOF_UNSUPPORTED:
+    case JERR_NOT_COMPILED:
+    case JERR_ARITH_NOTIMPL:
+    case JERR_COMPONENT_COUNT:
+    case JERR_CCIR601_NOTIMPL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Warnings that say nothing about the integrity of the coefficients. */
+static int is_benign_warning(int code) {
+    return code == JWRN_JFIF_MAJOR || code == JWRN_ADOBE_XFORM;
+}
+
+static size_t bytes_consumed(j_decompress_ptr cinfo, size_t total) {
+    if (cinfo->src == NULL) return 0;
+    return total - cinfo->src->bytes_in_buffer;
+}
+
+static void on_error_exit(j_common_ptr cinfo) {
+    ErrorState *err = (ErrorState *)cinfo->err;
+    int code = err->pub.msg_code;
+    (*err->pub.format_message)(cinfo, err->message);
+    if (code == JERR_NO_SOI)
+        err->kind = KIND_NOT_JPEG;
+    else if (is_unsupported_code(code))
+        err->kind = KIND_UNSUPPORTED;
+    else
+        err->kind = KIND_CORRUPT;
+    longjmp(err->jump, 1);
+}
+
+static void on_emit_message(j_common_ptr cinfo, int level) {
+    ErrorState *err = (ErrorState *)cinfo->err;
+    if (level >= 0) return; /* trace messages */
+    if (is_benign_warning(err->pub.msg_code)) return;
+    err->pub.num_warnings++;
+    /* Garbage between segments is skipped once the preceding scan is complete, so the
+     * coefficients are intact: report it, but do not fail a strict read over it. */
+    if (err->strict && err->pub.msg_code != JWRN_EXTRANEOUS_DATA) {
+        (*err->pub.format_message)(cinfo, err->message);
+        err->kind = KIND_CORRUPT;
+        longjmp(err->jump, 1);
+    }
+    if (err->n_warnings < MAX_WARNINGS_KEPT) {
+        (*err->pub.format_message)(cinfo, err->warnings[err->n_warnings]);
+        err->n_warnings++;
+    }
+}
+
+static void on_output_message(j_common_ptr cinfo) { /* never print to stderr */ }
+
+/* A progressive file may hold thousands of tiny scans that each re-walk the whole
+ * coefficient buffer; cap them so a malicious file cannot make a decode take minutes. */
+static void on_progress(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor) return;
+    j_decompress_ptr dinfo = (j_decompress_ptr)cinfo;
+    ScanLimit *limit = (ScanLimit *)cinfo->progress;
+    if (limit->max_scans > 0 && dinfo->input_scan_number > limit->max_scans) {
+        ErrorState *err = (ErrorState *)cinfo->err;
+        snprintf(err->message, sizeof(err->message),
+                 "more than %d scans; refusing to decode (progressive scan bomb?)",
+                 limit->max_scans);
+        err->kind = KIND_CORRUPT;
+        longjmp(err->jump, 1);
+    }
+}
+
+static void raise_decode_error(Decoder *self) {
+    size_t offset = bytes_consumed(&self->cinfo, (size_t)self->data.len);
+    PyObject *args = Py_BuildValue("(ssn)", self->err.kind ? self->err.kind : KIND_CORRUPT,
+                                   self->err.message, (Py_ssize_t)offset);
+    if (args != NULL) {
+        PyErr_SetObject(DecodeError, args);
+        Py_DECREF(args);
+    }
+}
+
+/* ---- header pre-scan ----------------------------------------------------------------------
+ * libjpeg reports lossless, hierarchical and JPEG-LS frames as "unsupported marker" or
+ * "bogus marker length", indistinguishable from corruption. Walk the markers up to the frame
+ * header ourselves so those files get an accurate UnsupportedJpegError. */
+static const char *classify_frame(const unsigned char *buf, size_t len, char *why, size_t whylen,
+                                  size_t *where) {
+    size_t pos = 2;
+    if (len < 2 || buf[0] != 0xFF || buf[1] != 0xD8) return NULL; /* libjpeg says NO_SOI */
+    while (pos + 4 <= len) {
+        if (buf[pos] != 0xFF) return NULL; /* let libjpeg diagnose */
+        unsigned marker = buf[pos + 1];
+        if (marker == 0xFF) { pos++; continue; } /* fill byte */
+        if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+            pos += 2;
+            continue;
+        }
+        size_t seglen = ((size_t)buf[pos + 2] << 8) | buf[pos + 3];
+        *where = pos;
+        if (marker == 0xF7 || marker == 0xF8) {
+            snprintf(why, whylen, "JPEG-LS (marker 0xFF%02X) is not supported", marker);
+            return KIND_UNSUPPORTED;
+        }
+        if (marker == 0xC3 || marker == 0xCB || marker == 0xC7 || marker == 0xCF) {
+            snprintf(why, whylen, "lossless JPEG (SOF%u) is not supported", marker - 0xC0);
+            return KIND_UNSUPPORTED;
+        }
+        if (marker == 0xC5 || marker == 0xC6 || marker == 0xCD || marker == 0xCE) {
+            snprintf(why, whylen, "hierarchical JPEG (SOF%u) is not supported", marker - 0xC0);
+            return KIND_UNSUPPORTED;
+        }
+        if (marker == 0xC0 || marker == 0xC1 || marker == 0xC2 || marker == 0xC9 ||
+            marker == 0xCA) {
+            if (pos + 10 > len) return NULL;
+            unsigned precision = buf[pos + 4];
+            unsigned ncomp = buf[pos + 9];
+            if (precision != 8) {
+                snprintf(why, whylen, "%u-bit samples are not supported (8-bit only)",
+                         precision);
+                return KIND_UNSUPPORTED;
+            }
+            if (ncomp > MAX_OUT_COMPONENTS) {
+                snprintf(why, whylen, "%u components are not supported (at most 4)", ncomp);
+                return KIND_UNSUPPORTED;
+            }
+            return NULL;
+        }
+        if (marker == 0xDA || marker == 0xD9) return NULL; /* no frame yet: libjpeg decides */
+        pos += 2 + seglen;
+    }
+    return NULL;
+}
+
+/* ---- Decoder object ----------------------------------------------------------------------- */
+
+static void Decoder_dealloc(Decoder *self) {
+    if (self->created) jpeg_destroy_decompress(&self->cinfo);
+    if (self->have_data) PyBuffer_Release(&self->data);
+    Py_XDECREF(self->header);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static const char *colorspace_name(J_COLOR_SPACE cs) {
+    switch (cs) {
+    case JCS_GRAYSCALE: return "gray";
+    case JCS_YCbCr: return "ycbcr";
+    case JCS_RGB: return "rgb";
+    case JCS_CMYK: return "cmyk";
+    case JCS_YCCK: return "ycck";
+    default: return "unknown";
+    }
+}
+
+static PyObject *build_header(Decoder *self) {
+    j_decompress_ptr c = &self->cinfo;
+    PyObject *comps = PyList_New(c->num_components);
+    if (comps == NULL) return NULL;
+    for (int i = 0; i < c->num_components; i++) {
+        jpeg_component_info *comp = &c->comp_info[i];
+        PyObject *t = Py_BuildValue("{s:i,s:i,s:i,s:i,s:I,s:I}", "id", comp->component_id,
+                                    "h", comp->h_samp_factor, "v", comp->v_samp_factor,
+                                    "quant_table", comp->quant_tbl_no, "height_in_blocks",
+                                    (unsigned)comp->height_in_blocks, "width_in_blocks",
+                                    (unsigned)comp->width_in_blocks);
+        if (t == NULL) { Py_DECREF(comps); return NULL; }
+        PyList_SET_ITEM(comps, i, t);
+    }
+    PyObject *markers = PyList_New(0);
+    if (markers == NULL) { Py_DECREF(comps); return NULL; }
+    for (jpeg_saved_marker_ptr m = c->marker_list; m != NULL; m = m->next) {
+        PyObject *t = Py_BuildValue("(iy#)", (int)m->marker, (const char *)m->data,
+                                    (Py_ssize_t)m->data_length);
+        if (t == NULL || PyList_Append(markers, t) < 0) {
+            Py_XDECREF(t); Py_DECREF(comps); Py_DECREF(markers);
+            return NULL;
+        }
+        Py_DECREF(t);
+    }
+    return Py_BuildValue("{s:I,s:I,s:N,s:s,s:O,s:O,s:I,s:N,s:O,s:O}", "width",
+                         (unsigned)c->image_width, "height", (unsigned)c->image_height,
+                         "components", comps, "colorspace",
+                         colorspace_name(c->jpeg_color_space), "progressive",
+                         c->progressive_mode ? Py_True : Py_False, "arithmetic",
+                         c->arith_code ? Py_True : Py_False, "restart_interval",
+                         (unsigned)c->restart_interval, "markers", markers, "jfif",
+                         c->saw_JFIF_marker ? Py_True : Py_False, "adobe",
+                         c->saw_Adobe_marker ? Py_True : Py_False);
+}
+
+static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"data", "strict", "max_scans", NULL};
+    PyObject *data_obj;
+    int strict = 1, max_scans = 1000;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|pi", kwlist, &data_obj, &strict,
+                                     &max_scans))
+        return -1;
+    if (self->have_data || self->created) {
+        PyErr_SetString(PyExc_RuntimeError, "Decoder cannot be re-initialised");
+        return -1;
+    }
+    if (PyObject_GetBuffer(data_obj, &self->data, PyBUF_SIMPLE) < 0) return -1;
+    self->have_data = 1;
+
+    char why[160];
+    size_t where = 0;
+    const char *kind = classify_frame((const unsigned char *)self->data.buf,
+                                      (size_t)self->data.len, why, sizeof(why), &where);
+    if (kind != NULL) {
+        PyObject *e = Py_BuildValue("(ssn)", kind, why, (Py_ssize_t)where);
+        if (e != NULL) { PyErr_SetObject(DecodeError, e); Py_DECREF(e); }
+        return -1;
+    }
+
+    memset(&self->err, 0, sizeof(self->err));
+    self->cinfo.err = jpeg_std_error(&self->err.pub);
+    self->err.pub.error_exit = on_error_exit;
+    self->err.pub.emit_message = on_emit_message;
+    self->err.pub.output_message = on_output_message;
+    self->err.strict = strict;
+    self->progress.pub.progress_monitor = on_progress;
+    self->progress.max_scans = max_scans;
+
+    volatile int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (setjmp(self->err.jump)) {
+        failed = 1;
+    } else {
+        jpeg_create_decompress(&self->cinfo);
+        self->created = 1;
+        self->cinfo.progress = &self->progress.pub;
+        jpeg_save_markers(&self->cinfo, JPEG_APP0 + 1, 0xFFFF); /* EXIF */
+        jpeg_save_markers(&self->cinfo, JPEG_APP0 + 2, 0xFFFF); /* ICC */
+        jpeg_mem_src(&self->cinfo, (const unsigned char *)self->data.buf,
+                     (unsigned long)self->data.len);
+        jpeg_read_header(&self->cinfo, TRUE);
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        raise_decode_error(self);
+        return -1;
+    }
+    if (self->cinfo.num_components > MAX_OUT_COMPONENTS) {
+        PyObject *e = Py_BuildValue("(ssO)", KIND_UNSUPPORTED,
+                                    "more than 4 components are not supported", Py_None);
+        if (e != NULL) { PyErr_SetObject(DecodeError, e); Py_DECREF(e); }
+        return -1;
+    }
+    self->header_read = 1;
+    self->header = build_header(self);
+    return self->header == NULL ? -1 : 0;
+}
+
+static PyObject *Decoder_get_header(Decoder *self, void *closure) {
+    if (self->header == NULL) Py_RETURN_NONE;
+    Py_INCREF(self->header);
+    return self->header;
+}
+
+typedef struct {
+    int component;
+    unsigned char *dst;
+    Py_ssize_t dst_len;
+    int nfreq; /* 0: nothing copied; 64 in order: one memcpy per block row */
+    unsigned char freqs[64];
+} OutPlan;
+
+/* Copy one component's coefficient array into dst as (height_in_blocks, width_in_blocks,
+ * nfreq) int16. The virtual arrays live entirely in memory (no backing store), so
+ * access_virt_barray is pointer arithmetic. */
+static void copy_component(j_decompress_ptr cinfo, jvirt_barray_ptr array,
+                           jpeg_component_info *comp, const OutPlan *plan) {
+    JDIMENSION rows = comp->height_in_blocks, cols = comp->width_in_blocks;
+    int16_t *dst = (int16_t *)plan->dst;
+    if (plan->nfreq == 0) return;
+    int identity = plan->nfreq == 64;
+    for (int k = 0; identity && k < 64; k++) identity = plan->freqs[k] == k;
+    for (JDIMENSION r = 0; r < rows; r++) {
+        JBLOCKARRAY row = (*cinfo->mem->access_virt_barray)((j_common_ptr)cinfo, array, r, 1,
+                                                            FALSE);
+        JBLOCKROW blocks = row[0];
+        if (identity) {
+            memcpy(dst, blocks, (size_t)cols * DCTSIZE2 * sizeof(JCOEF));
+            dst += (size_t)cols * DCTSIZE2;
+            continue;
+        }
+        for (JDIMENSION c = 0; c < cols; c++) {
+            const JCOEF *blk = blocks[c];
+            for (int f = 0; f < plan->nfreq; f++) dst[f] = blk[plan->freqs[f]];
+            dst += plan->nfreq;
+        }
+    }
+}
+
+static PyObject *quant_tables(Decoder *self, const OutPlan *plans, int nout) {
+    PyObject *list = PyList_New(nout);
+    if (list == NULL) return NULL;
+    for (int i = 0; i < nout; i++) {
+        jpeg_component_info *comp = &self->cinfo.comp_info[plans[i].component];
+        /* quant_table is latched when the component's first scan starts; a component that
+         * never appeared in a scan (truncated file, strict=False) falls back to its slot. */
+        JQUANT_TBL *q = comp->quant_table;
+        if (q == NULL && comp->quant_tbl_no >= 0 && comp->quant_tbl_no < NUM_QUANT_TBLS)
+            q = self->cinfo.quant_tbl_ptrs[comp->quant_tbl_no];
+        uint16_t values[64];
+        for (int k = 0; k < 64; k++) values[k] = q ? (uint16_t)q->quantval[k] : 0;
+        PyObject *b = PyBytes_FromStringAndSize((const char *)values, sizeof(values));
+        if (b == NULL) { Py_DECREF(list); return NULL; }
+        PyList_SET_ITEM(list, i, b);
+    }
+    return list;
+}
+
+/* decode(outs, components, freqs) -> (warnings, quant_tables, scans)
+ *   outs: list of writable C-contiguous buffers, one per requested component, each exactly
+ *         height_in_blocks * width_in_blocks * len(freqs[i]) int16 values;
+ *   components: list of component indices;  freqs: list of bytes (natural-order indices). */
+static PyObject *Decoder_decode(Decoder *self, PyObject *args) {
+    PyObject *outs, *components, *freqs;
+    if (!PyArg_ParseTuple(args, "O!O!O!", &PyList_Type, &outs, &PyList_Type, &components,
+                          &PyList_Type, &freqs))
+        return NULL;
+    if (!self->header_read) {
+        PyErr_SetString(PyExc_RuntimeError, "Decoder header was not read");
+        return NULL;
+    }
+    if (self->busy || self->decoded) {
+        PyErr_SetString(PyExc_RuntimeError, "a Decoder decodes once, from one thread");
+        return NULL;
+    }
+    Py_ssize_t nout = PyList_GET_SIZE(outs);
+    if (nout > MAX_OUT_COMPONENTS || PyList_GET_SIZE(components) != nout ||
+        PyList_GET_SIZE(freqs) != nout) {
+        PyErr_SetString(PyExc_ValueError, "outs, components and freqs must have equal length");
+        return NULL;
+    }
+    OutPlan plans[MAX_OUT_COMPONENTS];
+    Py_buffer views[MAX_OUT_COMPONENTS];
+    int nviews = 0;
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < nout; i++) {
+        long ci = PyLong_AsLong(PyList_GET_ITEM(components, i));
+        if (ci == -1 && PyErr_Occurred()) goto done;
+        if (ci < 0 || ci >= self->cinfo.num_components) {
+            PyErr_SetString(PyExc_ValueError, "component index out of range");
+            goto done;
+        }
+        PyObject *fb = PyList_GET_ITEM(freqs, i);
+        if (!PyBytes_Check(fb) || PyBytes_GET_SIZE(fb) > 64) {
+            PyErr_SetString(PyExc_ValueError, "freqs must be bytes of 0..64 indices");
+            goto done;
+        }
+        plans[i].component = (int)ci;
+        plans[i].nfreq = (int)PyBytes_GET_SIZE(fb);
+        memcpy(plans[i].freqs, PyBytes_AS_STRING(fb), (size_t)plans[i].nfreq);
+        for (int f = 0; f < plans[i].nfreq; f++) {
+            if (plans[i].freqs[f] > 63) {
+                PyErr_SetString(PyExc_ValueError, "frequency index out of range");
+                goto done;
+            }
+        }
+        if (PyObject_GetBuffer(PyList_GET_ITEM(outs, i), &views[i],
+                               PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+            goto done;
+        nviews++;
+        jpeg_component_info *comp = &self->cinfo.comp_info[ci];
+        Py_ssize_t need = (Py_ssize_t)comp->height_in_blocks * comp->width_in_blocks *
+                          plans[i].nfreq * (Py_ssize_t)sizeof(int16_t);
+        if (views[i].len != need) {
+            PyErr_Format(PyExc_ValueError, "output %zd has %zd bytes, expected %zd", i,
+                         views[i].len, need);
+            goto done;
+        }
+        plans[i].dst = views[i].buf;
+        plans[i].dst_len = views[i].len;
+    }
+
+    self->busy = 1;
+    self->decoded = 1;
+    volatile int failed = 0;
+    volatile int scans = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (setjmp(self->err.jump)) {
+        failed = 1;
+    } else {
+        jvirt_barray_ptr *arrays = jpeg_read_coefficients(&self->cinfo);
+        scans = self->cinfo.input_scan_number;
+        for (Py_ssize_t i = 0; i < nout; i++) {
+            int ci = plans[i].component;
+            copy_component(&self->cinfo, arrays[ci], &self->cinfo.comp_info[ci], &plans[i]);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    if (failed) {
+        raise_decode_error(self);
+        goto done;
+    }
+    PyObject *warn = PyList_New(self->err.n_warnings);
+    if (warn == NULL) goto done;
+    for (int w = 0; w < self->err.n_warnings; w++) {
+        PyObject *s = PyUnicode_FromString(self->err.warnings[w]);
+        if (s == NULL) { Py_DECREF(warn); goto done; }
+        PyList_SET_ITEM(warn, w, s);
+    }
+    PyObject *quant = quant_tables(self, plans, (int)nout);
+    if (quant == NULL) { Py_DECREF(warn); goto done; }
+    result = Py_BuildValue("(NNii)", warn, quant, scans, (int)self->err.pub.num_warnings);
+
+done:
+    for (int v = 0; v < nviews; v++) PyBuffer_Release(&views[v]);
+    if (self->created) {
+        /* Free libjpeg's pools now rather than when Python collects the object. */
+        jpeg_destroy_decompress(&self->cinfo);
+        self->created = 0;
+    }
+    return result;
+}
+
+static PyMethodDef Decoder_methods[] = {
+    {"decode", (PyCFunction)Decoder_decode, METH_VARARGS,
+     "decode(outs, components, freqs) -> (warnings, quant_tables, scans, n_warnings)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Decoder_getset[] = {
+    {"header", (getter)Decoder_get_header, NULL, "header facts as a dict", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject DecoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "freqpipe.jpeg._native.Decoder",
+    .tp_basicsize = sizeof(Decoder),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Decoder(data, strict=True, max_scans=1000): one JPEG's coefficients.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Decoder_init,
+    .tp_dealloc = (destructor)Decoder_dealloc,
+    .tp_methods = Decoder_methods,
+    .tp_getset = Decoder_getset,
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "freqpipe.jpeg._native",
+    .m_doc = "Native JPEG coefficient reader over libjpeg-turbo (GIL released while decoding).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    if (PyType_Ready(&DecoderType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&native_module);
+    if (m == NULL) return NULL;
+    DecodeError = PyErr_NewException("freqpipe.jpeg._native.DecodeError", NULL, NULL);
+    if (DecodeError == NULL || PyModule_AddObject(m, "DecodeError", DecodeError) < 0) {
+        Py_XDECREF(DecodeError);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(DecodeError);
+    Py_INCREF(&DecoderType);
+    if (PyModule_AddObject(m, "Decoder", (PyObject *)&DecoderType) < 0) {
+        Py_DECREF(&DecoderType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyModule_AddIntConstant(m, "LIBJPEG_VERSION", JPEG_LIB_VERSION);
+#ifdef LIBJPEG_TURBO_VERSION_NUMBER
+    PyModule_AddIntConstant(m, "LIBJPEG_TURBO_VERSION", LIBJPEG_TURBO_VERSION_NUMBER);
+#endif
+    return m;
+}

@@ -1,0 +1,358 @@
+"""Read the quantised DCT coefficients of a JPEG without decoding its pixels."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Union
+
+import numpy as np
+
+from freqpipe.errors import (
+    CorruptJpegError,
+    CorruptJpegWarning,
+    FreqpipeError,
+    ImageTooLargeError,
+    InvalidArgumentError,
+    MissingExtraError,
+    NotAJpegError,
+    UnsupportedJpegError,
+)
+from freqpipe.jpeg.metadata import exif_orientation, icc_profile
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "JpegCoefficients",
+    "JpegSource",
+    "read_coefficients",
+    "read_coefficients_batch",
+]
+
+#: Pillow's ``Image.MAX_IMAGE_PIXELS``: the same decompression-bomb guard users already know.
+DEFAULT_MAX_PIXELS = 89_478_485
+
+#: A progressive JPEG rarely has more than ~12 scans; thousands means a decoding-time bomb.
+_MAX_SCANS = 1000
+
+JpegSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+
+_APP1, _APP2 = 0xE1, 0xE2
+
+
+def _native() -> Any:
+    try:
+        from freqpipe.jpeg import _native as module
+    except ImportError as exc:  # pragma: no cover - only without a built extension
+        raise MissingExtraError(
+            "freqpipe's native JPEG reader is not built; reinstall freqpipe from source with "
+            "the libjpeg-turbo headers present (Debian: apt-get install libjpeg62-turbo-dev) "
+            f"({exc})"
+        ) from exc
+    return module
+
+
+def _load(src: JpegSource) -> tuple[bytes | bytearray | memoryview, str]:
+    if isinstance(src, (bytes, bytearray)):
+        return src, "<bytes>"
+    if isinstance(src, memoryview):
+        return src.cast("B") if src.format != "B" else src, "<bytes>"
+    if isinstance(src, (str, os.PathLike)):
+        path = os.fspath(src)
+        try:
+            with open(path, "rb") as f:
+                return f.read(), path
+        except OSError as exc:
+            raise FreqpipeError(f"cannot read file: {exc.strerror}", source=path) from exc
+    read = getattr(src, "read", None)
+    if callable(read):
+        data = read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise InvalidArgumentError("file object must be opened in binary mode")
+        return data, str(getattr(src, "name", "<file>"))
+    raise InvalidArgumentError(
+        f"src must be a path, bytes, memoryview or binary file object, got {type(src).__name__}"
+    )
+
+
+def _translate(exc: Exception, name: str) -> FreqpipeError:
+    kind, message, offset = exc.args
+    if kind == "not_jpeg":
+        return NotAJpegError(f"not a JPEG file ({message})", source=name, offset=offset)
+    if kind == "unsupported":
+        return UnsupportedJpegError(message, source=name, offset=offset)
+    return CorruptJpegError(
+        f"{message}; pass strict=False to recover what can be decoded",
+        source=name,
+        offset=offset,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class JpegCoefficients:
+    """The quantised DCT coefficients of one JPEG, with the facts needed to use them.
+
+    Attributes:
+        planes: one int16 array per returned component, shape (Hb, Wb, F): the component's
+            block grid (``ceil(component size / 8)`` in each direction, the blocks the file
+            codes) by F frequencies in natural order k = 8v + u (F = 64 unless ``freqs``
+            selected fewer). Quantised: multiply by ``quant`` to get DCT values.
+        quant: uint16 (n, 64), natural order: the quantisation table of each returned component.
+        sampling: (h, v) sampling factors of each returned component.
+        components: indices (into the file's components) of the returned planes.
+        freqs: the natural-order frequency indices held by each plane, int64 arrays.
+        width, height: the image size in pixels (the planes cover it padded to whole blocks).
+        progressive: whether the file is progressive.
+        arithmetic: whether the file uses arithmetic entropy coding.
+        colorspace: "gray", "ycbcr", "rgb", "cmyk", "ycck" or "unknown", as stored.
+        orientation: EXIF orientation 1..8 (1 when absent); the planes are as stored, unrotated.
+        restart_interval: the restart interval in MCUs (0 when none).
+        scans: the number of scans read.
+        icc_profile: the embedded ICC profile, or None.
+        warnings: what libjpeg reported while recovering a damaged file (``strict=False``).
+        source: the file name, or ``"<bytes>"``.
+    """
+
+    planes: tuple[np.ndarray, ...]
+    quant: np.ndarray
+    sampling: tuple[tuple[int, int], ...]
+    components: tuple[int, ...]
+    freqs: tuple[np.ndarray, ...]
+    width: int
+    height: int
+    progressive: bool
+    arithmetic: bool
+    colorspace: str
+    orientation: int
+    restart_interval: int
+    scans: int
+    icc_profile: bytes | None
+    warnings: tuple[str, ...]
+    source: str
+
+    def dequantized(self) -> tuple[np.ndarray, ...]:
+        """Return the planes multiplied by their quantisation tables.
+
+        Returns:
+            float32 arrays shaped like ``planes``, on the orthonormal DCT scale of
+            ``scipy.fft.dctn(block - 128, norm="ortho")`` (the encoder's rounding aside).
+
+        Example:
+            >>> c = read_coefficients(sample_path())
+            >>> y = c.dequantized()[0]
+            >>> y.dtype, y.shape[-1]
+            (dtype('float32'), 64)
+        """
+        return tuple(
+            plane.astype(np.float32) * self.quant[i][self.freqs[i]].astype(np.float32)
+            for i, plane in enumerate(self.planes)
+        )
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(p.shape) for p in self.planes)
+        return (
+            f"JpegCoefficients(source={self.source!r}, {self.width}x{self.height}, "
+            f"colorspace={self.colorspace!r}, sampling={self.sampling}, planes=[{shapes}])"
+        )
+
+
+def sample_path() -> Path:
+    """Return one bundled sample JPEG (used by the examples in this module)."""
+    from freqpipe._samples import sample_files
+
+    return sample_files()[0]
+
+
+def _component_list(components: int | Iterable[int] | None, ncomp: int) -> list[int]:
+    if components is None:
+        return list(range(ncomp))
+    chosen = [components] if isinstance(components, (int, np.integer)) else list(components)
+    for c in chosen:
+        if not isinstance(c, (int, np.integer)) or not 0 <= c < ncomp:
+            raise InvalidArgumentError(
+                f"component index {c!r} out of range for a JPEG with {ncomp} components"
+            )
+    return [int(c) for c in chosen]
+
+
+def _freq_lists(freqs: Any, count: int) -> list[np.ndarray]:
+    every = np.arange(64, dtype=np.int64)
+    if freqs is None:
+        return [every] * count
+    items = list(freqs)
+    per_component = bool(items) and all(
+        isinstance(f, (Sequence, np.ndarray)) and not isinstance(f, (str, bytes)) for f in items
+    )
+    lists = items if per_component else [items] * count
+    if len(lists) != count:
+        raise InvalidArgumentError(
+            f"freqs gives {len(lists)} per-component lists for {count} components"
+        )
+    out = []
+    for f in lists:
+        arr = np.asarray(f, dtype=np.int64).reshape(-1)
+        if arr.size and (arr.min() < 0 or arr.max() > 63):
+            raise InvalidArgumentError(f"frequency indices must be in 0..63, got {arr.tolist()}")
+        out.append(arr)
+    return out
+
+
+def _outputs(out: Sequence[Any] | None, shapes: list[tuple[int, int, int]]) -> list[np.ndarray]:
+    if out is None:
+        return [np.empty(shape, dtype=np.int16) for shape in shapes]
+    if len(out) != len(shapes):
+        raise InvalidArgumentError(f"out has {len(out)} buffers for {len(shapes)} planes")
+    arrays = []
+    for i, (buf, shape) in enumerate(zip(out, shapes)):
+        arr = np.asarray(buf)
+        if arr.dtype != np.int16 or arr.shape != shape:
+            raise InvalidArgumentError(
+                f"out[{i}] must be int16 of shape {shape}, got {arr.dtype} {arr.shape}"
+            )
+        if not arr.flags.c_contiguous or not arr.flags.writeable:
+            raise InvalidArgumentError(f"out[{i}] must be a writable C-contiguous array")
+        arrays.append(arr)
+    return arrays
+
+
+def read_coefficients(
+    src: JpegSource,
+    *,
+    components: int | Iterable[int] | None = None,
+    freqs: Any = None,
+    strict: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    out: Sequence[Any] | None = None,
+) -> JpegCoefficients:
+    """Read a JPEG's quantised DCT coefficients (entropy decoding only).
+
+    No inverse DCT, colour conversion or upsampling is done. The decode and the copy into the
+    output arrays run in native code with the GIL released, so threads scale.
+
+    Args:
+        src: a path, the file's bytes (``bytes``, ``bytearray``, ``memoryview``) or a binary
+            file object.
+        components: which components to return (indices in file order, e.g. 0 for Y);
+            default all.
+        freqs: natural-order frequency indices to keep, either one list shared by every
+            returned component or one list per returned component; default all 64. The
+            gather happens in native code: the basis of channel selection.
+        strict: when True (default) any corruption or truncation raises
+            :class:`CorruptJpegError`. When False, libjpeg's recovery is accepted: a
+            :class:`CorruptJpegWarning` is issued and the coefficients decoded so far are
+            returned (missing blocks are zero). Stray bytes between segments, which libjpeg
+            skips after the preceding scan has decoded completely, only warn in both modes.
+        max_pixels: refuse images with more pixels than this before allocating anything
+            (default Pillow's 89,478,485); None disables the check.
+        out: optional preallocated int16 arrays, one per returned plane, C-contiguous and of
+            exactly the plane's shape (e.g. views into a pinned batch buffer).
+
+    Returns:
+        A :class:`JpegCoefficients`; ``planes[i]`` is int16 (Hb, Wb, F).
+
+    Raises:
+        NotAJpegError: the data do not start with a JPEG SOI marker.
+        UnsupportedJpegError: 12/16-bit, lossless, hierarchical or JPEG-LS, > 4 components.
+        CorruptJpegError: truncated or corrupt data (``strict=True``) or unrecoverable damage.
+        ImageTooLargeError: more than ``max_pixels`` pixels.
+        InvalidArgumentError: a bad ``components``, ``freqs`` or ``out``.
+
+    Example:
+        >>> c = read_coefficients(sample_path())
+        >>> c.colorspace, c.sampling, c.planes[0].dtype
+        ('ycbcr', ((2, 2), (1, 1), (1, 1)), dtype('int16'))
+        >>> dc = read_coefficients(sample_path(), components=0, freqs=[0, 1, 8])
+        >>> dc.planes[0].shape[-1]
+        3
+    """
+    data, name = _load(src)
+    native = _native()
+    try:
+        decoder = native.Decoder(data, strict, _MAX_SCANS)
+    except native.DecodeError as exc:
+        raise _translate(exc, name) from None
+    header = decoder.header
+    width, height = header["width"], header["height"]
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"{width}x{height} = {width * height} pixels exceeds max_pixels={max_pixels}; "
+            "raise max_pixels if the file is trusted",
+            source=name,
+        )
+    comp_info = header["components"]
+    chosen = _component_list(components, len(comp_info))
+    freq_lists = _freq_lists(freqs, len(chosen))
+    shapes = [
+        (comp_info[c]["height_in_blocks"], comp_info[c]["width_in_blocks"], len(f))
+        for c, f in zip(chosen, freq_lists)
+    ]
+    planes = _outputs(out, shapes)
+    freq_bytes = [bytes(f.astype(np.uint8)) for f in freq_lists]
+    try:
+        warn_list, quant_bytes, scans, _ = decoder.decode(planes, chosen, freq_bytes)
+    except native.DecodeError as exc:
+        raise _translate(exc, name) from None
+    quant = np.frombuffer(b"".join(quant_bytes), dtype=np.uint16).reshape(len(chosen), 64)
+    if warn_list:
+        warnings.warn(
+            f"{name}: libjpeg reported damaged data: {'; '.join(warn_list)}",
+            CorruptJpegWarning,
+            stacklevel=2,
+        )
+    markers = header["markers"]
+    app1 = next((payload for code, payload in markers if code == _APP1), b"")
+    return JpegCoefficients(
+        planes=tuple(planes),
+        quant=quant,
+        sampling=tuple((comp_info[c]["h"], comp_info[c]["v"]) for c in chosen),
+        components=tuple(chosen),
+        freqs=tuple(freq_lists),
+        width=width,
+        height=height,
+        progressive=header["progressive"],
+        arithmetic=header["arithmetic"],
+        colorspace=header["colorspace"],
+        orientation=exif_orientation(app1),
+        restart_interval=header["restart_interval"],
+        scans=scans,
+        icc_profile=icc_profile([payload for code, payload in markers if code == _APP2]),
+        warnings=tuple(warn_list),
+        source=name,
+    )
+
+
+def read_coefficients_batch(
+    srcs: Sequence[JpegSource],
+    *,
+    threads: int | None = None,
+    **kwargs: Any,
+) -> list[JpegCoefficients]:
+    """Read many JPEGs in parallel threads (the native decode releases the GIL).
+
+    Args:
+        srcs: paths, bytes or file objects.
+        threads: worker threads; default ``os.cpu_count()``. 1 reads serially.
+        **kwargs: passed to :func:`read_coefficients` (``components``, ``freqs``, ``strict``,
+            ``max_pixels``).
+
+    Returns:
+        One :class:`JpegCoefficients` per source, in order. The first failure is raised.
+
+    Example:
+        >>> from freqpipe._samples import sample_files
+        >>> batch = read_coefficients_batch(sample_files()[:3], threads=2, freqs=[0])
+        >>> [c.planes[0].shape[-1] for c in batch]
+        [1, 1, 1]
+    """
+    if "out" in kwargs:
+        raise InvalidArgumentError("read_coefficients_batch does not take out=")
+    workers = threads if threads is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise InvalidArgumentError(f"threads must be >= 1, got {threads}")
+    if workers == 1 or len(srcs) <= 1:
+        return [read_coefficients(s, **kwargs) for s in srcs]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="freqpipe-read") as pool:
+        return list(pool.map(lambda s: read_coefficients(s, **kwargs), srcs))
