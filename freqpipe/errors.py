@@ -8,11 +8,11 @@ known, the byte offset in ``offset``, so a loader can report or skip the file.
 from __future__ import annotations
 
 __all__ = [
-    "InvalidArgumentError",
-    "CorruptJpegWarning",
     "CorruptJpegError",
+    "CorruptJpegWarning",
     "FreqpipeError",
     "ImageTooLargeError",
+    "InvalidArgumentError",
     "MissingExtraError",
     "NotAJpegError",
     "UnsupportedJpegError",

@@ -14,7 +14,7 @@
  * speed is the same; the filter callback would add a call per block-row region.
  *
  * Usage from Python (see freqpipe/jpeg/reader.py, the only caller):
- *     dec = Decoder(data, strict, max_scans)   # parses the header, GIL released
+ *     dec = Decoder(data, strict, max_scans, max_pixels)  # parses the header, GIL released
  *     dec.header                                # dict of header facts
  *     dec.decode(outs, components, freqs)       # entropy decode + copy, GIL released
  */
@@ -36,6 +36,7 @@
 #define KIND_CORRUPT "corrupt"
 #define KIND_UNSUPPORTED "unsupported"
 #define KIND_NOT_JPEG "not_jpeg"
+#define KIND_TOO_LARGE "too_large"
 
 static PyObject *DecodeError; /* args: (kind, message, offset or None) */
 
@@ -96,7 +97,7 @@ static void on_error_exit(j_common_ptr cinfo) {
     ErrorState *err = (ErrorState *)cinfo->err;
     int code = err->pub.msg_code;
     (*err->pub.format_message)(cinfo, err->message);
-    if (code == JERR_NO_SOI)
+    if (code == JERR_NO_SOI || code == JERR_INPUT_EMPTY)
         err->kind = KIND_NOT_JPEG;
     else if (is_unsupported_code(code))
         err->kind = KIND_UNSUPPORTED;
@@ -155,8 +156,16 @@ static void raise_decode_error(Decoder *self) {
  * libjpeg reports lossless, hierarchical and JPEG-LS frames as "unsupported marker" or
  * "bogus marker length", indistinguishable from corruption. Walk the markers up to the frame
  * header ourselves so those files get an accurate UnsupportedJpegError. */
+static const char *too_large(unsigned long long width, unsigned long long height,
+                             unsigned long long max_pixels, char *why, size_t whylen) {
+    if (max_pixels == 0 || width * height <= max_pixels) return NULL;
+    snprintf(why, whylen, "%llux%llu = %llu pixels exceeds max_pixels=%llu", width, height,
+             width * height, max_pixels);
+    return KIND_TOO_LARGE;
+}
+
 static const char *classify_frame(const unsigned char *buf, size_t len, char *why, size_t whylen,
-                                  size_t *where) {
+                                  size_t *where, unsigned long long max_pixels) {
     size_t pos = 2;
     if (len < 2 || buf[0] != 0xFF || buf[1] != 0xD8) return NULL; /* libjpeg says NO_SOI */
     while (pos + 4 <= len) {
@@ -195,7 +204,11 @@ static const char *classify_frame(const unsigned char *buf, size_t len, char *wh
                 snprintf(why, whylen, "%u components are not supported (at most 4)", ncomp);
                 return KIND_UNSUPPORTED;
             }
-            return NULL;
+            /* Checked here, before libjpeg reads the rest of the header, so a tiny file that
+             * declares a huge image is refused whatever follows its frame header. */
+            unsigned long long height = ((unsigned)buf[pos + 5] << 8) | buf[pos + 6];
+            unsigned long long width = ((unsigned)buf[pos + 7] << 8) | buf[pos + 8];
+            return too_large(width, height, max_pixels, why, whylen);
         }
         if (marker == 0xDA || marker == 0xD9) return NULL; /* no frame yet: libjpeg decides */
         pos += 2 + seglen;
@@ -260,11 +273,12 @@ static PyObject *build_header(Decoder *self) {
 }
 
 static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"data", "strict", "max_scans", NULL};
+    static char *kwlist[] = {"data", "strict", "max_scans", "max_pixels", NULL};
     PyObject *data_obj;
     int strict = 1, max_scans = 1000;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|pi", kwlist, &data_obj, &strict,
-                                     &max_scans))
+    unsigned long long max_pixels = 0; /* 0: no limit */
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|piK", kwlist, &data_obj, &strict,
+                                     &max_scans, &max_pixels))
         return -1;
     if (self->have_data || self->created) {
         PyErr_SetString(PyExc_RuntimeError, "Decoder cannot be re-initialised");
@@ -276,7 +290,8 @@ static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
     char why[160];
     size_t where = 0;
     const char *kind = classify_frame((const unsigned char *)self->data.buf,
-                                      (size_t)self->data.len, why, sizeof(why), &where);
+                                      (size_t)self->data.len, why, sizeof(why), &where,
+                                      max_pixels);
     if (kind != NULL) {
         PyObject *e = Py_BuildValue("(ssn)", kind, why, (Py_ssize_t)where);
         if (e != NULL) { PyErr_SetObject(DecodeError, e); Py_DECREF(e); }
@@ -314,6 +329,13 @@ static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
     if (self->cinfo.num_components > MAX_OUT_COMPONENTS) {
         PyObject *e = Py_BuildValue("(ssO)", KIND_UNSUPPORTED,
                                     "more than 4 components are not supported", Py_None);
+        if (e != NULL) { PyErr_SetObject(DecodeError, e); Py_DECREF(e); }
+        return -1;
+    }
+    kind = too_large(self->cinfo.image_width, self->cinfo.image_height, max_pixels, why,
+                     sizeof(why));
+    if (kind != NULL) {
+        PyObject *e = Py_BuildValue("(ssO)", kind, why, Py_None);
         if (e != NULL) { PyErr_SetObject(DecodeError, e); Py_DECREF(e); }
         return -1;
     }
@@ -503,7 +525,7 @@ static PyTypeObject DecoderType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "freqpipe.jpeg._native.Decoder",
     .tp_basicsize = sizeof(Decoder),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Decoder(data, strict=True, max_scans=1000): one JPEG's coefficients.",
+    .tp_doc = "Decoder(data, strict=True, max_scans=1000, max_pixels=0): one JPEG's coefficients.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Decoder_init,
     .tp_dealloc = (destructor)Decoder_dealloc,

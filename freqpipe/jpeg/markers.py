@@ -56,6 +56,7 @@ class JpegStructure:
         orientation: EXIF orientation, 1 when absent.
         icc_profile_bytes: size of the embedded ICC profile, 0 when absent.
         ends_with_eoi: whether an EOI marker was found.
+        stray_bytes: (offset, count) of bytes between segments that belong to no marker.
     """
 
     frame: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +68,7 @@ class JpegStructure:
     orientation: int = 1
     icc_profile_bytes: int = 0
     ends_with_eoi: bool = False
+    stray_bytes: list[tuple[int, int]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict of every field."""
@@ -80,6 +82,7 @@ class JpegStructure:
             "orientation": self.orientation,
             "icc_profile_bytes": self.icc_profile_bytes,
             "ends_with_eoi": self.ends_with_eoi,
+            "stray_bytes": [list(s) for s in self.stray_bytes],
         }
 
 
@@ -115,7 +118,7 @@ def parse_jpeg(data: bytes, *, source: str = "<bytes>") -> JpegStructure:
 
     Raises:
         NotAJpegError: no SOI marker.
-        CorruptJpegError: a segment runs past the end of the data or a marker is missing.
+        CorruptJpegError: a segment runs past the end of the data.
 
     Example:
         >>> from freqpipe._samples import sample_files
@@ -132,9 +135,12 @@ def parse_jpeg(data: bytes, *, source: str = "<bytes>") -> JpegStructure:
     n = len(data)
     while pos < n:
         if data[pos] != 0xFF:
-            raise CorruptJpegError(
-                f"expected a marker, found byte 0x{data[pos]:02X}", source=source, offset=pos
-            )
+            # Like libjpeg, skip stray bytes to the next marker, and say so.
+            nxt = data.find(b"\xff", pos)
+            nxt = n if nxt < 0 else nxt
+            out.stray_bytes.append((pos, nxt - pos))
+            pos = nxt
+            continue
         if pos + 1 >= n:
             break
         code = data[pos + 1]

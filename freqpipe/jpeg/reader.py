@@ -82,6 +82,10 @@ def _translate(exc: Exception, name: str) -> FreqpipeError:
     kind, message, offset = exc.args
     if kind == "not_jpeg":
         return NotAJpegError(f"not a JPEG file ({message})", source=name, offset=offset)
+    if kind == "too_large":
+        return ImageTooLargeError(
+            f"{message}; raise max_pixels if the file is trusted", source=name, offset=offset
+        )
     if kind == "unsupported":
         return UnsupportedJpegError(message, source=name, offset=offset)
     return CorruptJpegError(
@@ -269,19 +273,15 @@ def read_coefficients(
         3
     """
     data, name = _load(src)
+    if max_pixels is not None and max_pixels < 1:
+        raise InvalidArgumentError(f"max_pixels must be positive or None, got {max_pixels}")
     native = _native()
     try:
-        decoder = native.Decoder(data, strict, _MAX_SCANS)
+        decoder = native.Decoder(data, strict, _MAX_SCANS, max_pixels or 0)
     except native.DecodeError as exc:
         raise _translate(exc, name) from None
     header = decoder.header
     width, height = header["width"], header["height"]
-    if max_pixels is not None and width * height > max_pixels:
-        raise ImageTooLargeError(
-            f"{width}x{height} = {width * height} pixels exceeds max_pixels={max_pixels}; "
-            "raise max_pixels if the file is trusted",
-            source=name,
-        )
     comp_info = header["components"]
     chosen = _component_list(components, len(comp_info))
     freq_lists = _freq_lists(freqs, len(chosen))

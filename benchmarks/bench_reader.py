@@ -1,0 +1,236 @@
+"""Coefficient reading speed against full decoders and libjpeg-turbo's own floor.
+
+All methods get the same JPEG bytes, already in memory (file I/O is not what is compared):
+
+- ``freqpipe``: ``read_coefficients`` (native, GIL released, copies every coefficient out);
+- ``tj-noop``: libjpeg-turbo decoding the coefficients and copying nothing, via
+  ``tjTransform(TJXOPT_NOOUTPUT)`` with no filter, called through ctypes: the physical floor;
+- ``turbojpeg-rgb``: PyTurboJPEG full decode to RGB;
+- ``pillow-rgb``: Pillow full decode to RGB.
+
+Run ``python benchmarks/bench_reader.py [--data DIR] [--repeats N]`` for the table and a JSON
+file in benchmarks/results/, or ``pytest benchmarks/bench_reader.py --benchmark-only`` for the
+pytest-benchmark view of the single-thread figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import ctypes.util
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import freqpipe
+from freqpipe.jpeg import read_coefficients
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "photos"
+TJXOPT_NOOUTPUT = 16  # turbojpeg.h
+
+
+class _TjRegion(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int), ("w", ctypes.c_int), ("h", ctypes.c_int)]
+
+
+class _TjTransform(ctypes.Structure):
+    _fields_ = [
+        ("r", _TjRegion),
+        ("op", ctypes.c_int),
+        ("options", ctypes.c_int),
+        ("data", ctypes.c_void_p),
+        ("customFilter", ctypes.c_void_p),
+    ]
+
+
+def _libturbojpeg() -> ctypes.CDLL:
+    name = ctypes.util.find_library("turbojpeg") or "libturbojpeg.so.0"
+    lib = ctypes.CDLL(name)
+    lib.tjInitTransform.restype = ctypes.c_void_p
+    lib.tjTransform.argtypes = [
+        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_int,
+        ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_ulong),
+        ctypes.POINTER(_TjTransform), ctypes.c_int,
+    ]  # fmt: skip
+    lib.tjDestroy.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+_tls = threading.local()
+
+
+def tj_noop(data: bytes) -> None:
+    """Entropy-decode with libjpeg-turbo and discard: the floor for any coefficient reader."""
+    lib = _libturbojpeg_cached()
+    handle = getattr(_tls, "handle", None)
+    if handle is None:  # tjhandle is not thread-safe: one per thread
+        handle = _tls.handle = lib.tjInitTransform()
+    xform = _TjTransform()
+    xform.options = TJXOPT_NOOUTPUT
+    dst = ctypes.c_void_p()
+    size = ctypes.c_ulong(0)
+    if lib.tjTransform(handle, data, len(data), 1, ctypes.byref(dst), ctypes.byref(size),
+                       ctypes.byref(xform), 0) != 0:  # fmt: skip
+        raise RuntimeError("tjTransform failed")
+
+
+_LIB: list[ctypes.CDLL] = []
+
+
+def _libturbojpeg_cached() -> ctypes.CDLL:
+    if not _LIB:
+        _LIB.append(_libturbojpeg())
+    return _LIB[0]
+
+
+def freqpipe_read(data: bytes) -> None:
+    read_coefficients(data)
+
+
+def turbojpeg_rgb(data: bytes) -> None:
+    import turbojpeg
+
+    tj = getattr(_tls, "tj", None)
+    if tj is None:
+        tj = _tls.tj = turbojpeg.TurboJPEG()
+    tj.decode(data, pixel_format=turbojpeg.TJPF_RGB)
+
+
+def pillow_rgb(data: bytes) -> None:
+    with Image.open(io.BytesIO(data)) as im:
+        im.convert("RGB").load()
+
+
+METHODS: dict[str, Callable[[bytes], None]] = {
+    "freqpipe": freqpipe_read,
+    "tj-noop": tj_noop,
+    "turbojpeg-rgb": turbojpeg_rgb,
+    "pillow-rgb": pillow_rgb,
+}
+
+
+def load_images(data_dir: Path, limit: int | None = None) -> list[bytes]:
+    files = sorted(p for p in data_dir.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg"})
+    return [p.read_bytes() for p in files[:limit]]
+
+
+def images_per_second(fn: Callable[[bytes], None], images: list[bytes], threads: int) -> float:
+    start = time.perf_counter()
+    if threads == 1:
+        for data in images:
+            fn(data)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            # Contiguous halves, not one task per image: keep Python scheduling out of the cost.
+            chunks = [images[i::threads] for i in range(threads)]
+            list(pool.map(lambda chunk: [fn(d) for d in chunk], chunks))
+    return len(images) / (time.perf_counter() - start)
+
+
+def measure(images: list[bytes], repeats: int, threads_list: tuple[int, ...]) -> dict[str, dict]:
+    results: dict[str, dict] = {}
+    for fn in METHODS.values():  # warm-up: page in code and tables, create thread handles
+        for data in images[:8]:
+            fn(data)
+    for threads in threads_list:
+        samples: dict[str, list[float]] = {name: [] for name in METHODS}
+        for _ in range(repeats):  # interleave methods so drift hits all of them alike
+            for name, fn in METHODS.items():
+                samples[name].append(images_per_second(fn, images, threads))
+        for name, values in samples.items():
+            results.setdefault(name, {})[f"{threads}t"] = {
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+            }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"no images at {args.data}; pass --data DIR", file=sys.stderr)
+        return 2
+    images = load_images(args.data, args.limit)
+    print(f"{len(images)} JPEGs from {args.data}, {args.repeats} repeats, median images/s")
+    results = measure(images, args.repeats, (1, 2))
+    ref1 = results["tj-noop"]["1t"]["median"]
+    header = f"{'method':<15}{'1 thread':>11}{'2 threads':>11}{'2t/1t':>8}{'vs tj-noop':>12}"
+    print(header)
+    for name, r in results.items():
+        one, two = r["1t"]["median"], r["2t"]["median"]
+        print(f"{name:<15}{one:>11.1f}{two:>11.1f}{two / one:>8.2f}{one / ref1:>12.2f}")
+    fp1 = results["freqpipe"]["1t"]["median"]
+    summary = {
+        "freqpipe_vs_tj_noop_1t": fp1 / ref1,
+        "freqpipe_vs_turbojpeg_rgb_1t": fp1 / results["turbojpeg-rgb"]["1t"]["median"],
+        "freqpipe_2t_over_1t": results["freqpipe"]["2t"]["median"] / fp1,
+    }
+    for key, value in summary.items():
+        print(f"{key}: {value:.3f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    record = {
+        "benchmark": "bench_reader",
+        "images": len(images),
+        "data": str(args.data),
+        "repeats": args.repeats,
+        "results": results,
+        "summary": summary,
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "versions": {
+            "freqpipe": freqpipe.__version__,
+            "numpy": np.__version__,
+            "pillow": Image.__version__,
+            "libjpeg_turbo_linked": getattr(
+                __import__("freqpipe.jpeg._native", fromlist=["x"]), "LIBJPEG_TURBO_VERSION", None
+            ),
+        },
+        "command": " ".join([sys.executable, *sys.argv]),
+    }
+    path = args.out / "bench_reader.json"
+    path.write_text(json.dumps(record, indent=1))
+    print(f"wrote {path}")
+    return 0
+
+
+# ---- pytest-benchmark view (single thread, per image) --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def images() -> list[bytes]:
+    data = DEFAULT_DATA if DEFAULT_DATA.is_dir() else freqpipe.samples_path()
+    return load_images(data, limit=64)
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_decode_speed(benchmark, images: list[bytes], name: str) -> None:  # type: ignore[no-untyped-def]
+    fn = METHODS[name]
+    benchmark.extra_info["images"] = len(images)
+    benchmark(lambda: [fn(d) for d in images])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``freqpipe`` command line, one module each (wired in ``freqpipe.cli``)."""

@@ -1,0 +1,182 @@
+"""``freqpipe inspect FILE...``: what a JPEG holds, from its markers and its coefficients."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from freqpipe.errors import FreqpipeError
+from freqpipe.jpeg.markers import parse_jpeg
+from freqpipe.jpeg.reader import read_coefficients
+
+__all__ = ["describe", "register", "run"]
+
+_SUBSAMPLING = {
+    (1, 1): "4:4:4",
+    (2, 1): "4:2:2",
+    (2, 2): "4:2:0",
+    (1, 2): "4:4:0",
+    (4, 1): "4:1:1",
+    (4, 2): "4:1:0",
+}
+_PLANE_NAMES = {
+    "ycbcr": ("Y", "Cb", "Cr"),
+    "ycck": ("Y", "Cb", "Cr", "K"),
+    "rgb": ("R", "G", "B"),
+    "cmyk": ("C", "M", "Y", "K"),
+    "gray": ("Y",),
+}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``inspect`` sub-command to the ``freqpipe`` parser."""
+    p = subparsers.add_parser(
+        "inspect",
+        help="print a JPEG's header, scans, tables and coefficient statistics",
+        description="Describe JPEG files: frame, sampling, scans, restart interval, quant "
+        "tables, colour space, EXIF orientation, ICC profile, and per-component coefficient "
+        "statistics (fraction of nonzero coefficients and mean energy per frequency).",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print one JSON document for all files")
+    p.set_defaults(func=run)
+
+
+def subsampling_name(sampling: list[tuple[int, int]]) -> str:
+    """Name the chroma subsampling of (h, v) factors, e.g. ``[(2, 2), (1, 1), (1, 1)]``.
+
+    Example:
+        >>> subsampling_name([(2, 2), (1, 1), (1, 1)])
+        '4:2:0'
+        >>> subsampling_name([(1, 1)])
+        'grayscale'
+    """
+    if len(sampling) == 1:
+        return "grayscale"
+    (h0, v0), rest = sampling[0], sampling[1:]
+    if all(s == (1, 1) for s in rest) and (h0, v0) in _SUBSAMPLING:
+        return _SUBSAMPLING[(h0, v0)]
+    return ",".join(f"{h}x{v}" for h, v in sampling)
+
+
+def describe(path: Path) -> dict[str, Any]:
+    """Return everything ``inspect`` reports about one file, as a JSON-ready dict.
+
+    Raises:
+        FreqpipeError: the file cannot be read or parsed.
+    """
+    data = path.read_bytes() if path.is_file() else None
+    if data is None:
+        raise FreqpipeError("no such file", source=str(path))
+    structure = parse_jpeg(data, source=str(path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        coeffs = read_coefficients(data)
+    names = _PLANE_NAMES.get(coeffs.colorspace, tuple(f"C{i}" for i in range(9)))
+    components = []
+    for i, (plane, deq) in enumerate(zip(coeffs.planes, coeffs.dequantized())):
+        flat = plane.reshape(-1, 64)
+        nonzero = (flat != 0).mean(axis=0) if flat.size else np.zeros(64)
+        energy = (deq.reshape(-1, 64).astype(np.float64) ** 2).mean(axis=0) if flat.size else 0
+        components.append(
+            {
+                "name": names[i] if i < len(names) else f"C{i}",
+                "sampling": list(coeffs.sampling[i]),
+                "blocks": list(plane.shape[:2]),
+                "quant": coeffs.quant[i].reshape(8, 8).tolist(),
+                "nonzero_fraction": np.round(nonzero, 4).reshape(8, 8).tolist(),
+                "energy": np.round(np.asarray(energy), 2).reshape(8, 8).tolist(),
+            }
+        )
+    return {
+        "file": str(path),
+        "bytes": len(data),
+        "width": coeffs.width,
+        "height": coeffs.height,
+        "frame": structure.frame.get("kind"),
+        "marker": structure.frame.get("marker"),
+        "precision": structure.frame.get("precision"),
+        "colorspace": coeffs.colorspace,
+        "subsampling": subsampling_name(list(coeffs.sampling)),
+        "progressive": coeffs.progressive,
+        "arithmetic": coeffs.arithmetic,
+        "restart_interval": coeffs.restart_interval,
+        "scans": structure.scans,
+        "orientation": coeffs.orientation,
+        "icc_profile_bytes": structure.icc_profile_bytes,
+        "segments": [f"{name} {ident}".strip() for name, _, _, ident in structure.segments],
+        "stray_bytes": structure.stray_bytes,
+        "warnings": [str(w.message) for w in caught],
+        "components": components,
+    }
+
+
+def _grid(rows: list[list[float]], fmt: str) -> list[str]:
+    return ["      " + " ".join(format(v, fmt) for v in row) for row in rows]
+
+
+def _print_text(info: dict[str, Any]) -> None:
+    out = [f"{info['file']}  ({info['bytes']:,} bytes)"]
+    out.append(
+        f"  frame        {info['frame']} ({info['marker']}), {info['precision']}-bit, "
+        f"{info['width']}x{info['height']}, colorspace {info['colorspace']}, "
+        f"{info['subsampling']}"
+    )
+    comps = "; ".join(
+        f"{c['name']} {c['sampling'][0]}x{c['sampling'][1]} ({c['blocks'][0]}x{c['blocks'][1]} "
+        "blocks)"
+        for c in info["components"]
+    )
+    out.append(f"  components   {comps}")
+    restart = info["restart_interval"]
+    out.append(f"  restart      {f'every {restart} MCUs' if restart else 'none'}")
+    out.append(f"  orientation  {info['orientation']} (EXIF)")
+    icc = info["icc_profile_bytes"]
+    out.append(f"  ICC profile  {f'{icc:,} bytes' if icc else 'absent'}")
+    out.append(f"  segments     {', '.join(info['segments']) or 'none'}")
+    out.append(f"  scans        {len(info['scans'])}")
+    for i, s in enumerate(info["scans"], 1):
+        out.append(
+            f"    {i:3d}: components {s['components']} Ss={s['Ss']} Se={s['Se']} "
+            f"Ah={s['Ah']} Al={s['Al']}"
+        )
+    for w in info["warnings"]:
+        out.append(f"  warning      {w}")
+    for c in info["components"]:
+        out.append(f"  component {c['name']}: quant table (natural order, row = vertical v)")
+        out.extend(_grid(c["quant"], "4d"))
+        out.append(f"  component {c['name']}: fraction of nonzero coefficients per frequency")
+        out.extend(_grid(c["nonzero_fraction"], "5.3f"))
+        out.append(f"  component {c['name']}: mean energy per frequency (dequantised, squared)")
+        out.extend(_grid(c["energy"], "9.1f"))
+    print("\n".join(out))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Describe each file; return 1 if any could not be read."""
+    failures = 0
+    results = []
+    for path in args.files:
+        try:
+            info = describe(path)
+        except FreqpipeError as exc:
+            failures += 1
+            if args.json:
+                results.append({"file": str(path), "error": str(exc), "type": type(exc).__name__})
+            else:
+                print(f"{path}: {type(exc).__name__}: {exc.reason}", file=sys.stderr)
+            continue
+        if args.json:
+            results.append(info)
+        else:
+            _print_text(info)
+    if args.json:
+        json.dump(results, sys.stdout, indent=1)
+        print()
+    return 1 if failures else 0

@@ -1,0 +1,66 @@
+"""The ``freqpipe`` command.
+
+Each sub-command lives in its own module under ``freqpipe._cli`` and exposes
+``register(subparsers)``; this module only assembles them, so ``freqpipe --help`` stays cheap
+(no torch or CuPy import until a command that needs it runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from freqpipe.errors import FreqpipeError
+
+__all__ = ["main"]
+
+_COMMANDS = ("inspect",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every sub-command registered."""
+    from freqpipe import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="freqpipe",
+        description="Frequency-domain image pipelines for PyTorch.",
+    )
+    parser.add_argument("--version", action="version", version=f"freqpipe {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMANDS:
+        importlib.import_module(f"freqpipe._cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``freqpipe`` command line; return the process exit code.
+
+    Args:
+        argv: arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns:
+        0 on success, 1 when a command reports a problem, 2 on a usage error.
+
+    Example:
+        >>> main(["--version"])  # doctest: +SKIP
+        freqpipe 0.1.0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except FreqpipeError as exc:
+        print(f"freqpipe {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"freqpipe {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
