@@ -45,7 +45,7 @@ _APP1, _APP2 = 0xE1, 0xE2
 
 def _native() -> Any:
     try:
-        from freqpipe.jpeg import _native as module
+        import freqpipe.jpeg._native as module
     except ImportError as exc:  # pragma: no cover - only without a built extension
         raise MissingExtraError(
             "freqpipe's native JPEG reader is not built; reinstall freqpipe from source with "
