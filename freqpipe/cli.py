@@ -44,8 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success, 1 when a command reports a problem, 2 on a usage error.
 
     Example:
-        >>> main(["--version"])  # doctest: +SKIP
-        freqpipe 0.1.0
+        >>> from freqpipe._samples import sample_files
+        >>> main(["inspect", "--json", str(sample_files()[0])])  # doctest: +ELLIPSIS
+        [...
+         "subsampling": "4:2:0",...
+        0
     """
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -17,6 +17,7 @@
  *     dec = Decoder(data, strict, max_scans, max_pixels)  # parses the header, GIL released
  *     dec.header                                # dict of header facts
  *     dec.decode(outs, components, freqs)       # entropy decode + copy, GIL released
+ *     dec.view(component)                       # or borrow libjpeg's array, no copy
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -66,6 +67,8 @@ typedef struct {
     int header_read; /* jpeg_read_header succeeded */
     int decoded;     /* decode() has run (successfully or not): the object is single-use */
     int busy;        /* decode() in progress in another thread */
+    int finished;    /* jpeg_read_coefficients returned: coef_arrays valid until destroy */
+    jvirt_barray_ptr *coef_arrays;
     PyObject *header;
 } Decoder;
 
@@ -452,11 +455,18 @@ static PyObject *Decoder_decode(Decoder *self, PyObject *args) {
                 goto done;
             }
         }
+        jpeg_component_info *comp = &self->cinfo.comp_info[ci];
+        if (PyList_GET_ITEM(outs, i) == Py_None) { /* borrowed later through view() */
+            plans[i].dst = NULL;
+            plans[i].dst_len = 0;
+            views[i].obj = NULL;
+            nviews++;
+            continue;
+        }
         if (PyObject_GetBuffer(PyList_GET_ITEM(outs, i), &views[i],
                                PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
             goto done;
         nviews++;
-        jpeg_component_info *comp = &self->cinfo.comp_info[ci];
         Py_ssize_t need = (Py_ssize_t)comp->height_in_blocks * comp->width_in_blocks *
                           plans[i].nfreq * (Py_ssize_t)sizeof(int16_t);
         if (views[i].len != need) {
@@ -477,10 +487,13 @@ static PyObject *Decoder_decode(Decoder *self, PyObject *args) {
         failed = 1;
     } else {
         jvirt_barray_ptr *arrays = jpeg_read_coefficients(&self->cinfo);
+        self->coef_arrays = arrays;
+        self->finished = 1;
         scans = self->cinfo.input_scan_number;
         for (Py_ssize_t i = 0; i < nout; i++) {
             int ci = plans[i].component;
-            copy_component(&self->cinfo, arrays[ci], &self->cinfo.comp_info[ci], &plans[i]);
+            if (plans[i].dst != NULL)
+                copy_component(&self->cinfo, arrays[ci], &self->cinfo.comp_info[ci], &plans[i]);
         }
     }
     Py_END_ALLOW_THREADS
@@ -501,18 +514,177 @@ static PyObject *Decoder_decode(Decoder *self, PyObject *args) {
     result = Py_BuildValue("(NNii)", warn, quant, scans, (int)self->err.pub.num_warnings);
 
 done:
-    for (int v = 0; v < nviews; v++) PyBuffer_Release(&views[v]);
-    if (self->created) {
-        /* Free libjpeg's pools now rather than when Python collects the object. */
+    for (int v = 0; v < nviews; v++)
+        if (views[v].obj != NULL) PyBuffer_Release(&views[v]);
+    if (!self->finished && self->created) {
+        /* Failed: free libjpeg's pools now rather than when Python collects the object. */
         jpeg_destroy_decompress(&self->cinfo);
         self->created = 0;
+    }
+    /* The source bytes are no longer needed; the coefficients may still be borrowed. */
+    if (self->have_data) {
+        PyBuffer_Release(&self->data);
+        self->have_data = 0;
     }
     return result;
 }
 
+/* ---- zero-copy access to libjpeg's coefficient arrays ---------------------------------------
+ * After decode, each component's coefficients sit in one libjpeg allocation whose rows are the
+ * component's block rows padded to whole MCUs. When those rows are evenly spaced (one chunk, the
+ * normal case with libjpeg's in-memory arrays) a CoefView exposes them to NumPy as a strided
+ * (height_in_blocks, width_in_blocks, 64) int16 buffer that keeps the Decoder, and so libjpeg's
+ * memory pool, alive: no copy at all. */
+
+typedef struct {
+    PyObject_HEAD
+    Decoder *owner;
+    void *base;
+    Py_ssize_t shape[3];
+    Py_ssize_t strides[3];
+} CoefView;
+
+static void CoefView_dealloc(CoefView *self) {
+    Py_XDECREF(self->owner);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int CoefView_getbuffer(CoefView *self, Py_buffer *view, int flags) {
+    if ((flags & PyBUF_C_CONTIGUOUS) == PyBUF_C_CONTIGUOUS ||
+        (flags & PyBUF_F_CONTIGUOUS) == PyBUF_F_CONTIGUOUS ||
+        (flags & PyBUF_ANY_CONTIGUOUS) == PyBUF_ANY_CONTIGUOUS) {
+        if (self->strides[0] != self->shape[1] * self->strides[1]) {
+            PyErr_SetString(PyExc_BufferError, "coefficient view is strided");
+            return -1;
+        }
+    }
+    view->obj = (PyObject *)self;
+    Py_INCREF(self);
+    view->buf = self->base;
+    view->len = self->shape[0] * self->shape[1] * self->shape[2] * (Py_ssize_t)sizeof(JCOEF);
+    view->readonly = 0;
+    view->itemsize = sizeof(JCOEF);
+    view->format = (flags & PyBUF_FORMAT) ? "h" : NULL;
+    view->ndim = 3;
+    view->shape = self->shape;
+    view->strides = self->strides;
+    view->suboffsets = NULL;
+    view->internal = NULL;
+    return 0;
+}
+
+static PyBufferProcs CoefView_as_buffer = {(getbufferproc)CoefView_getbuffer, NULL};
+
+static PyTypeObject CoefViewType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "freqpipe.jpeg._native.CoefView",
+    .tp_basicsize = sizeof(CoefView),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A component's coefficients inside libjpeg's memory (buffer protocol).",
+    .tp_dealloc = (destructor)CoefView_dealloc,
+    .tp_as_buffer = &CoefView_as_buffer,
+};
+
+/* view(component) -> CoefView, or None when the rows are not evenly spaced (then copy). */
+static PyObject *Decoder_view(Decoder *self, PyObject *arg) {
+    long ci = PyLong_AsLong(arg);
+    if (ci == -1 && PyErr_Occurred()) return NULL;
+    if (!self->finished || !self->created || self->coef_arrays == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "view() needs a successful decode()");
+        return NULL;
+    }
+    if (ci < 0 || ci >= self->cinfo.num_components) {
+        PyErr_SetString(PyExc_ValueError, "component index out of range");
+        return NULL;
+    }
+    jpeg_component_info *comp = &self->cinfo.comp_info[ci];
+    JDIMENSION rows = comp->height_in_blocks, cols = comp->width_in_blocks;
+    jvirt_barray_ptr array = self->coef_arrays[ci];
+    char *volatile base = NULL;
+    volatile Py_ssize_t stride = (Py_ssize_t)cols * DCTSIZE2 * sizeof(JCOEF);
+    volatile int failed = 0, even = 1;
+    if (setjmp(self->err.jump)) {
+        failed = 1;
+    } else {
+        for (JDIMENSION r = 0; r < rows && even; r++) {
+            char *row = (char *)(*self->cinfo.mem->access_virt_barray)(
+                (j_common_ptr)&self->cinfo, array, r, 1, FALSE)[0];
+            if (r == 0) base = row;
+            else if (r == 1) stride = row - base;
+            if (r > 0 && row != base + (Py_ssize_t)r * stride) even = 0;
+        }
+    }
+    if (failed) {
+        raise_decode_error(self);
+        return NULL;
+    }
+    if (!even || base == NULL || stride < (Py_ssize_t)cols * DCTSIZE2 * (Py_ssize_t)sizeof(JCOEF))
+        Py_RETURN_NONE;
+    CoefView *view = PyObject_New(CoefView, &CoefViewType);
+    if (view == NULL) return NULL;
+    Py_INCREF(self);
+    view->owner = self;
+    view->base = base;
+    view->shape[0] = rows;
+    view->shape[1] = cols;
+    view->shape[2] = DCTSIZE2;
+    view->strides[0] = stride;
+    view->strides[1] = DCTSIZE2 * sizeof(JCOEF);
+    view->strides[2] = sizeof(JCOEF);
+    return (PyObject *)view;
+}
+
+/* copy_out(component, out): copy all 64 frequencies after decode (view() fallback). */
+static PyObject *Decoder_copy_out(Decoder *self, PyObject *args) {
+    int ci;
+    PyObject *out;
+    if (!PyArg_ParseTuple(args, "iO", &ci, &out)) return NULL;
+    if (!self->finished || !self->created || self->coef_arrays == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "copy_out() needs a successful decode()");
+        return NULL;
+    }
+    if (ci < 0 || ci >= self->cinfo.num_components) {
+        PyErr_SetString(PyExc_ValueError, "component index out of range");
+        return NULL;
+    }
+    jpeg_component_info *comp = &self->cinfo.comp_info[ci];
+    OutPlan plan;
+    plan.component = ci;
+    plan.nfreq = DCTSIZE2;
+    for (int k = 0; k < DCTSIZE2; k++) plan.freqs[k] = (unsigned char)k;
+    Py_buffer view;
+    if (PyObject_GetBuffer(out, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    Py_ssize_t need = (Py_ssize_t)comp->height_in_blocks * comp->width_in_blocks * DCTSIZE2 *
+                      (Py_ssize_t)sizeof(JCOEF);
+    if (view.len != need) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "copy_out buffer has the wrong size");
+        return NULL;
+    }
+    plan.dst = view.buf;
+    plan.dst_len = view.len;
+    volatile int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (setjmp(self->err.jump))
+        failed = 1;
+    else
+        copy_component(&self->cinfo, self->coef_arrays[ci], comp, &plan);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (failed) {
+        raise_decode_error(self);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Decoder_methods[] = {
+    {"copy_out", (PyCFunction)Decoder_copy_out, METH_VARARGS,
+     "copy_out(component, out): copy a component's 64 frequencies after decode()"},
     {"decode", (PyCFunction)Decoder_decode, METH_VARARGS,
-     "decode(outs, components, freqs) -> (warnings, quant_tables, scans, n_warnings)"},
+     "decode(outs, components, freqs) -> (warnings, quant_tables, scans, n_warnings); an out "
+     "of None copies nothing (borrow it with view())"},
+    {"view", (PyCFunction)Decoder_view, METH_O,
+     "view(component) -> zero-copy buffer of its coefficients, or None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -541,7 +713,7 @@ static struct PyModuleDef native_module = {
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&DecoderType) < 0) return NULL;
+    if (PyType_Ready(&DecoderType) < 0 || PyType_Ready(&CoefViewType) < 0) return NULL;
     PyObject *m = PyModule_Create(&native_module);
     if (m == NULL) return NULL;
     DecodeError = PyErr_NewException("freqpipe.jpeg._native.DecodeError", NULL, NULL);

@@ -103,7 +103,9 @@ class JpegCoefficients:
         planes: one int16 array per returned component, shape (Hb, Wb, F): the component's
             block grid (``ceil(component size / 8)`` in each direction, the blocks the file
             codes) by F frequencies in natural order k = 8v + u (F = 64 unless ``freqs``
-            selected fewer). Quantised: multiply by ``quant`` to get DCT values.
+            selected fewer). Quantised: multiply by ``quant`` to get DCT values. With all 64
+            frequencies and no ``out=``, a plane is a (possibly strided) view of libjpeg's own
+            coefficient buffer, kept alive by the array: nothing is copied.
         quant: uint16 (n, 64), natural order: the quantisation table of each returned component.
         sampling: (h, v) sampling factors of each returned component.
         components: indices (into the file's components) of the returned planes.
@@ -204,12 +206,29 @@ def _freq_lists(freqs: Any, count: int) -> list[np.ndarray]:
     return out
 
 
-def _outputs(out: Sequence[Any] | None, shapes: list[tuple[int, int, int]]) -> list[np.ndarray]:
+_ALL_FREQS = np.arange(64, dtype=np.int64)
+
+
+def _borrowed_plane(decoder: Any, component: int, shape: tuple[int, int, int]) -> np.ndarray:
+    view = decoder.view(component)
+    if view is None:  # rows not evenly spaced in libjpeg's memory: copy instead
+        plane = np.empty(shape, dtype=np.int16)
+        decoder.copy_out(component, plane)
+        return plane
+    plane = np.asarray(view)
+    if plane.shape != shape or plane.dtype != np.int16:  # pragma: no cover - C guarantees it
+        raise FreqpipeError(f"internal error: borrowed plane {plane.shape} != {shape}")
+    return plane
+
+
+def _outputs(
+    out: Sequence[Any] | None, shapes: list[tuple[int, int, int]], skip: list[bool]
+) -> list[np.ndarray | None]:
     if out is None:
-        return [np.empty(shape, dtype=np.int16) for shape in shapes]
+        return [None if s else np.empty(shape, dtype=np.int16) for shape, s in zip(shapes, skip)]
     if len(out) != len(shapes):
         raise InvalidArgumentError(f"out has {len(out)} buffers for {len(shapes)} planes")
-    arrays = []
+    arrays: list[np.ndarray | None] = []
     for i, (buf, shape) in enumerate(zip(out, shapes)):
         arr = np.asarray(buf)
         if arr.dtype != np.int16 or arr.shape != shape:
@@ -289,12 +308,19 @@ def read_coefficients(
         (comp_info[c]["height_in_blocks"], comp_info[c]["width_in_blocks"], len(f))
         for c, f in zip(chosen, freq_lists)
     ]
-    planes = _outputs(out, shapes)
+    # With no out= and all 64 frequencies, the planes borrow libjpeg's own coefficient arrays
+    # (strided views that keep the decoder alive) instead of copying them.
+    borrow = [out is None and f.size == 64 and bool((f == _ALL_FREQS).all()) for f in freq_lists]
+    targets = _outputs(out, shapes, skip=borrow)
     freq_bytes = [bytes(f.astype(np.uint8)) for f in freq_lists]
     try:
-        warn_list, quant_bytes, scans, _ = decoder.decode(planes, chosen, freq_bytes)
+        warn_list, quant_bytes, scans, _ = decoder.decode(targets, chosen, freq_bytes)
     except native.DecodeError as exc:
         raise _translate(exc, name) from None
+    planes = [
+        _borrowed_plane(decoder, c, shape) if target is None else target
+        for c, shape, target in zip(chosen, shapes, targets)
+    ]
     quant = np.frombuffer(b"".join(quant_bytes), dtype=np.uint16).reshape(len(chosen), 64)
     if warn_list:
         warnings.warn(

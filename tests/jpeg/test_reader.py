@@ -179,6 +179,26 @@ def test_freqs_and_components_gather_the_same_values() -> None:
     np.testing.assert_array_equal(empty.quant, full.quant)
 
 
+def test_default_planes_borrow_libjpeg_memory_and_outlive_the_decoder() -> None:
+    import gc
+
+    # 17 px wide at 4:1:1: Y has 3 block columns, stored padded to one 4-block MCU: strided.
+    _, data = next(f for f in FIXTURES if f[0] == "turbo-17x15-411")
+    out = [np.empty(p.shape, np.int16) for p in read_coefficients(data).planes]
+    copied = read_coefficients(data, out=out)
+    borrowed = read_coefficients(data)
+    y = borrowed.planes[0]
+    assert not y.flags.owndata and not y.flags.c_contiguous
+    assert y.strides == (4 * 64 * 2, 64 * 2, 2)
+    del borrowed
+    gc.collect()
+    for _ in range(20):  # churn the allocator: freed memory would now be reused
+        read_coefficients(data)
+    np.testing.assert_array_equal(y, copied.planes[0])
+    y[0, 0, 0] = 7  # a borrowed plane is an ordinary writable array
+    assert y[0, 0, 0] == 7
+
+
 def test_out_buffers_are_filled_in_place() -> None:
     _, data = FIXTURES[0]
     full = read_coefficients(data)
