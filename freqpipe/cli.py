@@ -46,8 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Example:
         >>> from freqpipe._samples import sample_files
         >>> main(["inspect", "--json", str(sample_files()[0])])  # doctest: +ELLIPSIS
-        [...
-         "subsampling": "4:2:0",...
+        [..."subsampling": "4:2:0"...]
         0
     """
     parser = build_parser()
