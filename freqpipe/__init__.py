@@ -1,4 +1,25 @@
-"""freqpipe: frequency-domain image pipelines for PyTorch."""
+"""freqpipe: frequency-domain image pipelines for PyTorch.
+
+JPEG coefficients
+    :func:`read_coefficients`, :func:`read_coefficients_batch`, :class:`JpegCoefficients`
+Transforms (NumPy reference; CuPy arrays and CUDA tensors dispatch to the GPU kernels)
+    :func:`rgb_to_ycbcr`, :func:`ycbcr_to_rgb`, :func:`block_dct`, :func:`block_idct`,
+    :func:`dwt2`, :func:`idwt2`, :func:`wavedec2`, :func:`waverec2`, :func:`stack_subbands`,
+    :func:`unstack_subbands`
+Channels
+    :class:`Selection`, :func:`gather_blocks`, :func:`hflip_dct`, :func:`vflip_dct`,
+    :func:`crop_blocks`, :func:`align_chroma`, :func:`stack_planes`,
+    :func:`natural_to_zigzag`, :func:`zigzag_to_natural`
+Statistics
+    :class:`ChannelStats`, :func:`normalize`, :func:`load_default_stats`
+Samples
+    :func:`samples_path`, :func:`sample_files`
+Errors
+    :class:`FreqpipeError` and its subclasses (:mod:`freqpipe.errors`)
+
+Everything is re-exported from the subpackages; ``import freqpipe`` imports neither CuPy nor
+DALI nor the kernels.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +27,82 @@ from freqpipe._samples import sample_files, samples_path
 from freqpipe.errors import (
     CorruptJpegError,
     CorruptJpegWarning,
+    DTypeError,
     FreqpipeError,
     ImageTooLargeError,
     InvalidArgumentError,
     MissingExtraError,
     NotAJpegError,
+    SelectionError,
+    ShapeError,
     UnsupportedJpegError,
 )
 from freqpipe.jpeg import JpegCoefficients, read_coefficients, read_coefficients_batch
+from freqpipe.transforms import (
+    ChannelStats,
+    Selection,
+    align_chroma,
+    block_dct,
+    block_idct,
+    crop_blocks,
+    dwt2,
+    gather_blocks,
+    hflip_dct,
+    idwt2,
+    load_default_stats,
+    natural_to_zigzag,
+    normalize,
+    rgb_to_ycbcr,
+    stack_planes,
+    stack_subbands,
+    unstack_subbands,
+    vflip_dct,
+    wavedec2,
+    waverec2,
+    ycbcr_to_rgb,
+    zigzag_to_natural,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ChannelStats",
     "CorruptJpegError",
     "CorruptJpegWarning",
+    "DTypeError",
     "FreqpipeError",
     "ImageTooLargeError",
     "InvalidArgumentError",
     "JpegCoefficients",
     "MissingExtraError",
     "NotAJpegError",
+    "Selection",
+    "SelectionError",
+    "ShapeError",
     "UnsupportedJpegError",
     "__version__",
+    "align_chroma",
+    "block_dct",
+    "block_idct",
+    "crop_blocks",
+    "dwt2",
+    "gather_blocks",
+    "hflip_dct",
+    "idwt2",
+    "load_default_stats",
+    "natural_to_zigzag",
+    "normalize",
     "read_coefficients",
     "read_coefficients_batch",
+    "rgb_to_ycbcr",
     "sample_files",
     "samples_path",
+    "stack_planes",
+    "stack_subbands",
+    "unstack_subbands",
+    "vflip_dct",
+    "wavedec2",
+    "waverec2",
+    "ycbcr_to_rgb",
+    "zigzag_to_natural",
 ]

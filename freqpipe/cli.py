@@ -16,7 +16,7 @@ from freqpipe.errors import FreqpipeError
 
 __all__ = ["main"]
 
-_COMMANDS = ("inspect",)
+_COMMANDS = ("inspect", "stats")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,14 +7,19 @@ known, the byte offset in ``offset``, so a loader can report or skip the file.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "CorruptJpegError",
     "CorruptJpegWarning",
+    "DTypeError",
     "FreqpipeError",
     "ImageTooLargeError",
     "InvalidArgumentError",
     "MissingExtraError",
     "NotAJpegError",
+    "SelectionError",
+    "ShapeError",
     "UnsupportedJpegError",
 ]
 
@@ -65,4 +70,43 @@ class CorruptJpegWarning(UserWarning):
 
 
 class InvalidArgumentError(FreqpipeError, ValueError):
-    """An argument has the wrong value, shape or dtype (also a ValueError)."""
+    """An argument has a value outside its valid choices (also a ValueError).
+
+    Args:
+        message: what came and which choices are valid.
+        value: the offending value, kept as a field for callers.
+    """
+
+    def __init__(self, message: str, *, value: Any = None, **where: Any):
+        super().__init__(message, **where)
+        self.value = value
+
+
+class ShapeError(InvalidArgumentError):
+    """An array has a shape the operation cannot take.
+
+    Args:
+        message: what was expected and what came.
+        shape: the offending shape, kept as a field for callers.
+    """
+
+    def __init__(self, message: str, *, shape: tuple[int, ...] | None = None):
+        super().__init__(message, value=shape)
+        self.shape = shape
+
+
+class SelectionError(InvalidArgumentError):
+    """A channel selection is invalid (unknown preset, index out of range, duplicate)."""
+
+
+class DTypeError(FreqpipeError, TypeError):
+    """An array has a dtype the operation cannot take (also a TypeError).
+
+    Args:
+        message: what was expected and what came.
+        dtype: the offending dtype, kept as a field for callers.
+    """
+
+    def __init__(self, message: str, *, dtype: Any = None):
+        super().__init__(message)
+        self.dtype = dtype

@@ -11,16 +11,10 @@ from typing import Any
 
 from freqpipe.errors import CorruptJpegError, NotAJpegError
 from freqpipe.jpeg.metadata import exif_orientation, icc_profile
+from freqpipe.transforms.layout import ZIGZAG_TO_NATURAL
 
-__all__ = ["ZIGZAG", "JpegStructure", "parse_jpeg"]
+__all__ = ["JpegStructure", "parse_jpeg"]
 
-# Natural (row-major) index of each zigzag rank (ITU T.81 figure A.6; FACTS §1).
-ZIGZAG = (
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5,
-    12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
-    35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
-    58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
-)  # fmt: skip
 
 _SOF_NAMES = {
     0xC0: "baseline",
@@ -225,7 +219,7 @@ def _parse_dqt(body: bytes, tables: dict[int, list[int]]) -> None:
             values = list(raw)
         natural = [0] * 64
         for rank, v in enumerate(values[:64]):
-            natural[ZIGZAG[rank]] = v
+            natural[int(ZIGZAG_TO_NATURAL[rank])] = v
         tables[slot] = natural
         pos += 1 + size
 

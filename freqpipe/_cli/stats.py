@@ -1,0 +1,253 @@
+"""``freqpipe stats DIR``: per-channel DCT statistics of a folder of JPEGs.
+
+Each image goes through the DCTNet pixel route: Pillow decode to RGB, resize the short side to
+``round(size * 512 / 448)`` (bilinear), centre crop ``size``, then
+:func:`freqpipe.transforms.image_to_dct192` and the selection. Unreadable files are skipped and
+counted.
+
+``python -m freqpipe._cli.stats --regenerate-defaults`` rewrites the statistics shipped in
+``freqpipe/transforms/data`` from the bundled sample photographs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from freqpipe.transforms import ChannelStats, Selection, image_to_dct192, resize_shape
+from freqpipe.transforms.stats import CONVENTIONS, DEFAULT_STATS
+
+__all__ = ["iter_jpegs", "load_rgb", "regenerate_defaults", "register", "run"]
+
+_EXTENSIONS = {".jpg", ".jpeg"}
+
+
+def iter_jpegs(root: str | Path) -> Iterator[Path]:
+    """Yield the ``*.jpg`` / ``*.jpeg`` files under ``root`` (any case), sorted, recursively.
+
+    Args:
+        root: a directory.
+
+    Yields:
+        File paths.
+
+    Example:
+        >>> from freqpipe._samples import samples_path
+        >>> len(list(iter_jpegs(samples_path()))) >= 4
+        True
+    """
+    for p in sorted(Path(root).rglob("*")):
+        if p.suffix.lower() in _EXTENSIONS and p.is_file():
+            yield p
+
+
+def load_rgb(path: str | Path, size: int) -> np.ndarray:
+    """Decode a JPEG to RGB and resize it as DCTNet does before its ``size`` centre crop.
+
+    Args:
+        path: image file.
+        size: the crop size the resize prepares for (short side -> round(size * 512 / 448)).
+
+    Returns:
+        (H, W, 3) uint8, short side ``round(size * 512 / 448)``.
+
+    Raises:
+        OSError: Pillow cannot read the file.
+
+    Example:
+        >>> from freqpipe._samples import sample_files
+        >>> min(load_rgb(sample_files()[0], 448).shape[:2])
+        512
+    """
+    from PIL import Image
+
+    with Image.open(path) as src:
+        rgb = src.convert("RGB")
+    h, w = resize_shape(rgb.height, rgb.width, size)
+    rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def compute_stats(
+    files: list[Path],
+    selection: Selection,
+    size: int,
+    convention: Any = "per_coefficient",
+    progress: bool = True,
+) -> tuple[ChannelStats, list[Path]]:
+    """Accumulate statistics over image files.
+
+    Args:
+        files: JPEG paths.
+        selection: channels to keep.
+        size: crop size (a multiple of 8).
+        convention: ``"per_coefficient"`` or ``"per_image"``.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        ``(stats, skipped)``: the statistics and the files that could not be read.
+
+    Example:
+        >>> from freqpipe._samples import sample_files
+        >>> s, bad = compute_stats(sample_files()[:1], Selection.preset("dct6"), 64, progress=False)
+        >>> s.count, bad
+        (64, [])
+    """
+    from tqdm import tqdm
+
+    stats = ChannelStats(selection, convention=convention)
+    skipped: list[Path] = []
+    for path in tqdm(files, desc="stats", unit="img", disable=not progress):
+        try:
+            rgb = load_rgb(path, size)
+        except (OSError, ValueError, SyntaxError) as exc:
+            skipped.append(path)
+            warnings.warn(f"{path}: skipped, cannot decode ({exc})", stacklevel=2)
+            continue
+        stats.update(selection.select(image_to_dct192(rgb, size))[None])
+    return stats, skipped
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``stats`` sub-command to an argparse sub-parser set.
+
+    Args:
+        subparsers: the object returned by ``ArgumentParser.add_subparsers()``.
+
+    Example:
+        >>> p = argparse.ArgumentParser(); register(p.add_subparsers())
+        >>> p.parse_args(["stats", "d", "--out", "s.json"]).select
+        'dct24'
+    """
+    p = subparsers.add_parser(
+        "stats",
+        help="per-channel DCT mean/std of a folder of JPEGs",
+        description="Compute per-channel DCT statistics (DCTNet pixel route) of the JPEGs "
+        "under DIR and write them as JSON for normalisation.",
+    )
+    p.add_argument("dir", type=Path, help="folder searched recursively for *.jpg / *.jpeg")
+    p.add_argument("--select", default="dct24", help="channel preset (default dct24)")
+    p.add_argument("--size", type=int, default=448, help="centre-crop size (default 448)")
+    p.add_argument("--out", type=Path, required=True, help="output JSON file")
+    p.add_argument("--convention", choices=CONVENTIONS, default="per_coefficient")
+    p.add_argument("--limit", type=int, default=None, help="use at most N images")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``freqpipe stats`` with parsed arguments.
+
+    Args:
+        args: namespace from the parser built by :func:`register`.
+
+    Returns:
+        Exit status: 0 on success, 2 for bad arguments or no readable image.
+
+    Example:
+        >>> ns = argparse.Namespace(dir=Path("/nonexistent"), select="dct24", size=448,
+        ...     out=Path("x.json"), convention="per_coefficient", limit=None)
+        >>> run(ns)
+        2
+    """
+    try:
+        selection = Selection.preset(args.select)
+    except ValueError as exc:
+        print(f"freqpipe stats: {exc}", file=sys.stderr)
+        return 2
+    if args.size < 8 or args.size % 8:
+        print(f"freqpipe stats: --size must be a positive multiple of 8, got {args.size}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if not Path(args.dir).is_dir():
+        print(f"freqpipe stats: {args.dir} is not a directory", file=sys.stderr)
+        return 2
+    files = list(iter_jpegs(args.dir))
+    if args.limit is not None:
+        files = files[: max(0, args.limit)]
+    if not files:
+        print(f"freqpipe stats: no .jpg/.jpeg files under {args.dir}", file=sys.stderr)
+        return 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats, skipped = compute_stats(
+            files,
+            selection,
+            args.size,
+            args.convention,
+            progress=not getattr(args, "no_progress", False),
+        )
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if stats.count == 0:
+        print("freqpipe stats: no readable image", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    stats.save(args.out)
+    print(
+        f"{len(files) - len(skipped)} images, {len(skipped)} skipped, "
+        f"{len(selection)} channels ({args.convention}) -> {args.out}"
+    )
+    return 0
+
+
+def regenerate_defaults(out_dir: Path | None = None) -> list[Path]:
+    """Recompute the default statistics shipped in ``freqpipe/transforms/data``.
+
+    Args:
+        out_dir: where to write ``stats_<name>.json``; the package's data folder by default.
+
+    Returns:
+        The files written.
+    """
+    import freqpipe.transforms as tf
+    from freqpipe._samples import sample_files
+
+    out_dir = out_dir or Path(tf.__file__).resolve().parent / "data"
+    files = sample_files()
+    full, skipped = compute_stats(files, Selection.preset("all"), 448, progress=True)
+    if skipped:
+        raise RuntimeError(f"bundled samples unreadable: {skipped}")
+    written = []
+    for name in DEFAULT_STATS:
+        sel = Selection.preset(name)
+        stats = ChannelStats(sel)
+        idx = sel.indices
+        # the 192-channel accumulator restricted to the selection is the selection's statistics
+        stats._count = full.count
+        stats._mean = full._mean[idx].copy()
+        stats._m2 = full._m2[idx].copy()
+        path = out_dir / f"stats_{name}.json"
+        stats.save(path)
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m freqpipe._cli.stats`` (stand-alone ``stats`` command).
+
+    Args:
+        argv: arguments (``sys.argv[1:]`` by default).
+
+    Returns:
+        Exit status.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--regenerate-defaults"]:
+        for path in regenerate_defaults():
+            print(path)
+        return 0
+    parser = argparse.ArgumentParser(prog="freqpipe")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["stats", *argv])
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""The maths of freqpipe, written once against an array module (NumPy here, CuPy on a GPU).
+
+Colour (FACTS §2)
+    :func:`rgb_to_ycbcr`, :func:`ycbcr_to_rgb`
+Block DCT (FACTS §1)
+    :func:`block_dct`, :func:`block_idct`, :func:`dct_matrix`
+Layouts
+    :data:`ZIGZAG_TO_NATURAL`, :data:`NATURAL_TO_ZIGZAG`, :func:`natural_to_zigzag`,
+    :func:`zigzag_to_natural`, :func:`channels_first`, :func:`channels_last`,
+    :func:`stack_planes`, :func:`split_planes`, :func:`align_chroma`,
+    :func:`subsampling_factors`
+Channel selection (FACTS §3)
+    :class:`Selection`, :data:`PRESETS`, :data:`PLANE_NAMES`
+Exact DCT-domain augmentation (FACTS §1)
+    :func:`hflip_dct`, :func:`vflip_dct`, :func:`crop_blocks`, :func:`gather_blocks`,
+    :func:`flip_signs`
+Wavelets by lifting (FACTS §6)
+    :func:`dwt2`, :func:`idwt2`, :func:`wavedec2`, :func:`waverec2`, :func:`stack_subbands`,
+    :func:`unstack_subbands`, :data:`WAVELETS`, :data:`MODES`
+Statistics and normalisation (FACTS §3)
+    :class:`ChannelStats`, :func:`normalize`, :func:`load_default_stats`
+DCTNet pixel route
+    :func:`image_to_dct192`, :func:`resize_shape`, :func:`center_crop_box`
+GPU dispatch
+    :func:`register_gpu`, :func:`gpu_impl`, :func:`array_namespace`
+Errors
+    :class:`ShapeError`, :class:`DTypeError`, :class:`SelectionError`, :class:`InvalidArgumentError`
+    (all :class:`~freqpipe.errors.FreqpipeError` and ``ValueError`` / ``TypeError``)
+
+Coefficients are channel-first ``(..., 64, H/8, W/8)`` in natural order ``k = 8 v + u``; the
+192-channel stack is Y, Cb, Cr. NumPy input never imports CuPy, torch or the GPU backend.
+"""
+
+from __future__ import annotations
+
+from freqpipe.transforms._dispatch import gpu_impl, register_gpu
+from freqpipe.transforms._errors import DTypeError, InvalidArgumentError, SelectionError, ShapeError
+from freqpipe.transforms._xp import array_namespace
+from freqpipe.transforms.augment import (
+    crop_blocks,
+    flip_signs,
+    gather_blocks,
+    hflip_dct,
+    vflip_dct,
+)
+from freqpipe.transforms.color import rgb_to_ycbcr, ycbcr_to_rgb
+from freqpipe.transforms.dct import block_dct, block_idct, dct_matrix
+from freqpipe.transforms.dct_pipeline import center_crop_box, image_to_dct192, resize_shape
+from freqpipe.transforms.layout import (
+    NATURAL_TO_ZIGZAG,
+    ZIGZAG_TO_NATURAL,
+    align_chroma,
+    channels_first,
+    channels_last,
+    natural_to_zigzag,
+    split_planes,
+    stack_planes,
+    subsampling_factors,
+    zigzag_to_natural,
+)
+from freqpipe.transforms.selection import PLANE_NAMES, PRESETS, Selection
+from freqpipe.transforms.stats import ChannelStats, load_default_stats, normalize
+from freqpipe.transforms.wavelets import (
+    MODES,
+    WAVELETS,
+    dwt2,
+    idwt2,
+    stack_subbands,
+    unstack_subbands,
+    wavedec2,
+    waverec2,
+)
+
+__all__ = [
+    "MODES",
+    "NATURAL_TO_ZIGZAG",
+    "PLANE_NAMES",
+    "PRESETS",
+    "WAVELETS",
+    "ZIGZAG_TO_NATURAL",
+    "ChannelStats",
+    "DTypeError",
+    "InvalidArgumentError",
+    "Selection",
+    "SelectionError",
+    "ShapeError",
+    "align_chroma",
+    "array_namespace",
+    "block_dct",
+    "block_idct",
+    "center_crop_box",
+    "channels_first",
+    "channels_last",
+    "crop_blocks",
+    "dct_matrix",
+    "dwt2",
+    "flip_signs",
+    "gather_blocks",
+    "gpu_impl",
+    "hflip_dct",
+    "idwt2",
+    "image_to_dct192",
+    "load_default_stats",
+    "natural_to_zigzag",
+    "normalize",
+    "register_gpu",
+    "resize_shape",
+    "rgb_to_ycbcr",
+    "split_planes",
+    "stack_planes",
+    "stack_subbands",
+    "subsampling_factors",
+    "unstack_subbands",
+    "vflip_dct",
+    "wavedec2",
+    "waverec2",
+    "ycbcr_to_rgb",
+    "zigzag_to_natural",
+]
