@@ -33,8 +33,8 @@ Coefficients are channel-first ``(..., 64, H/8, W/8)`` in natural order ``k = 8 
 
 from __future__ import annotations
 
+from freqpipe.errors import DTypeError, InvalidArgumentError, SelectionError, ShapeError
 from freqpipe.transforms._dispatch import gpu_impl, register_gpu
-from freqpipe.transforms._errors import DTypeError, InvalidArgumentError, SelectionError, ShapeError
 from freqpipe.transforms._xp import array_namespace
 from freqpipe.transforms.augment import (
     crop_blocks,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from freqpipe.transforms._errors import DTypeError, InvalidArgumentError, ShapeError
+from freqpipe.errors import DTypeError, InvalidArgumentError, ShapeError
 from freqpipe.transforms._xp import array_namespace
 
 #: Wavelet names accepted (PyWavelets spelling).

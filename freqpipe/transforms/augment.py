@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from freqpipe.transforms._errors import InvalidArgumentError, ShapeError
+from freqpipe.errors import InvalidArgumentError, ShapeError
 from freqpipe.transforms._xp import array_namespace
 from freqpipe.transforms.layout import subsampling_factors
 from freqpipe.transforms.selection import Selection

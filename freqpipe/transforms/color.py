@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from freqpipe.transforms._errors import DTypeError, ShapeError
+from freqpipe.errors import DTypeError, ShapeError
 from freqpipe.transforms._xp import array_namespace
 
 __all__ = ["rgb_to_ycbcr", "ycbcr_to_rgb"]

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from freqpipe.errors import DTypeError, ShapeError
 from freqpipe.transforms._dispatch import from_numpy_like, gpu_impl, to_numpy_if_torch
-from freqpipe.transforms._errors import DTypeError, ShapeError
 from freqpipe.transforms._xp import array_namespace
 
 __all__ = ["block_dct", "block_idct", "dct_matrix"]

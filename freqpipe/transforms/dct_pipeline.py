@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from freqpipe.transforms._errors import DTypeError, ShapeError
+from freqpipe.errors import DTypeError, ShapeError
 from freqpipe.transforms._xp import array_namespace
 from freqpipe.transforms.color import rgb_to_ycbcr
 from freqpipe.transforms.dct import block_dct

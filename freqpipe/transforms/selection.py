@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from freqpipe.transforms._errors import SelectionError, ShapeError
+from freqpipe.errors import SelectionError, ShapeError
 from freqpipe.transforms._xp import array_namespace
 from freqpipe.transforms.layout import ZIGZAG_TO_NATURAL
 

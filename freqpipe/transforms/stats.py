@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from freqpipe.transforms._errors import InvalidArgumentError, ShapeError
+from freqpipe.errors import InvalidArgumentError, ShapeError
 from freqpipe.transforms._xp import array_namespace
 from freqpipe.transforms.selection import Selection
 

@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from freqpipe.errors import InvalidArgumentError, ShapeError
 from freqpipe.transforms._dispatch import from_numpy_like, gpu_impl, to_numpy_if_torch
-from freqpipe.transforms._errors import InvalidArgumentError, ShapeError
 from freqpipe.transforms._lifting import (
     _FILTER_LEN,
     MODES,
