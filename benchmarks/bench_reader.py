@@ -56,9 +56,12 @@ class _TjTransform(ctypes.Structure):
     ]
 
 
+def _turbojpeg_name() -> str:
+    return ctypes.util.find_library("turbojpeg") or "libturbojpeg.so.0"
+
+
 def _libturbojpeg() -> ctypes.CDLL:
-    name = ctypes.util.find_library("turbojpeg") or "libturbojpeg.so.0"
-    lib = ctypes.CDLL(name)
+    lib = ctypes.CDLL(_turbojpeg_name())
     lib.tjInitTransform.restype = ctypes.c_void_p
     lib.tjTransform.argtypes = [
         ctypes.c_void_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_int,
@@ -105,7 +108,7 @@ def turbojpeg_rgb(data: bytes) -> None:
 
     tj = getattr(_tls, "tj", None)
     if tj is None:
-        tj = _tls.tj = turbojpeg.TurboJPEG()
+        tj = _tls.tj = turbojpeg.TurboJPEG(_turbojpeg_name())
     tj.decode(data, pixel_format=turbojpeg.TJPF_RGB)
 
 
@@ -165,19 +168,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2,4,8")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"no images at {args.data}; pass --data DIR", file=sys.stderr)
         return 2
     images = load_images(args.data, args.limit)
+    threads = tuple(int(t) for t in args.threads.split(","))
+    if threads[:2] != (1, 2):
+        parser.error("--threads must start with 1,2")
     print(f"{len(images)} JPEGs from {args.data}, {args.repeats} repeats, median images/s")
-    results = measure(images, args.repeats, (1, 2))
+    results = measure(images, args.repeats, threads)
     ref1 = results["tj-noop"]["1t"]["median"]
-    header = f"{'method':<15}{'1 thread':>11}{'2 threads':>11}{'2t/1t':>8}{'vs tj-noop':>12}"
-    print(header)
+    header = f"{'method':<15}" + "".join(f"{f'{t} thr':>10}" for t in threads)
+    print(header + f"{'2t/1t':>8}{'1t vs tj-noop':>15}")
     for name, r in results.items():
         one, two = r["1t"]["median"], r["2t"]["median"]
-        print(f"{name:<15}{one:>11.1f}{two:>11.1f}{two / one:>8.2f}{one / ref1:>12.2f}")
+        row = "".join(f"{r[f'{t}t']['median']:>10.1f}" for t in threads)
+        print(f"{name:<15}{row}{two / one:>8.2f}{one / ref1:>15.2f}")
     fp1 = results["freqpipe"]["1t"]["median"]
     summary = {
         "freqpipe_vs_tj_noop_1t": fp1 / ref1,
