@@ -17,6 +17,11 @@ Samples
 Errors
     :class:`FreqpipeError` and its subclasses (:mod:`freqpipe.errors`)
 
+Models
+    :mod:`freqpipe.models` (``fp.models``, imported on first use): DCT-ResNet-50,
+    MobileNetV2-DCT, the channel gate, the Wavelet-like Auto-Encoder, Wavelet+CNN, octave
+    convolution, with a registry (``fp.models.list_models()``, ``fp.models.create(name)``)
+
 Everything is re-exported from the subpackages; ``import freqpipe`` imports neither CuPy nor
 DALI nor the kernels.
 """
@@ -64,6 +69,18 @@ from freqpipe.transforms import (
 )
 
 __version__ = "0.1.0"
+
+# Subpackages that pull in heavier imports load on first attribute access (PEP 562).
+_LAZY_SUBMODULES = ("models",)
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"freqpipe.{name}")
+    raise AttributeError(f"module 'freqpipe' has no attribute {name!r}")
+
 
 __all__ = [
     "ChannelStats",

@@ -16,7 +16,7 @@ from freqpipe.errors import FreqpipeError
 
 __all__ = ["main"]
 
-_COMMANDS = ("inspect", "stats")
+_COMMANDS = ("inspect", "stats", "select")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -74,3 +74,10 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_models_load_lazily() -> None:
+    code = "import sys, freqpipe; a = 'freqpipe.models' in sys.modules; freqpipe.models; print(a)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert "dct_resnet50" in fp.models.list_models()

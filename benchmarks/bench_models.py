@@ -1,0 +1,151 @@
+"""Inference time of the papers' efficient models against their baselines, in one run.
+
+Pairs (FACTS §4, §5): WAE-VGG16 vs VGG16 at 224 (the WAE paper reports 3.13x on CPU and
+2.59x on GPU) and Oct-ResNet-50 (alpha 0.25 and 0.5 by default) vs ResNet-50 (octave
+convolution is known to be slower on GPUs despite fewer FLOPs). Models are in eval mode under
+``torch.inference_mode``, randomly initialised (timing does not depend on the weights). Each
+timing is the median of ``--repeats`` runs after ``--warmup`` runs; on CUDA the region is timed
+with CUDA events (synchronised) and ``cudnn.benchmark`` is on. Both sides of each ratio are
+measured in the same process, interleaved.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_models.py [--device cuda] [--batch 64]
+
+Writes ``benchmarks/results/bench_models_<device>.json`` (or into ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import freqpipe.models as fm
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def time_model(model: torch.nn.Module, x: torch.Tensor, warmup: int, repeats: int) -> list[float]:
+    """Seconds per forward pass, one entry per repeat."""
+    out = []
+    cuda = x.device.type == "cuda"
+    with torch.inference_mode():
+        for _ in range(warmup):
+            model(x)
+        if cuda:
+            torch.cuda.synchronize()
+        for _ in range(repeats):
+            if cuda:
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(True)
+                start.record()
+                model(x)
+                end.record()
+                end.synchronize()
+                out.append(start.elapsed_time(end) / 1e3)
+            else:
+                t0 = time.perf_counter()
+                model(x)
+                out.append(time.perf_counter() - t0)
+    return out
+
+
+def bench_pair(
+    name: str,
+    baseline: str,
+    efficient: str,
+    kw: dict[str, Any],
+    device: torch.device,
+    batch: int,
+    warmup: int,
+    repeats: int,
+) -> dict[str, Any]:
+    x = torch.randn(batch, 3, 224, 224, device=device)
+    models = {
+        baseline: fm.create(baseline).to(device).eval(),
+        efficient: fm.create(efficient, **kw).to(device).eval(),
+    }
+    times: dict[str, list[float]] = {k: [] for k in models}
+    # Interleave rounds so that drifting machine load hits both sides alike.
+    rounds = 3
+    for _ in range(rounds):
+        for key, m in models.items():
+            times[key] += time_model(m, x, warmup, max(1, repeats // rounds))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    row = {
+        "pair": name,
+        "baseline": baseline,
+        "efficient": efficient,
+        "kwargs": kw,
+        "batch": batch,
+        "median_s": med,
+        "min_s": {k: min(v) for k, v in times.items()},
+        "max_s": {k: max(v) for k, v in times.items()},
+        "speedup": med[baseline] / med[efficient],
+    }
+    print(
+        f"{name:28s} batch {batch:3d}: {baseline} {med[baseline] * 1e3:9.1f} ms, "
+        f"{efficient}{kw or ''} {med[efficient] * 1e3:9.1f} ms, speed-up {row['speedup']:.2f}x"
+    )
+    del models
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, default=None, help="default 1 on CPU, 64 on CUDA")
+    parser.add_argument("--warmup", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--alphas", default="0.25,0.5")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    batch = args.batch or (64 if cuda else 1)
+    warmup = args.warmup if args.warmup is not None else (5 if cuda else 2)
+    repeats = args.repeats if args.repeats is not None else (30 if cuda else 9)
+    torch.manual_seed(0)
+    rows = [bench_pair("WAE-VGG16 vs VGG16", "vgg16", "wae_vgg16", {}, device, batch, warmup,
+                       repeats)]  # fmt: skip
+    for a in (float(s) for s in args.alphas.split(",")):
+        rows.append(
+            bench_pair(
+                f"Oct-ResNet-50 a={a} vs R50",
+                "resnet50",
+                "oct_resnet50",
+                {"alpha": a},
+                device,
+                batch,
+                warmup,
+                repeats,
+            )
+        )
+    meta = {
+        "device": torch.cuda.get_device_name(device) if cuda else platform.processor() or "cpu",
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": torch.get_num_threads(),
+        "cudnn_benchmark": cuda,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "paper": {"wae_vgg16_cpu": 3.13, "wae_vgg16_gpu": 2.59},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"bench_models_{device.type}.json"
+    path.write_text(json.dumps({"meta": meta, "results": rows}, indent=2) + "\n")
+    print(f"-> {path}")
+
+
+if __name__ == "__main__":
+    main()
