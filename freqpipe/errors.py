@@ -10,16 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BadFileWarning",
+    "BatchTimeoutError",
     "CorruptJpegError",
     "CorruptJpegWarning",
     "DTypeError",
+    "DiskFullError",
     "FreqpipeError",
     "ImageTooLargeError",
+    "IncompleteStoreError",
     "InvalidArgumentError",
     "MissingExtraError",
     "NotAJpegError",
     "SelectionError",
     "ShapeError",
+    "StoreCorruptError",
+    "StoreError",
     "UnsupportedJpegError",
 ]
 
@@ -110,3 +116,27 @@ class DTypeError(FreqpipeError, TypeError):
     def __init__(self, message: str, *, dtype: Any = None):
         super().__init__(message)
         self.dtype = dtype
+
+
+class BadFileWarning(UserWarning):
+    """A file a loader skipped (``on_error="warn"``)."""
+
+
+class BatchTimeoutError(FreqpipeError, RuntimeError):
+    """No batch arrived within the loader's ``timeout`` (DataLoader raises RuntimeError)."""
+
+
+class StoreError(FreqpipeError):
+    """A store cannot be written or opened (wrong directory, settings mismatch)."""
+
+
+class IncompleteStoreError(StoreError):
+    """The directory holds an unfinished conversion (no manifest yet)."""
+
+
+class StoreCorruptError(StoreError):
+    """A shard or the manifest does not match what was written (checksum, size, header)."""
+
+
+class DiskFullError(StoreError):
+    """The disk filled up while writing; the partial file was removed."""

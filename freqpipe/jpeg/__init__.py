@@ -3,12 +3,15 @@
 - :func:`read_coefficients`, :func:`read_coefficients_batch`: quantised DCT coefficients
   straight from the file (native code over libjpeg-turbo, GIL released).
 - :class:`JpegCoefficients`: what they return.
+- :func:`decode_jpeg`, :class:`DecodedJpeg`, :func:`gather_coefficients`: decode once, then
+  crop, flip and select windows channel-first into caller buffers (the loader's gather).
 - :func:`parse_jpeg`: the marker structure (frame, scans, tables, metadata) in pure Python,
   for ``freqpipe inspect``.
 """
 
 from __future__ import annotations
 
+from freqpipe.jpeg.gather import DecodedJpeg, decode_jpeg, gather_coefficients
 from freqpipe.jpeg.markers import JpegStructure, parse_jpeg
 from freqpipe.jpeg.reader import (
     DEFAULT_MAX_PIXELS,
@@ -19,8 +22,11 @@ from freqpipe.jpeg.reader import (
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "DecodedJpeg",
     "JpegCoefficients",
     "JpegStructure",
+    "decode_jpeg",
+    "gather_coefficients",
     "parse_jpeg",
     "read_coefficients",
     "read_coefficients_batch",

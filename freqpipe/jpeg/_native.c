@@ -18,6 +18,7 @@
  *     dec.header                                # dict of header facts
  *     dec.decode(outs, components, freqs)       # entropy decode + copy, GIL released
  *     dec.view(component)                       # or borrow libjpeg's array, no copy
+ *     dec.gather(component, out, freqs, ...)    # or crop/flip/select into a batch slot
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -677,12 +678,132 @@ static PyObject *Decoder_copy_out(Decoder *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ---- fused crop + flip + select + chroma repetition into a channel-first slot -----------------
+ * gather(component, out, freqs, top, left, rows, cols, hflip, rep_v, rep_h, bound_rows,
+ *        bound_cols)
+ * writes (len(freqs), rows, cols) int16 into `out` (writable, C-contiguous, exactly that many
+ * values; e.g. one image's slot of a pinned batch). Output block (r, c) reads the block at
+ * "aligned" position (top + r, left + c') with c' = cols - 1 - c when hflip, else c; the
+ * aligned grid is the component's grid with every block repeated rep_v x rep_h times (chroma
+ * "upsample" alignment to the luma grid). Positions outside [0, bound_rows) x [0, bound_cols)
+ * or outside the repeated component grid are zero (padding); a bound < 0 means the repeated
+ * grid. With hflip every odd-u frequency (k % 8 odd) is negated (exact flip, FACTS §1). */
+static PyObject *Decoder_gather(Decoder *self, PyObject *args) {
+    int ci, hflip, rep_v, rep_h;
+    PyObject *out;
+    Py_buffer fb;
+    long top, left, rows, cols, bound_rows = -1, bound_cols = -1;
+    if (!PyArg_ParseTuple(args, "iOy*llllpii|ll", &ci, &out, &fb, &top, &left, &rows, &cols,
+                          &hflip, &rep_v, &rep_h, &bound_rows, &bound_cols))
+        return NULL;
+    PyObject *result = NULL;
+    Py_buffer view;
+    view.obj = NULL;
+    long *src_cols = NULL;
+    if (!self->finished || !self->created || self->coef_arrays == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "gather() needs a successful decode()");
+        goto done;
+    }
+    if (ci < 0 || ci >= self->cinfo.num_components) {
+        PyErr_SetString(PyExc_ValueError, "component index out of range");
+        goto done;
+    }
+    if (rows < 1 || cols < 1 || rows > 65536 || cols > 65536 || rep_v < 1 || rep_h < 1 ||
+        rep_v > 4 || rep_h > 4) {
+        PyErr_SetString(PyExc_ValueError, "rows, cols must be in 1..65536 and rep_v, rep_h in 1..4");
+        goto done;
+    }
+    Py_ssize_t nfreq = fb.len;
+    const unsigned char *freqs = (const unsigned char *)fb.buf;
+    if (nfreq > 64) {
+        PyErr_SetString(PyExc_ValueError, "freqs must be bytes of at most 64 indices");
+        goto done;
+    }
+    for (Py_ssize_t f = 0; f < nfreq; f++) {
+        if (freqs[f] > 63) {
+            PyErr_SetString(PyExc_ValueError, "frequency index out of range");
+            goto done;
+        }
+    }
+    if (PyObject_GetBuffer(out, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+        view.obj = NULL;
+        goto done;
+    }
+    Py_ssize_t need = (Py_ssize_t)nfreq * rows * cols * (Py_ssize_t)sizeof(int16_t);
+    if (view.len != need) {
+        PyErr_Format(PyExc_ValueError, "gather output has %zd bytes, expected %zd", view.len,
+                     need);
+        goto done;
+    }
+    jpeg_component_info *comp = &self->cinfo.comp_info[ci];
+    long grid_rows = (long)comp->height_in_blocks * rep_v;
+    long grid_cols = (long)comp->width_in_blocks * rep_h;
+    if (bound_rows < 0 || bound_rows > grid_rows) bound_rows = grid_rows;
+    if (bound_cols < 0 || bound_cols > grid_cols) bound_cols = grid_cols;
+    src_cols = (long *)PyMem_Malloc((size_t)cols * sizeof(long));
+    if (src_cols == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (long c = 0; c < cols; c++) {
+        long pos = left + (hflip ? cols - 1 - c : c);
+        src_cols[c] = (pos >= 0 && pos < bound_cols) ? pos / rep_h : -1;
+    }
+    int16_t sign[64];
+    for (Py_ssize_t f = 0; f < nfreq; f++) sign[f] = (hflip && (freqs[f] & 1)) ? -1 : 1;
+    int16_t *dst = (int16_t *)view.buf;
+    Py_ssize_t plane = (Py_ssize_t)rows * cols;
+    jvirt_barray_ptr array = self->coef_arrays[ci];
+    volatile int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (setjmp(self->err.jump)) {
+        failed = 1;
+    } else {
+        for (long r = 0; r < rows; r++) {
+            long pos = top + r;
+            if (pos < 0 || pos >= bound_rows) {
+                for (Py_ssize_t f = 0; f < nfreq; f++)
+                    memset(dst + f * plane + r * cols, 0, (size_t)cols * sizeof(int16_t));
+                continue;
+            }
+            JBLOCKROW blocks = (*self->cinfo.mem->access_virt_barray)(
+                (j_common_ptr)&self->cinfo, array, (JDIMENSION)(pos / rep_v), 1, FALSE)[0];
+            for (Py_ssize_t f = 0; f < nfreq; f++) {
+                int16_t *d = dst + f * plane + r * cols;
+                int k = freqs[f];
+                int16_t s = sign[f];
+                for (long c = 0; c < cols; c++) {
+                    long sc = src_cols[c];
+                    d[c] = sc >= 0 ? (int16_t)(blocks[sc][k] * s) : 0;
+                }
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        raise_decode_error(self);
+        goto done;
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+
+done:
+    PyMem_Free(src_cols);
+    if (view.obj != NULL) PyBuffer_Release(&view);
+    PyBuffer_Release(&fb);
+    return result;
+}
+
 static PyMethodDef Decoder_methods[] = {
     {"copy_out", (PyCFunction)Decoder_copy_out, METH_VARARGS,
      "copy_out(component, out): copy a component's 64 frequencies after decode()"},
     {"decode", (PyCFunction)Decoder_decode, METH_VARARGS,
      "decode(outs, components, freqs) -> (warnings, quant_tables, scans, n_warnings); an out "
      "of None copies nothing (borrow it with view())"},
+    {"gather", (PyCFunction)Decoder_gather, METH_VARARGS,
+     "gather(component, out, freqs, top, left, rows, cols, hflip, rep_v, rep_h[, bound_rows, "
+     "bound_cols]): crop + flip + select (+ chroma repetition, zero padding) into (F, rows, "
+     "cols) int16 after decode()"},
     {"view", (PyCFunction)Decoder_view, METH_O,
      "view(component) -> zero-copy buffer of its coefficients, or None"},
     {NULL, NULL, 0, NULL},

@@ -18,3 +18,19 @@ class Decoder:
     def decode(
         self, outs: list[Any], components: list[int], freqs: list[bytes]
     ) -> tuple[list[str], list[bytes], int, int]: ...
+    def gather(
+        self,
+        component: int,
+        out: Any,
+        freqs: bytes,
+        top: int,
+        left: int,
+        rows: int,
+        cols: int,
+        hflip: bool,
+        rep_v: int,
+        rep_h: int,
+        bound_rows: int = ...,
+        bound_cols: int = ...,
+        /,
+    ) -> None: ...

@@ -1,0 +1,186 @@
+"""FreqLoader against torch DataLoader + Pillow transforms, in one run, on the same images.
+
+Pipelines (same images, same worker count, training augmentation, batch 32, CPU device):
+
+- ``freqpipe``: ``FreqLoader(root, output="dct", select="dct24", size=224, train=True)``,
+  coefficient source: entropy decode + native crop/flip/select, dequantise + normalise;
+- ``baseline-f32``: ``DataLoader(folder, ...)`` with Pillow decode, torchvision-default
+  ``RandomResizedCrop(224)`` + ``RandomHorizontalFlip`` + ``ToTensor`` + ``Normalize``,
+  written here in plain Pillow + torch (torchvision has no CPU build for the pinned torch);
+- ``baseline-u8``: the same without ToTensor/Normalize: uint8 tensors, normalised on the GPU.
+
+Measured per pipeline: images/s (wall), CPU-seconds per image (``getrusage`` of this process
+plus reaped worker processes), images per CPU-second ("per core"), and host-to-device bytes per
+image from the tensors each would copy (freqpipe: quantised int16 channels + the per-image quant
+values + the int64 label; baselines: the image tensor + the label). Runs are interleaved and
+repeated; the median is reported with min and max. Only figures from one run compare.
+
+Run ``python benchmarks/bench_loader.py [--data DIR] [--workers N] [--repeats N]``; the JSON
+goes to ``benchmarks/results/bench_loader.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+import freqpipe
+from freqpipe.data import FreqLoader, JpegFolder
+from freqpipe.data._pixels import random_resized_crop_params
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "photos"
+MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
+STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+
+
+class PillowFolder(torch.utils.data.Dataset):
+    """ImageFolder + torchvision's default training transforms, in Pillow and torch."""
+
+    def __init__(self, root: Path, size: int, normalise: bool):
+        self.samples = JpegFolder(root).samples
+        self.size, self.normalise = size, normalise
+        self.rng = np.random.default_rng(0)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[index]
+        with Image.open(path) as im:
+            img = im.convert("RGB")
+        top, left, h, w = random_resized_crop_params(img.height, img.width, self.rng)
+        img = img.resize((self.size, self.size), Image.BILINEAR, box=(left, top, left + w, top + h))
+        if self.rng.random() < 0.5:
+            img = img.transpose(Image.FLIP_LEFT_RIGHT)
+        x = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).contiguous()  # uint8
+        if self.normalise:  # ToTensor + Normalize
+            x = (x.float().div_(255) - MEAN) / STD
+        return x, label
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _measure(make: Callable[[], Iterable[Any]], h2d: Callable[[Any], int]) -> dict[str, float]:
+    loader = make()
+    cpu0, t0 = _cpu_seconds(), time.perf_counter()
+    images = nbytes = 0
+    for batch in loader:
+        images += len(batch[-1])
+        nbytes += h2d(batch)
+    wall = time.perf_counter() - t0
+    del loader  # DataLoader workers exit and are reaped: their CPU time is now counted
+    cpu = _cpu_seconds() - cpu0
+    return {"images": images, "wall_s": wall, "cpu_s": cpu, "h2d_bytes": nbytes}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/bench_loader.json")
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"no data at {args.data}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(1)  # the pipelines' own workers are the parallelism compared
+    common = {"batch_size": args.batch_size, "num_workers": args.workers, "shuffle": True}
+
+    def ours() -> FreqLoader:
+        return FreqLoader(args.data, select="dct24", size=args.size, train=True, device="cpu",
+                          **common)  # fmt: skip
+
+    def baseline(normalise: bool) -> Callable[[], DataLoader]:
+        return lambda: DataLoader(PillowFolder(args.data, args.size, normalise), **common)
+
+    probe = ours()
+    ours_h2d = probe.h2d_bytes_per_sample()  # int16 channels + quant values + label
+
+    def label_bytes(batch: Any) -> int:
+        return batch[-1].numel() * 8
+
+    pipelines: dict[str, tuple[Callable[[], Iterable[Any]], Callable[[Any], int]]] = {
+        "freqpipe": (ours, lambda b: len(b[-1]) * ours_h2d),
+        "baseline-f32": (baseline(True), lambda b: b[0].nbytes + label_bytes(b)),
+        "baseline-u8": (baseline(False), lambda b: b[0].nbytes + label_bytes(b)),
+    }
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in pipelines}
+    for make, h2d in pipelines.values():  # warm-up: page cache, imports, workers
+        _measure(make, h2d)
+    for _ in range(args.repeats):
+        for name, (make, h2d) in pipelines.items():
+            runs[name].append(_measure(make, h2d))
+    summary: dict[str, dict[str, Any]] = {}
+    for name, rs in runs.items():
+        ips = [r["images"] / r["wall_s"] for r in rs]
+        cpi = [r["cpu_s"] / r["images"] for r in rs]
+        summary[name] = {
+            "images_per_s": statistics.median(ips),
+            "images_per_s_range": [min(ips), max(ips)],
+            "cpu_s_per_image": statistics.median(cpi),
+            "cpu_s_per_image_range": [min(cpi), max(cpi)],
+            "images_per_cpu_s": 1.0 / statistics.median(cpi),
+            "h2d_bytes_per_image": rs[0]["h2d_bytes"] / rs[0]["images"],
+        }
+    f, b32, b8 = summary["freqpipe"], summary["baseline-f32"], summary["baseline-u8"]
+    ratios = {
+        "throughput_vs_f32": f["images_per_s"] / b32["images_per_s"],
+        "per_core_vs_f32": f["images_per_cpu_s"] / b32["images_per_cpu_s"],
+        "per_core_vs_u8": f["images_per_cpu_s"] / b8["images_per_cpu_s"],
+        "h2d_vs_f32": f["h2d_bytes_per_image"] / b32["h2d_bytes_per_image"],
+        "h2d_vs_u8": f["h2d_bytes_per_image"] / b8["h2d_bytes_per_image"],
+    }
+    result = {
+        "benchmark": "bench_loader",
+        "data": str(args.data),
+        "images": len(JpegFolder(args.data)),
+        "settings": {k: getattr(args, k) for k in ("workers", "batch_size", "size", "repeats")},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "freqpipe": getattr(freqpipe, "__version__", "dev"),
+        },
+        "pipelines": summary,
+        "ratios": ratios,
+        "targets": {
+            "per_core_vs_f32 >= 2": ratios["per_core_vs_f32"] >= 2,
+            "h2d_vs_f32 <= 0.1": ratios["h2d_vs_f32"] <= 0.1,
+            "h2d_vs_u8 <= 0.3": ratios["h2d_vs_u8"] <= 0.3,
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{'pipeline':14} {'img/s':>8} {'CPU-ms/img':>11} {'img/CPU-s':>10} {'H2D B/img':>10}")
+    for name, s in summary.items():
+        print(f"{name:14} {s['images_per_s']:8.1f} {1000 * s['cpu_s_per_image']:11.2f} "
+              f"{s['images_per_cpu_s']:10.1f} {s['h2d_bytes_per_image']:10.0f}")  # fmt: skip
+    print(json.dumps(ratios, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

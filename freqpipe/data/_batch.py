@@ -1,0 +1,100 @@
+"""Declared batch layouts and the reusable host buffers they allocate (FFCV habit).
+
+A source declares, before anything runs, the arrays one batch slot holds (name -> per-sample
+shape and dtype). The loader allocates ``slots`` such batches once (pinned when asked and a GPU
+is present) and the workers refill them; nothing on the hot path allocates host buffers.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BatchSpec", "HostBatch", "SampleRng"]
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """What a source writes per sample: ``{name: (shape, dtype)}`` plus the batch size."""
+
+    batch_size: int
+    fields: dict[str, tuple[tuple[int, ...], str]]
+
+    def nbytes_per_sample(self, names: tuple[str, ...] | None = None) -> int:
+        """Bytes one sample occupies in the named fields (default all)."""
+        keys = names if names is not None else tuple(self.fields)
+        return sum(
+            int(np.prod(self.fields[k][0], dtype=np.int64)) * np.dtype(self.fields[k][1]).itemsize
+            for k in keys
+        )
+
+
+@dataclass(eq=False)
+class HostBatch:
+    """One reusable batch slot: arrays ``(batch_size, *shape)`` and per-batch state.
+
+    Attributes:
+        arrays: the declared fields, NumPy views (of pinned torch tensors when pinned).
+        tensors: the same memory as torch tensors (for asynchronous copies), or empty.
+        labels: int64 (batch_size,).
+        count: samples filled in this use (the last batch may be partial).
+        result: per-batch output computed on the host (CPU device), or None.
+        reuse_event: a CUDA event the next fill waits for (the H2D copy reading the slot).
+        meta: per-use facts a stage passes on (e.g. ``{"transfer": "int8"}``).
+    """
+
+    arrays: dict[str, np.ndarray]
+    tensors: dict[str, Any]
+    labels: np.ndarray
+    count: int = 0
+    result: Any = None
+    reuse_event: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def allocate(cls, spec: BatchSpec, *, pinned: bool) -> HostBatch:
+        """Allocate a slot for ``spec`` (page-locked when ``pinned``)."""
+        import torch
+
+        arrays: dict[str, np.ndarray] = {}
+        tensors: dict[str, Any] = {}
+        names = dict(spec.fields)
+        names["labels"] = ((), "int64")
+        for name, (shape, dtype) in names.items():
+            full = (spec.batch_size, *shape)
+            if pinned:
+                t = torch.empty(full, dtype=getattr(torch, np.dtype(dtype).name), pin_memory=True)
+                tensors[name] = t
+                arrays[name] = t.numpy()
+            else:
+                arrays[name] = np.zeros(full, dtype=dtype)
+        labels = arrays.pop("labels")
+        return cls(arrays=arrays, tensors=tensors, labels=labels)
+
+    def wait_reusable(self) -> None:
+        """Block until the last asynchronous copy out of this slot has finished."""
+        event, self.reuse_event = self.reuse_event, None
+        if event is not None:
+            event.synchronize()
+
+
+class SampleRng:
+    """Per-sample random streams from (base seed, epoch, index): independent of threads.
+
+    Example:
+        >>> r = SampleRng(7, 0)
+        >>> int(r.for_index(3).integers(100)) == int(SampleRng(7, 0).for_index(3).integers(100))
+        True
+    """
+
+    def __init__(self, base_seed: int, epoch: int):
+        self.base_seed = int(base_seed) & 0xFFFF_FFFF_FFFF_FFFF
+        self.epoch = int(epoch)
+
+    def for_index(self, index: int, attempt: int = 0) -> np.random.Generator:
+        """The generator of one sample (``attempt`` > 0 for error-policy replacements)."""
+        return np.random.default_rng([self.base_seed, self.epoch, int(index), int(attempt)])

@@ -1,0 +1,157 @@
+"""Coefficient source: selected quantised DCT channels straight from the JPEG bitstream.
+
+Per sample (in a worker thread, GIL released in the native parts): entropy-decode, choose a
+block-aligned window at native resolution (random + random flip when training, centred for
+evaluation), and gather only the selected channels, cropped and flipped, channel-first into the
+batch slot (:meth:`freqpipe.jpeg.DecodedJpeg.gather`), with each channel's quant value.
+
+Geometry rules (documented on :class:`~freqpipe.data.FreqLoader`):
+- the window is ``size / 8`` luma blocks square; an image smaller than that is zero-padded
+  (centred for evaluation, at a random offset for training);
+- ``chroma="upsample"``: chroma blocks are repeated onto the luma grid, so any luma block
+  offset stays aligned; ``chroma="separate"``: chroma keeps its own 4:2:0 grid (size / 16), the
+  window offsets are even, and files whose chroma is not 4:2:0 are bad files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from freqpipe.data._batch import BatchSpec, HostBatch
+from freqpipe.data._source import ErrorPolicy, Source
+from freqpipe.errors import UnsupportedJpegError
+from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
+from freqpipe.jpeg.gather import gather_planes
+from freqpipe.transforms import Selection
+
+__all__ = ["CoefficientSource", "choose_window"]
+
+
+def choose_window(
+    grid: tuple[int, int], blocks: int, *, train: bool, rng: Any, align: int = 1
+) -> tuple[int, int, bool]:
+    """Top-left luma block of a ``blocks x blocks`` window, and whether to flip.
+
+    Args:
+        grid: the luma block grid (Hb, Wb).
+        blocks: window side in blocks.
+        train: random offset (uniform over every aligned position) and a fair-coin flip;
+            otherwise the centred window (``floor((Hb - blocks) / 2)``), no flip.
+        rng: a ``numpy.random.Generator`` (used only when training).
+        align: offsets are multiples of this (2 for separate 4:2:0 chroma).
+
+    Returns:
+        ``(top, left, hflip)``; negative offsets mean padding before the image.
+
+    Example:
+        >>> choose_window((10, 7), 4, train=False, rng=None)
+        (3, 1, False)
+    """
+    starts = []
+    for extent in grid:
+        lo, hi = min(0, extent - blocks), max(0, extent - blocks)
+        if train:
+            start = int(rng.integers(lo, hi + 1))
+        else:
+            start = (extent - blocks) // 2
+        starts.append(start - start % align)
+    flip = bool(rng.random() < 0.5) if train else False
+    return starts[0], starts[1], flip
+
+
+class CoefficientSource(Source):
+    """Fills slots with quantised selected channels and their quant values.
+
+    Args:
+        dataset: map-style ``(path or bytes, label)`` dataset.
+        policy: bad-file policy.
+        selection: channels.
+        size: crop side in pixels (a multiple of 8; of 16 with ``separate``).
+        batch_size: samples per slot.
+        chroma: ``"upsample"`` or ``"separate"``.
+        train: random windows and flips.
+        transfer: ``"int16"``, or ``"int8"`` (also fill int8 copies when a batch fits).
+        max_pixels: the reader's decompression-bomb guard.
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        policy: ErrorPolicy,
+        *,
+        selection: Selection,
+        size: int,
+        batch_size: int,
+        chroma: str,
+        train: bool,
+        transfer: str = "int16",
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ):
+        super().__init__(dataset, policy)
+        self.selection = selection
+        self.blocks = size // 8
+        self.chroma = chroma
+        self.train = train
+        self.transfer = transfer
+        self.max_pixels = max_pixels
+        n = self.blocks
+        y, cb, cr = (int(p.size) for p in selection.per_plane)
+        fields: dict[str, tuple[tuple[int, ...], str]]
+        if chroma == "separate":
+            fields = {"q": ((y, n, n), "int16"), "quant": ((y,), "uint16")}
+            fields["cq"] = ((cb + cr, n // 2, n // 2), "int16")
+            fields["cquant"] = ((cb + cr,), "uint16")
+        else:
+            fields = {"q": ((y + cb + cr, n, n), "int16"), "quant": ((y + cb + cr,), "uint16")}
+        if transfer == "int8":
+            fields["q8"] = (fields["q"][0], "int8")
+            if "cq" in fields:
+                fields["cq8"] = (fields["cq"][0], "int8")
+        self.spec = BatchSpec(batch_size, fields)
+
+    def load_one(self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any) -> None:
+        """Decode one file and gather its window into ``batch`` position ``pos``."""
+        dec = decode_jpeg(source, strict=True, max_pixels=self.max_pixels)
+        if dec.source == "<bytes>":
+            object.__setattr__(dec, "source", name)
+        separate = self.chroma == "separate"
+        if separate and len(dec.grids) > 1:
+            for plane in range(1, len(dec.grids)):
+                if dec.repeat(plane) != (2, 2):
+                    raise UnsupportedJpegError(
+                        f"chroma='separate' needs 4:2:0 chroma, the file has sampling "
+                        f"{dec.sampling}; use chroma='upsample'",
+                        source=name,
+                    )
+        top, left, flip = choose_window(
+            dec.grids[0], self.blocks, train=self.train, rng=rng, align=2 if separate else 1
+        )
+        a = batch.arrays
+        gather_planes(
+            dec,
+            self.selection,
+            a["q"][pos],
+            a["quant"][pos],
+            top=top,
+            left=left,
+            hflip=flip,
+            chroma_out=a["cq"][pos] if separate else None,
+            chroma_quant=a["cquant"][pos] if separate else None,
+        )
+
+    def finish(self, batch: HostBatch) -> None:
+        """Choose the batch's transfer dtype: int8 when asked for and every value fits."""
+        batch.meta["transfer"] = "int16"
+        if self.transfer != "int8":
+            return
+        n = batch.count
+        pairs = [("q", "q8")] + ([("cq", "cq8")] if "cq" in batch.arrays else [])
+        for src, _ in pairs:
+            q = batch.arrays[src][:n]
+            if q.size and (int(q.min()) < -128 or int(q.max()) > 127):
+                return
+        for src, dst in pairs:
+            np.copyto(batch.arrays[dst][:n], batch.arrays[src][:n], casting="unsafe")
+        batch.meta["transfer"] = "int8"

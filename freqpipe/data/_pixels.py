@@ -1,0 +1,159 @@
+"""Pixel source: decode (PyTurboJPEG), torchvision-default crops and flips, uint8 into the slot.
+
+Training follows torchvision's ``RandomResizedCrop(size)`` defaults (scale (0.08, 1), ratio
+(3/4, 4/3), 10 attempts, then the centred fallback) and ``RandomHorizontalFlip()``; evaluation
+resizes the short side to ``round(size * 8 / 7)`` (512 for 448, DCTNet) and centre-crops. When
+the region to resize is at least twice the target in both directions, libjpeg-turbo's scaled
+decode (1/2, 1/4, 1/8) does part of the shrinking. Resizing is Pillow's bilinear (antialiased,
+as torchvision on PIL images). The frequency transform runs later, on the device stage.
+
+libjpeg-turbo recovers damaged-but-decodable data here (PyTurboJPEG issues a warning); fatal
+errors are bad files for the loader's ``on_error`` policy.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from freqpipe.data._batch import BatchSpec, HostBatch
+from freqpipe.data._source import ErrorPolicy, Source
+from freqpipe.errors import MissingExtraError
+from freqpipe.transforms import center_crop_box, resize_shape
+
+__all__ = ["PixelSource", "decode_rgb", "random_resized_crop_params"]
+
+_SCALES = ((1, 8), (1, 4), (1, 2))
+
+
+def random_resized_crop_params(
+    height: int,
+    width: int,
+    rng: Any,
+    scale: tuple[float, float] = (0.08, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> tuple[int, int, int, int]:
+    """Torchvision's ``RandomResizedCrop.get_params``: ``(top, left, h, w)`` of the region.
+
+    Args:
+        height: image height.
+        width: image width.
+        rng: ``numpy.random.Generator``.
+        scale: range of the region's area as a fraction of the image's.
+        ratio: range of the region's aspect ratio (w / h), sampled log-uniformly.
+
+    Returns:
+        ``(top, left, h, w)`` in pixels.
+
+    Example:
+        >>> t, l, h, w = random_resized_crop_params(100, 200, np.random.default_rng(0))
+        >>> 0 <= t <= 100 - h and 0 <= l <= 200 - w
+        True
+    """
+    area = height * width
+    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
+    for _ in range(10):
+        target = area * float(rng.uniform(scale[0], scale[1]))
+        aspect = math.exp(float(rng.uniform(log_lo, log_hi)))
+        w = round(math.sqrt(target * aspect))
+        h = round(math.sqrt(target / aspect))
+        if 0 < w <= width and 0 < h <= height:
+            top = int(rng.integers(0, height - h + 1))
+            left = int(rng.integers(0, width - w + 1))
+            return top, left, h, w
+    in_ratio = width / height
+    if in_ratio < min(ratio):
+        w, h = width, round(width / min(ratio))
+    elif in_ratio > max(ratio):
+        h, w = height, round(height * max(ratio))
+    else:
+        w, h = width, height
+    return (height - h) // 2, (width - w) // 2, h, w
+
+
+def _turbo() -> Any:
+    try:
+        from turbojpeg import TurboJPEG
+    except ImportError as exc:  # pragma: no cover - PyTurboJPEG is a core dependency
+        raise MissingExtraError(f"the pixel source needs PyTurboJPEG ({exc})") from exc
+    return TurboJPEG()
+
+
+def decode_rgb(turbo: Any, data: bytes, region: tuple[int, int], target: tuple[int, int]) -> Any:
+    """Decode to RGB uint8 (H', W', 3), scaled down by libjpeg-turbo while that stays >= target.
+
+    Args:
+        turbo: a ``turbojpeg.TurboJPEG``.
+        data: the JPEG's bytes.
+        region: (h, w) of the part of the full-size image that will be resized.
+        target: (h, w) it will be resized to.
+
+    Returns:
+        The decoded array (full size, or 1/2, 1/4, 1/8 of it).
+    """
+    from turbojpeg import TJFLAG_LIMITSCANS, TJPF_RGB
+
+    factor = None
+    for num, den in _SCALES:  # the strongest reduction that keeps >= target pixels
+        if region[0] * num >= den * target[0] and region[1] * num >= den * target[1]:
+            factor = (num, den)
+            break
+    return turbo.decode(data, pixel_format=TJPF_RGB, scaling_factor=factor, flags=TJFLAG_LIMITSCANS)
+
+
+def _read(source: Any) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    with open(os.fspath(source), "rb") as f:
+        return f.read()
+
+
+class PixelSource(Source):
+    """Fills slots with (size, size, 3) uint8 RGB crops.
+
+    Args:
+        dataset: map-style ``(path or bytes, label)`` dataset.
+        policy: bad-file policy.
+        size: output side in pixels.
+        batch_size: samples per slot.
+        train: RandomResizedCrop + flip; otherwise resize + centre crop.
+    """
+
+    def __init__(
+        self, dataset: Any, policy: ErrorPolicy, *, size: int, batch_size: int, train: bool
+    ):
+        super().__init__(dataset, policy)
+        self.size = size
+        self.train = train
+        self.spec = BatchSpec(batch_size, {"pixels": ((size, size, 3), "uint8")})
+        self._turbo = _turbo()
+
+    def crop_rgb(self, data: bytes, rng: Any) -> np.ndarray:
+        """The (size, size, 3) uint8 crop of one JPEG (the exact per-sample transform)."""
+        from PIL import Image
+
+        width, height, _, _ = self._turbo.decode_header(data)
+        s = self.size
+        if self.train:
+            top, left, h, w = random_resized_crop_params(height, width, rng)
+            rgb = decode_rgb(self._turbo, data, (h, w), (s, s))
+            fy, fx = rgb.shape[0] / height, rgb.shape[1] / width
+            box = (left * fx, top * fy, (left + w) * fx, (top + h) * fy)
+            out = np.asarray(
+                Image.fromarray(rgb).resize((s, s), Image.Resampling.BILINEAR, box=box)
+            )
+            if rng.random() < 0.5:
+                out = out[:, ::-1]
+            return out
+        rh, rw = resize_shape(height, width, s)  # short side round(s * 8 / 7)
+        rgb = decode_rgb(self._turbo, data, (height, width), (rh, rw))
+        resized = np.asarray(Image.fromarray(rgb).resize((rw, rh), Image.Resampling.BILINEAR))
+        top, left = center_crop_box(rh, rw, s)
+        return resized[top : top + s, left : left + s]
+
+    def load_one(self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any) -> None:
+        """Decode, crop and flip one file into ``batch`` position ``pos``."""
+        batch.arrays["pixels"][pos] = self.crop_rgb(_read(source), rng)

@@ -1,0 +1,442 @@
+"""FreqLoader: torch DataLoader's interface, frequency-domain batches on the device."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import torch
+from torch.utils.data import BatchSampler, IterableDataset, RandomSampler, SequentialSampler
+
+from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
+from freqpipe.data._coefficients import CoefficientSource
+from freqpipe.data._device import OutputStage
+from freqpipe.data._pixels import PixelSource
+from freqpipe.data._source import ErrorPolicy, Source
+from freqpipe.data._stats import resolve_stats
+from freqpipe.data._store import StoreItems, StoreSource, is_store
+from freqpipe.data._workers import WorkerPool
+from freqpipe.data.datasets import JpegFolder
+from freqpipe.errors import InvalidArgumentError
+from freqpipe.transforms import Selection
+from freqpipe.transforms.wavelets import WAVELETS
+
+__all__ = ["FreqLoader"]
+
+_OUTPUTS = ("dct", "dwt", "rgb")
+_SOURCES = ("coefficients", "pixels")
+_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+
+
+def _check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
+    if value not in tuple(choices):
+        raise InvalidArgumentError(
+            f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}", value=value
+        )
+
+
+def _store_geometry(
+    store: Any, select: Any, size: int | None, output: str, chroma: str, source: str | None
+) -> tuple[Selection, int]:
+    """The selection and size a store was converted with; explicit arguments must agree."""
+    if output != "dct" or source not in (None, "coefficients"):
+        raise InvalidArgumentError(
+            "a converted store holds DCT coefficients: use output='dct' and the default source"
+        )
+    if chroma != "upsample":  # "upsample" and "full" chroma both give one (N, C, h, w) tensor
+        raise InvalidArgumentError(
+            f"this store holds chroma={store.chroma!r} on the luma grid; use chroma='upsample'"
+        )
+    stored = store.selection
+    if select is not None and Selection.from_spec(select) != stored:
+        raise InvalidArgumentError(
+            f"this store holds the selection {stored.name or stored.names}; pass select=None"
+        )
+    if size is not None and size != store.size:
+        raise InvalidArgumentError(f"this store holds {store.size}-pixel crops, not {size}")
+    return stored, int(store.size)
+
+
+class FreqLoader:
+    """A drop-in replacement for ``torch.utils.data.DataLoader`` that yields DCT/DWT/RGB batches.
+
+    ``FreqLoader(root, batch_size=64, shuffle=True, num_workers=8)`` replaces
+    ``DataLoader(ImageFolder(root, transform), ...)``: same labels and order, same sampler
+    semantics (``RandomSampler``/``SequentialSampler``/``BatchSampler`` of torch itself, so a
+    ``DistributedSampler`` and its ``set_epoch`` work unchanged), ``len()`` = number of batches,
+    and the same exception types for invalid argument combinations. Each batch is ``(x, y)``:
+    ``x`` on ``device``, ``y`` int64 labels on ``device``.
+
+    Outputs (DESIGN contract):
+        - ``"dct"``: (N, C, size/8, size/8), C = ``len(select)``, Y channels then Cb, Cr.
+          With ``chroma="separate"``: ``((y, cbcr), labels)``, y (N, C_y, size/8, size/8),
+          cbcr (N, C_cb + C_cr, size/16, size/16).
+        - ``"dwt"``: (N, 12, size/2, size/2), colour-major: R's (A, H, V, D) subbands, then
+          G's, then B's (``stack_subbands`` of ``dwt2(rgb / 255, wavelet, "periodization")``).
+        - ``"rgb"``: (N, 3, size, size), RGB / 255, then normalised.
+        - ``raw=True`` (coefficient source): ``(q, quant, labels)``, q int16 quantised
+          (N, C, size/8, size/8), quant uint16 (N, C) each channel's quantisation value (with
+          ``separate``: ``(q, quant, cq, cquant, labels)``).
+
+    Sources:
+        - ``"coefficients"`` (default for dct; the Gueguen et al. setting): no pixel decoding.
+          Each image is entropy-decoded natively and only the selected channels of a
+          ``size / 8``-block window at native resolution are gathered, already flipped, into
+          reusable batch buffers: training takes a uniformly random block-aligned window and
+          flips half the images (exact DCT-domain flip); evaluation takes the centred window.
+          Images smaller than the window are zero-padded (centred for evaluation, at a random
+          offset for training); zero is exactly the DCT of mid-grey (128) pixels. Chroma is
+          repeated onto the luma grid (``chroma="upsample"``) or kept on its 4:2:0 grid
+          (``"separate"``: ``size`` must be a multiple of 16, offsets are even, non-4:2:0 files
+          are bad files). Grayscale files get zero chroma. CMYK/RGB-stored files are bad files.
+          EXIF orientation is ignored, as torchvision's default loader does.
+        - ``"pixels"`` (default for dwt, rgb; the DCTNet setting): PyTurboJPEG decode (scaled
+          decode when the region is at least twice the target), torchvision-default
+          ``RandomResizedCrop(size)`` + flip when training, resize to ``round(size * 8 / 7)``
+          + centre crop for evaluation, then the transform (``image_to_dct192`` with
+          full-resolution chroma on the CPU; the fused CUDA kernel on a GPU).
+
+    Threads, not processes: ``num_workers`` is the number of worker *threads* (the native
+    decode and Pillow's resize release the GIL), each filling whole batches; 0 reads in the
+    calling thread. ``prefetch_factor`` (default 2 with workers) batches per worker are in
+    flight, so a slow consumer finds the next batches ready. ``persistent_workers`` keeps the
+    threads between epochs; ``worker_init_fn(worker_id)`` runs in each thread; ``timeout``
+    bounds the wait for one batch (:class:`~freqpipe.data._workers.BatchTimeoutError`, a
+    ``RuntimeError``). Nothing is pickled and ``multiprocessing_context`` does not apply.
+
+    Randomness: every epoch draws a base seed from ``generator`` (or torch's global RNG)
+    exactly as DataLoader does, and each sample's crop and flip come from its own stream
+    seeded with (base seed, epoch, index): results do not depend on thread timing.
+
+    Args:
+        dataset: a folder (read as :class:`JpegFolder`) or a map-style dataset of
+            ``(path or JPEG bytes, label)``.
+        batch_size: samples per batch (DataLoader's default 1).
+        shuffle: reshuffle every epoch (``RandomSampler(generator=generator)``).
+        sampler: a sampler of indices (mutually exclusive with ``shuffle``).
+        batch_sampler: yields lists of indices (exclusive with the four above).
+        num_workers: worker threads (0: load in the calling thread).
+        pin_memory: page-locked slots for asynchronous copies (CUDA devices; ignored on CPU).
+        drop_last: drop the last incomplete batch.
+        timeout: seconds to wait for a batch (0: forever).
+        worker_init_fn: called with the worker id in each worker thread.
+        generator: ``torch.Generator`` for shuffling and augmentation.
+        prefetch_factor: batches in flight per worker (only with workers).
+        persistent_workers: keep the threads between epochs (only with workers).
+        output: ``"dct"``, ``"dwt"`` or ``"rgb"``.
+        select: DCT channels: a preset name (``dct6``/``24``/``32``/``48``/``64``/``all``) or a
+            :class:`~freqpipe.transforms.Selection`; default ``"dct24"``, or the store's own
+            for a :class:`~freqpipe.store.FreqStore`.
+        size: crop side in pixels, a multiple of 8; default 448, or the store's own.
+        chroma: ``"upsample"`` or ``"separate"`` (dct output, coefficient source).
+        normalize: None (dequantised but not normalised), ``"default"`` (dct: the shipped
+            per-coefficient statistics; rgb: ImageNet mean/std; dwt: none), a shipped
+            statistics name, a statistics JSON path, a ``ChannelStats`` or ``(mean, std)``.
+        dtype: ``torch.float32`` or ``torch.float16`` output.
+        device: output device (default CUDA when available, else CPU).
+        train: random crops and flips; default ``shuffle``.
+        source: ``"coefficients"`` or ``"pixels"``; default by ``output``.
+        on_error: bad files: ``"raise"`` (default; names the file and the reason), ``"skip"``
+            (replace deterministically, keep the batch size, count in :attr:`skipped`) or
+            ``"warn"`` (as skip, plus a ``BadFileWarning``).
+        transfer_dtype: ``"int16"`` or ``"int8"``: quantised coefficients cross to the GPU as
+            int8 when every value of the batch fits, else that batch goes as int16.
+        raw: yield quantised coefficients and quant values (coefficient source).
+        wavelet: ``"haar"``, ``"bior2.2"`` or ``"bior4.4"`` for the dwt output.
+
+    Raises:
+        ValueError: the argument combinations DataLoader rejects, with its messages.
+        InvalidArgumentError: (a ValueError) freqpipe's own arguments.
+
+    Example:
+        >>> from freqpipe._samples import samples_path
+        >>> loader = FreqLoader(samples_path(), batch_size=4, size=64, device="cpu")
+        >>> x, y = next(iter(loader))
+        >>> tuple(x.shape), x.dtype, y.tolist(), len(loader)
+        ((4, 24, 8, 8), torch.float32, [0, 1, 2, 3], 2)
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Any = None,
+        batch_sampler: Any = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], Any] | None = None,
+        generator: torch.Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        output: str = "dct",
+        select: str | Selection | None = None,
+        size: int | None = None,
+        chroma: str = "upsample",
+        normalize: Any = "default",
+        dtype: Any = torch.float32,
+        device: Any = None,
+        train: bool | None = None,
+        source: str | None = None,
+        on_error: str = "raise",
+        transfer_dtype: str = "int16",
+        raw: bool = False,
+        wavelet: str = "bior4.4",
+    ):
+        if isinstance(dataset, (str, os.PathLike)):
+            dataset = JpegFolder(dataset)
+        store = None
+        if is_store(dataset):
+            # A converted store fixes the geometry; JPEG-byte stores decode like a folder.
+            if dataset.record_kind == "jpeg":
+                dataset = StoreItems(dataset)
+            else:
+                store = dataset
+                select, size = _store_geometry(store, select, size, output, chroma, source)
+        select = "dct24" if select is None else select
+        size = 448 if size is None else size
+        if isinstance(dataset, IterableDataset) or not hasattr(dataset, "__getitem__"):
+            raise InvalidArgumentError(
+                "FreqLoader needs a map-style dataset of (path or bytes, label) or a folder"
+            )
+        # -- DataLoader's own checks, same order, same exception types and messages --------
+        if num_workers < 0:
+            raise ValueError(
+                "num_workers option should be non-negative; use num_workers=0 to disable "
+                "multiprocessing."
+            )
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing."
+                "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor "
+                "to None."
+            )
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                    "sampler, and drop_last"
+                )
+            batch_size = None
+            drop_last = False
+        elif batch_size is None:
+            raise InvalidArgumentError(
+                "batch_size=None (no auto-batching) is not supported: FreqLoader always batches"
+            )
+        if sampler is None:
+            sampler = (
+                RandomSampler(dataset, generator=generator)
+                if shuffle
+                else SequentialSampler(dataset)
+            )
+        if batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)  # type: ignore[arg-type]
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.drop_last = drop_last
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.generator = generator
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
+        # -- freqpipe's arguments ------------------------------------------------------------
+        _check_choice("output", output, _OUTPUTS)
+        source = source if source is not None else ("coefficients" if output == "dct" else "pixels")
+        _check_choice("source", source, _SOURCES)
+        _check_choice("chroma", chroma, ("upsample", "separate"))
+        _check_choice("transfer_dtype", transfer_dtype, ("int16", "int8"))
+        _check_choice("wavelet", wavelet, WAVELETS)
+        if source == "coefficients" and output != "dct":
+            raise InvalidArgumentError(
+                f"output={output!r} needs source='pixels' (the coefficient source yields DCT)"
+            )
+        if chroma == "separate" and (source != "coefficients"):
+            raise InvalidArgumentError("chroma='separate' needs the coefficient source")
+        if raw and source != "coefficients":
+            raise InvalidArgumentError("raw=True needs the coefficient source")
+        step = 16 if chroma == "separate" else 8
+        if not isinstance(size, int) or size < step or size % step:
+            raise InvalidArgumentError(
+                f"size must be a positive multiple of {step} pixels"
+                f"{' with chroma=separate' if step == 16 else ''}, got {size!r}",
+                value=size,
+            )
+        key = str(dtype).replace("torch.", "")
+        if key not in _DTYPES:
+            raise InvalidArgumentError(f"dtype must be float32 or float16, got {dtype!r}")
+        self.output, self.size, self.chroma, self.source = output, size, chroma, source
+        self.dtype = _DTYPES[key]
+        self.device = torch.device(
+            device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
+        )
+        if self.device.type not in ("cpu", "cuda"):
+            raise InvalidArgumentError(f"device must be a CPU or CUDA device, got {self.device}")
+        self.train = bool(shuffle) if train is None else bool(train)
+        self.selection = Selection.from_spec(select) if output == "dct" else None
+        channels = {"dct": len(self.selection or ()), "dwt": 12, "rgb": 3}[output]
+        stats = (
+            None
+            if raw
+            else resolve_stats(
+                normalize, output=output, selection=self.selection, channels=channels
+            )
+        )
+        self.raw = raw
+        self._policy = ErrorPolicy(on_error)
+        self._source = self._make_source(transfer_dtype, store)
+        self._stage = OutputStage(
+            source=source, output=output, selection=self.selection, chroma=chroma, stats=stats,
+            dtype=self.dtype, device=self.device, raw=raw, wavelet=wavelet,
+        )  # fmt: skip
+        self._pinned = bool(pin_memory) and self.device.type == "cuda"
+        self._slots: list[HostBatch] = []
+        self._pool: WorkerPool | None = None
+        self._epoch = 0
+        self._base_seed: int | None = None
+
+    # -- construction helpers ------------------------------------------------------------------
+    def _make_source(self, transfer: str, store: Any = None) -> Source:
+        capacity = self.batch_size or getattr(self.batch_sampler, "batch_size", None) or 1
+        if store is not None:
+            return StoreSource(store, self._policy, batch_size=capacity)
+        if self.source == "pixels":
+            return PixelSource(
+                self.dataset, self._policy, size=self.size, batch_size=capacity, train=self.train
+            )
+        if self.selection is None:  # pragma: no cover - output is dct here
+            raise InvalidArgumentError("the coefficient source needs a selection")
+        return CoefficientSource(
+            self.dataset, self._policy, selection=self.selection, size=self.size,
+            batch_size=capacity, chroma=self.chroma, train=self.train, transfer=transfer,
+        )  # fmt: skip
+
+    @property
+    def spec(self) -> BatchSpec:
+        """The host batch layout the source declares (shapes and dtypes per sample)."""
+        return self._source.spec
+
+    @property
+    def skipped(self) -> int:
+        """Bad files skipped so far (``on_error="skip"`` / ``"warn"``)."""
+        return self._policy.skipped
+
+    @property
+    def skipped_files(self) -> list[tuple[str, str]]:
+        """``(file, reason)`` of the skipped files (the first 1000)."""
+        return list(self._policy.skipped_files)
+
+    def h2d_bytes_per_sample(self) -> int:
+        """Bytes per sample that cross to the device (input fields, int16 transfer, labels)."""
+        names = tuple(k for k in self.spec.fields if not k.endswith("8"))
+        return self.spec.nbytes_per_sample(names) + 8
+
+    def __len__(self) -> int:
+        return len(self.batch_sampler)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Forward ``set_epoch`` to the sampler and seed this epoch's augmentation with it.
+
+        Args:
+            epoch: the epoch number (as ``DistributedSampler.set_epoch``).
+        """
+        for s in (self.sampler, getattr(self.batch_sampler, "sampler", None)):
+            if s is not None and hasattr(s, "set_epoch"):
+                s.set_epoch(epoch)
+                break
+        self._epoch = int(epoch)
+
+    # -- iteration -----------------------------------------------------------------------------
+    def _slot_pool(self, count: int) -> list[HostBatch]:
+        while len(self._slots) < count:
+            self._slots.append(HostBatch.allocate(self.spec, pinned=self._pinned))
+        return self._slots[:count]
+
+    def _fill(self, slot: HostBatch, indices: list[int], rng: SampleRng) -> None:
+        if len(indices) > slot.labels.shape[0]:  # a custom batch_sampler with bigger batches
+            spec = BatchSpec(len(indices), self.spec.fields)
+            bigger = HostBatch.allocate(spec, pinned=self._pinned)
+            slot.arrays, slot.tensors, slot.labels = bigger.arrays, bigger.tensors, bigger.labels
+        self._source.fill(slot, indices, rng)
+        if self._stage.on_host:
+            self._stage.host_finish(slot)
+
+    def _seed(self) -> int:
+        if self._base_seed is None or not self.persistent_workers:
+            self._base_seed = int(
+                torch.empty((), dtype=torch.int64).random_(generator=self.generator).item()
+            )
+        return self._base_seed
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        batches = iter(self.batch_sampler)
+        rng = SampleRng(self._seed(), self._epoch)
+        self._epoch += 1
+        return self._iterate(batches, rng)
+
+    def _iterate(self, batches: Iterator[list[int]], rng: SampleRng) -> Iterator[tuple[Any, ...]]:
+        def fill(slot: HostBatch, indices: list[int]) -> None:
+            self._fill(slot, indices, rng)
+
+        if self.num_workers == 0:
+            slot = self._slot_pool(1)[0]
+            for indices in batches:
+                slot.wait_reusable()
+                fill(slot, list(indices))
+                yield self._stage.deliver(self._stage.issue(slot))
+            return
+        if self._pool is None or not self._pool.alive:
+            slots = self._slot_pool(max(1, self.num_workers * (self.prefetch_factor or 1)))
+            self._pool = WorkerPool(slots, self.num_workers, self.worker_init_fn)
+        pool = self._pool
+        pending = None
+        try:
+            for slot in pool.run(batches, fill, self.timeout):
+                issued = self._stage.issue(slot)  # H2D of this batch overlaps the consumer
+                pool.release(slot)
+                if self._stage.on_host:
+                    yield self._stage.deliver(issued)
+                    continue
+                if pending is not None:
+                    yield self._stage.deliver(pending)
+                pending = issued
+            if pending is not None:
+                yield self._stage.deliver(pending)
+        finally:
+            if not self.persistent_workers:
+                self.close()
+
+    def close(self) -> None:
+        """Stop the worker threads (they restart on the next iteration)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def __del__(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.close(join=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"FreqLoader({self.dataset!r}, batch_size={self.batch_size}, output={self.output!r}, "
+            f"source={self.source!r}, size={self.size}, device={str(self.device)!r}, "
+            f"num_workers={self.num_workers})"
+        )

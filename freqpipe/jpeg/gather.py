@@ -1,0 +1,300 @@
+"""Crop, flip and select JPEG coefficients straight into caller buffers (native, no GIL).
+
+:func:`decode_jpeg` entropy-decodes a file once and keeps libjpeg's coefficient arrays;
+:meth:`DecodedJpeg.gather` then writes any block window of a component, flipped and with only
+the chosen frequencies, channel-first into a caller's int16 slot (a view into a pinned batch
+buffer), with zero padding outside the image. :func:`gather_coefficients` does both for one
+window of all three planes. The NumPy reference is
+:func:`freqpipe.transforms.gather_blocks`; the tests compare the two exhaustively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from freqpipe.errors import InvalidArgumentError, ShapeError, UnsupportedJpegError
+from freqpipe.jpeg.reader import (
+    _MAX_SCANS,
+    DEFAULT_MAX_PIXELS,
+    JpegSource,
+    _load,
+    _native,
+    _translate,
+    sample_path,  # noqa: F401  (the doctests' sample)
+)
+from freqpipe.transforms import Selection
+
+__all__ = ["DecodedJpeg", "decode_jpeg", "gather_coefficients"]
+
+
+@dataclass(frozen=True, eq=False)
+class DecodedJpeg:
+    """One JPEG, entropy-decoded, its coefficients held in libjpeg's memory until collected.
+
+    Attributes:
+        width: image width in pixels.
+        height: image height in pixels.
+        colorspace: ``"gray"``, ``"ycbcr"``, ``"rgb"``, ``"cmyk"``, ``"ycck"`` or
+            ``"unknown"``, as stored.
+        sampling: (h, v) sampling factors per component.
+        grids: (Hb, Wb) block grid per component (``ceil(size / 8)`` of its samples).
+        quant: uint16 (ncomp, 64) quantisation tables, natural order.
+        source: the file name or ``"<bytes>"``.
+    """
+
+    width: int
+    height: int
+    colorspace: str
+    sampling: tuple[tuple[int, int], ...]
+    grids: tuple[tuple[int, int], ...]
+    quant: np.ndarray
+    source: str
+    _decoder: Any
+
+    def repeat(self, component: int) -> tuple[int, int]:
+        """Block repetition ``(rep_v, rep_h)`` that aligns a component with the luma grid.
+
+        Args:
+            component: component index.
+
+        Returns:
+            ``(2, 2)`` for 4:2:0 chroma, ``(1, 2)`` for 4:2:2, ``(1, 1)`` for luma.
+
+        Raises:
+            UnsupportedJpegError: the factors are not integer ratios of the luma factors.
+
+        Example:
+            >>> decode_jpeg(sample_path()).repeat(1)
+            (2, 2)
+        """
+        (yh, yv), (h, v) = self.sampling[0], self.sampling[component]
+        if yh % h or yv % v:
+            raise UnsupportedJpegError(
+                f"sampling factors {self.sampling} are not integer ratios of the luma factors",
+                source=self.source,
+            )
+        return yv // v, yh // h
+
+    def gather(
+        self,
+        component: int,
+        out: Any,
+        freqs: Sequence[int] | np.ndarray | bytes,
+        *,
+        top: int,
+        left: int,
+        hflip: bool = False,
+        repeat: tuple[int, int] = (1, 1),
+        bounds: tuple[int, int] | None = None,
+    ) -> Any:
+        """Write a window of one component, channel-first, into ``out`` (GIL released).
+
+        Output block ``(r, c)`` is the block at position ``(top + r, left + c)`` of the
+        component's grid with each block repeated ``repeat`` times (flipped columns when
+        ``hflip``); positions outside the grid or outside ``bounds`` are zero.
+
+        Args:
+            component: component index (0 = Y).
+            out: writable C-contiguous int16 array (F, rows, cols), F = ``len(freqs)``.
+            freqs: natural-order frequencies 0..63 to keep, in output order.
+            top: first row of the window on the repeated grid (may be negative: padding).
+            left: first column of the window on the repeated grid (may be negative).
+            hflip: flip horizontally (columns reversed, odd-u negated; FACTS §1).
+            repeat: ``(rep_v, rep_h)`` block repetition (see :meth:`repeat`).
+            bounds: ``(rows, cols)`` of the repeated grid that hold data (e.g. the luma grid,
+                so repeated chroma beyond the image is padded like luma); default all of it.
+
+        Returns:
+            ``out``.
+
+        Raises:
+            InvalidArgumentError: a bad ``out``, ``freqs`` or ``repeat``.
+
+        Example:
+            >>> d = decode_jpeg(sample_path())
+            >>> out = np.empty((2, 3, 4), np.int16)
+            >>> d.gather(0, out, [0, 1], top=-1, left=0)[:, 0].tolist()
+            [[0, 0, 0, 0], [0, 0, 0, 0]]
+        """
+        arr = np.asarray(out)
+        fb = freqs if isinstance(freqs, bytes) else bytes(np.asarray(freqs, np.uint8))
+        if arr.dtype != np.int16 or arr.ndim != 3 or arr.shape[0] != len(fb):
+            raise InvalidArgumentError(
+                f"out must be int16 (F={len(fb)}, rows, cols), got {arr.dtype} {arr.shape}"
+            )
+        if not arr.flags.c_contiguous or not arr.flags.writeable:
+            raise InvalidArgumentError("out must be a writable C-contiguous array")
+        if not 0 <= component < len(self.grids):
+            raise InvalidArgumentError(
+                f"component {component} out of range for {len(self.grids)} components"
+            )
+        br, bc = bounds if bounds is not None else (-1, -1)
+        try:
+            self._decoder.gather(
+                component, arr, fb, top, left, arr.shape[1], arr.shape[2], bool(hflip),
+                int(repeat[0]), int(repeat[1]), int(br), int(bc),
+            )  # fmt: skip
+        except ValueError as exc:
+            raise InvalidArgumentError(str(exc)) from None
+        except _native().DecodeError as exc:  # pragma: no cover - in-memory arrays
+            raise _translate(exc, self.source) from None
+        return out
+
+
+def decode_jpeg(
+    src: JpegSource, *, strict: bool = True, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> DecodedJpeg:
+    """Entropy-decode a JPEG once, keeping its coefficients for :meth:`DecodedJpeg.gather`.
+
+    Args:
+        src: a path, the file's bytes or a binary file object.
+        strict: raise on any corruption (default), as :func:`read_coefficients`.
+        max_pixels: refuse larger images before allocating; None disables the check.
+
+    Returns:
+        The decoded file.
+
+    Raises:
+        NotAJpegError, UnsupportedJpegError, CorruptJpegError, ImageTooLargeError: as
+            :func:`~freqpipe.jpeg.read_coefficients`.
+
+    Example:
+        >>> d = decode_jpeg(sample_path())
+        >>> d.grids[0], d.sampling[1], d.quant.dtype.name
+        ((51, 80), (1, 1), 'uint16')
+    """
+    data, name = _load(src)
+    if max_pixels is not None and max_pixels < 1:
+        raise InvalidArgumentError(f"max_pixels must be positive or None, got {max_pixels}")
+    native = _native()
+    try:
+        decoder = native.Decoder(data, strict, _MAX_SCANS, max_pixels or 0)
+        header = decoder.header
+        comps = header["components"]
+        n = len(comps)
+        _, quant_bytes, _, _ = decoder.decode([None] * n, list(range(n)), [b""] * n)
+    except native.DecodeError as exc:
+        raise _translate(exc, name) from None
+    return DecodedJpeg(
+        width=header["width"],
+        height=header["height"],
+        colorspace=header["colorspace"],
+        sampling=tuple((c["h"], c["v"]) for c in comps),
+        grids=tuple((c["height_in_blocks"], c["width_in_blocks"]) for c in comps),
+        quant=np.frombuffer(b"".join(quant_bytes), dtype=np.uint16).reshape(n, 64),
+        source=name,
+        _decoder=decoder,
+    )
+
+
+def gather_coefficients(
+    src: JpegSource | DecodedJpeg,
+    selection: Selection | str,
+    *,
+    top: int,
+    left: int,
+    height: int,
+    width: int,
+    hflip: bool = False,
+    out: Any = None,
+    strict: bool = True,
+) -> tuple[Any, np.ndarray]:
+    """Selected quantised channels of a luma-block window, chroma repeated onto the luma grid.
+
+    The native counterpart of :func:`freqpipe.transforms.gather_blocks` (``chroma`` aligned
+    by repetition), reading the file itself and padding with zeros where the window leaves
+    the image (the luma grid). A grayscale file has zero chroma (the DCT of a flat 128 plane).
+
+    Args:
+        src: a JPEG (path, bytes, file object) or an already :func:`decode_jpeg`-ed file.
+        selection: channels to keep (a :class:`~freqpipe.transforms.Selection` or preset).
+        top: first luma block row (negative pads above).
+        left: first luma block column (negative pads on the left).
+        height: block rows of the window.
+        width: block columns of the window.
+        hflip: flip the window horizontally.
+        out: optional int16 (C, height, width) C-contiguous array to fill.
+        strict: as :func:`~freqpipe.jpeg.read_coefficients`.
+
+    Returns:
+        ``(coefficients, quant)``: int16 (C, height, width), quantised; uint16 (C,) the
+        quantisation value of each channel (1 for the zero chroma of a grayscale file).
+
+    Raises:
+        UnsupportedJpegError: CMYK/YCCK/RGB-stored files, or non-integer chroma sampling.
+        ShapeError: ``out`` of the wrong shape.
+
+    Example:
+        >>> q, qt = gather_coefficients(sample_path(), "dct24", top=0, left=0, height=4, width=4)
+        >>> q.shape, q.dtype.name, qt.shape
+        ((24, 4, 4), 'int16', (24,))
+    """
+    sel = Selection.from_spec(selection)
+    dec = src if isinstance(src, DecodedJpeg) else decode_jpeg(src, strict=strict)
+    n = len(sel)
+    if out is None:
+        out = np.empty((n, height, width), np.int16)
+    elif tuple(out.shape) != (n, height, width):
+        raise ShapeError(f"out must have shape {(n, height, width)}, got {tuple(out.shape)}")
+    quant = np.ones(n, np.uint16)
+    gather_planes(dec, sel, out, quant, top=top, left=left, hflip=hflip)
+    return out, quant
+
+
+def gather_planes(
+    dec: DecodedJpeg,
+    sel: Selection,
+    out: Any,
+    quant: np.ndarray,
+    *,
+    top: int,
+    left: int,
+    hflip: bool,
+    chroma_out: Any = None,
+    chroma_quant: Any = None,
+) -> None:
+    """Fill one image's slot: luma-grid window ``out`` (and ``chroma_out`` when separate).
+
+    With ``chroma_out`` None every plane is aligned to the luma grid by repetition; otherwise
+    chroma channels go to ``chroma_out`` on their own grid at ``(top // rep, left // rep)``.
+    ``quant`` (and ``chroma_quant``) receive each channel's quantisation value.
+    """
+    if dec.colorspace not in ("ycbcr", "gray"):
+        raise UnsupportedJpegError(
+            f"colorspace {dec.colorspace!r}: only YCbCr and grayscale JPEGs carry YCbCr "
+            "coefficients",
+            source=dec.source,
+        )
+    bounds = dec.grids[0]
+    start = cstart = 0
+    for plane, ks in enumerate(sel.per_plane):
+        if ks.size == 0:
+            continue
+        separate = chroma_out is not None and plane > 0
+        dst_all, q_all = (chroma_out, chroma_quant) if separate else (out, quant)
+        first = cstart if separate else start
+        dst = dst_all[first : first + ks.size]
+        if plane >= len(dec.grids):  # grayscale: chroma is exactly zero
+            dst[...] = 0
+            q_all[first : first + ks.size] = 1
+        elif separate:
+            rv, rh = dec.repeat(plane)
+            dec.gather(
+                plane, dst, ks, top=top // rv, left=left // rh, hflip=hflip,
+                bounds=(-(-bounds[0] // rv), -(-bounds[1] // rh)),
+            )  # fmt: skip
+            q_all[first : first + ks.size] = dec.quant[plane][ks]
+        else:
+            rep = dec.repeat(plane)
+            dec.gather(plane, dst, ks, top=top, left=left, hflip=hflip, repeat=rep, bounds=bounds)
+            q_all[first : first + ks.size] = dec.quant[plane][ks]
+        if separate:
+            cstart += ks.size
+        else:
+            start += ks.size
+    if start != out.shape[0]:
+        raise ShapeError(f"out has {out.shape[0]} channels, the selection fills {start}")
