@@ -12,6 +12,11 @@ Channels
     :func:`natural_to_zigzag`, :func:`zigzag_to_natural`
 Statistics
     :class:`ChannelStats`, :func:`normalize`, :func:`load_default_stats`
+Loading (imported on first use)
+    :class:`FreqLoader` (torch DataLoader's interface), :class:`JpegFolder`,
+    :class:`JpegFileList`
+Packed store (imported on first use)
+    :func:`convert`, :func:`verify`, :class:`FreqStore`
 Samples
     :func:`samples_path`, :func:`sample_files`
 Errors
@@ -28,18 +33,26 @@ DALI nor the kernels.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from freqpipe._samples import sample_files, samples_path
 from freqpipe.errors import (
+    BadFileWarning,
+    BatchTimeoutError,
     CorruptJpegError,
     CorruptJpegWarning,
+    DiskFullError,
     DTypeError,
     FreqpipeError,
     ImageTooLargeError,
+    IncompleteStoreError,
     InvalidArgumentError,
     MissingExtraError,
     NotAJpegError,
     SelectionError,
     ShapeError,
+    StoreCorruptError,
+    StoreError,
     UnsupportedJpegError,
 )
 from freqpipe.jpeg import JpegCoefficients, read_coefficients, read_coefficients_batch
@@ -70,37 +83,69 @@ from freqpipe.transforms import (
 
 __version__ = "0.1.0"
 
-# Subpackages that pull in heavier imports load on first attribute access (PEP 562).
-_LAZY_SUBMODULES = ("models",)
+# What imports torch (the loader, the store, the models) or an optional extra (DALI) loads on
+# first attribute access (PEP 562), so `import freqpipe` stays light.
+_LAZY_SUBMODULES = ("data", "dali", "models", "store")
+_LAZY_NAMES = {
+    "FreqLoader": "freqpipe.data",
+    "JpegFileList": "freqpipe.data",
+    "JpegFolder": "freqpipe.data",
+    "FreqStore": "freqpipe.store",
+    "convert": "freqpipe.store",
+    "verify": "freqpipe.store",
+}
+
+if TYPE_CHECKING:
+    from freqpipe.data import FreqLoader, JpegFileList, JpegFolder
+    from freqpipe.store.convert import convert
+    from freqpipe.store.reader import FreqStore
+    from freqpipe.store.verify import verify
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
+    import importlib
+
     if name in _LAZY_SUBMODULES:
-        import importlib
-
         return importlib.import_module(f"freqpipe.{name}")
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
     raise AttributeError(f"module 'freqpipe' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_NAMES) | set(_LAZY_SUBMODULES))
+
+
 __all__ = [
+    "BadFileWarning",
+    "BatchTimeoutError",
     "ChannelStats",
     "CorruptJpegError",
     "CorruptJpegWarning",
     "DTypeError",
+    "DiskFullError",
+    "FreqLoader",
+    "FreqStore",
     "FreqpipeError",
     "ImageTooLargeError",
+    "IncompleteStoreError",
     "InvalidArgumentError",
     "JpegCoefficients",
+    "JpegFileList",
+    "JpegFolder",
     "MissingExtraError",
     "NotAJpegError",
     "Selection",
     "SelectionError",
     "ShapeError",
+    "StoreCorruptError",
+    "StoreError",
     "UnsupportedJpegError",
     "__version__",
     "align_chroma",
     "block_dct",
     "block_idct",
+    "convert",
     "crop_blocks",
     "dwt2",
     "gather_blocks",
@@ -117,6 +162,7 @@ __all__ = [
     "stack_planes",
     "stack_subbands",
     "unstack_subbands",
+    "verify",
     "vflip_dct",
     "wavedec2",
     "waverec2",

@@ -16,7 +16,7 @@ from freqpipe.errors import FreqpipeError
 
 __all__ = ["main"]
 
-_COMMANDS = ("inspect", "stats", "select")
+_COMMANDS = ("convert", "inspect", "select", "stats", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,24 +9,35 @@ import freqpipe as fp
 
 # DESIGN.md's public names as of this version; extend when adding, never silently shrink.
 EXPECTED = {
+    "BadFileWarning",
+    "BatchTimeoutError",
     "ChannelStats",
     "CorruptJpegError",
     "CorruptJpegWarning",
     "DTypeError",
+    "DiskFullError",
+    "FreqLoader",
+    "FreqStore",
     "FreqpipeError",
     "ImageTooLargeError",
+    "IncompleteStoreError",
     "InvalidArgumentError",
     "JpegCoefficients",
+    "JpegFileList",
+    "JpegFolder",
     "MissingExtraError",
     "NotAJpegError",
     "Selection",
     "SelectionError",
     "ShapeError",
+    "StoreCorruptError",
+    "StoreError",
     "UnsupportedJpegError",
     "__version__",
     "align_chroma",
     "block_dct",
     "block_idct",
+    "convert",
     "crop_blocks",
     "dwt2",
     "gather_blocks",
@@ -43,6 +54,7 @@ EXPECTED = {
     "stack_planes",
     "stack_subbands",
     "unstack_subbands",
+    "verify",
     "vflip_dct",
     "wavedec2",
     "waverec2",
@@ -77,7 +89,12 @@ def test_import_is_light() -> None:
 
 
 def test_models_load_lazily() -> None:
-    code = "import sys, freqpipe; a = 'freqpipe.models' in sys.modules; freqpipe.models; print(a)"
+    code = (
+        "import sys, freqpipe; "
+        "a = [m for m in ('freqpipe.models', 'freqpipe.data', 'freqpipe.store', 'torch') "
+        "if m in sys.modules]; freqpipe.models; print(a == [])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "True"
     assert "dct_resnet50" in fp.models.list_models()
+    assert fp.FreqLoader.__name__ == "FreqLoader" and fp.convert.__module__.startswith("freqpipe")

@@ -1,0 +1,54 @@
+"""The packed frequency store: convert a JPEG dataset once, then load it with no decoding.
+
+A store is a directory of shard files plus a JSON manifest (written last). Each shard holds
+fixed-size records — the selected quantised coefficients (int8 / int16) with one quant value
+per channel, or float16 DCT values — or the original JPEG bytes with an offset table, and the
+labels, in page-aligned sections that ``np.memmap`` reads with no copy beyond the gather into
+the batch. See :mod:`freqpipe.store.format` for the byte layout.
+
+Converting
+    :func:`convert` (``freqpipe convert``), :func:`merge` (``freqpipe convert --merge``),
+    :func:`scan_inputs`, :class:`ConvertSummary`, :class:`RecordSpec`,
+    :func:`coefficient_record`, :func:`pixel_record`
+Reading
+    :class:`FreqStore`, :class:`StoreBatch`, :func:`shards_for_rank`
+Checking
+    :func:`verify` (``freqpipe verify``), :class:`VerifyReport`
+Errors
+    :class:`StoreError`, :class:`IncompleteStoreError`, :class:`StoreCorruptError`,
+    :class:`DiskFullError` (all :class:`~freqpipe.errors.FreqpipeError`)
+"""
+
+from __future__ import annotations
+
+from freqpipe.store.convert import ConvertSummary, convert, merge, scan_inputs
+from freqpipe.store.format import (
+    FORMAT_VERSION,
+    DiskFullError,
+    IncompleteStoreError,
+    StoreCorruptError,
+    StoreError,
+)
+from freqpipe.store.reader import FreqStore, StoreBatch, shards_for_rank
+from freqpipe.store.records import RecordSpec, coefficient_record, pixel_record
+from freqpipe.store.verify import VerifyReport, verify
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ConvertSummary",
+    "DiskFullError",
+    "FreqStore",
+    "IncompleteStoreError",
+    "RecordSpec",
+    "StoreBatch",
+    "StoreCorruptError",
+    "StoreError",
+    "VerifyReport",
+    "coefficient_record",
+    "convert",
+    "merge",
+    "pixel_record",
+    "scan_inputs",
+    "shards_for_rank",
+    "verify",
+]

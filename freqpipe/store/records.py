@@ -1,0 +1,235 @@
+"""What one store record holds, and how one input image becomes one.
+
+Three record kinds (``RecordSpec.kind``):
+
+* ``"quantized"`` — coefficient route: the native reader (no pixel decode), a centred window
+  of ``size/8 x size/8`` Y blocks (``gather_blocks``, chroma repeated to the Y grid), kept as
+  the file's quantised integers plus one quant value per channel. Exact: nothing is lost.
+* ``"float16"`` — pixel route (DCTNet): decode, resize the short side, centre crop, full
+  resolution block DCT of Y, Cb, Cr (``image_to_dct192``), selected, stored as float16
+  (11-bit mantissa: relative error <= 2**-11, i.e. <= 0.5 on a DC of 1024); or the coefficient
+  route dequantised (coefficient x quant) to float16.
+* ``"jpeg"`` — the original file bytes, for random crops at load time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from freqpipe.errors import InvalidArgumentError, UnsupportedJpegError
+from freqpipe.jpeg import read_coefficients
+from freqpipe.transforms import Selection, gather_blocks, image_to_dct192, resize_shape
+
+__all__ = ["ROUTES", "RecordSpec", "coefficient_record", "pixel_record"]
+
+ROUTES = ("coefficient", "pixel", "jpeg")
+DTYPES = ("auto", "int16", "float16")
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """The settings that fix a record's layout.
+
+    Args:
+        route: ``"coefficient"``, ``"pixel"`` or ``"jpeg"``.
+        selection: the channels kept.
+        size: crop side in pixels (a multiple of 8).
+        resize_short: pixel route: short side before the crop (default DCTNet's
+            ``round(size * 512 / 448)``).
+        dtype: ``"auto"`` (int8 per shard where every value fits, else int16; float16 for the
+            pixel route), ``"int16"`` or ``"float16"`` (dequantised).
+
+    Raises:
+        InvalidArgumentError: an unknown route or dtype, a size not a positive multiple of 8,
+            or ``resize_short`` outside the pixel route or smaller than ``size``.
+
+    Example:
+        >>> s = RecordSpec("coefficient", Selection.preset("dct24"), 64)
+        >>> s.kind, s.shape
+        ('quantized', (24, 8, 8))
+    """
+
+    route: str
+    selection: Selection
+    size: int
+    resize_short: int | None = None
+    dtype: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.route not in ROUTES:
+            raise InvalidArgumentError(
+                f"route must be one of {', '.join(ROUTES)}, got {self.route!r}", value=self.route
+            )
+        if self.dtype not in DTYPES:
+            raise InvalidArgumentError(
+                f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}", value=self.dtype
+            )
+        if not isinstance(self.size, int) or self.size < 8 or self.size % 8:
+            raise InvalidArgumentError(
+                f"size must be a positive multiple of 8, got {self.size!r}", value=self.size
+            )
+        if self.resize_short is not None:
+            if self.route != "pixel":
+                raise InvalidArgumentError("resize_short (--resize-short) needs route='pixel'")
+            if self.resize_short < self.size:
+                raise InvalidArgumentError(
+                    f"resize_short {self.resize_short} is smaller than the crop {self.size}"
+                )
+        if self.route == "pixel" and self.dtype == "int16":
+            raise InvalidArgumentError(
+                "the pixel route has no quantisation: use dtype 'float16' (or 'auto')"
+            )
+
+    @property
+    def kind(self) -> str:
+        """``"quantized"``, ``"float16"`` or ``"jpeg"``."""
+        if self.route == "jpeg":
+            return "jpeg"
+        if self.route == "pixel" or self.dtype == "float16":
+            return "float16"
+        return "quantized"
+
+    @property
+    def chroma(self) -> str | None:
+        """How chroma reaches the Y grid: ``"upsample"`` (block repetition), ``"full"``."""
+        return {"coefficient": "upsample", "pixel": "full"}.get(self.route)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(C, size/8, size/8) of a record's coefficients."""
+        g = self.size // 8
+        return (len(self.selection), g, g)
+
+    @property
+    def work_dtype(self) -> np.dtype:
+        """The dtype records are computed in (int16 or float16)."""
+        return np.dtype(np.int16 if self.kind == "quantized" else np.float16)
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict (part of the plan and the manifest)."""
+        return {
+            "route": self.route,
+            "selection": Selection.from_json(self.selection.to_json()).to_json(),
+            "size": self.size,
+            "resize_short": self.resize_short,
+            "dtype": self.dtype,
+            "kind": self.kind,
+            "chroma": self.chroma,
+        }
+
+
+def _window(n_blocks: int, want: int) -> tuple[int, int, int]:
+    """(source start, count, destination start) of a centred window of ``want`` blocks."""
+    count = min(n_blocks, want)
+    return (n_blocks - count) // 2, count, (want - count) // 2
+
+
+def coefficient_record(
+    src: Any, selection: Selection, size: int, out: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read one JPEG's selected quantised coefficients at a centred block-aligned crop.
+
+    The window is ``size/8`` Y blocks square, centred on the coded Y block grid (start
+    ``(Hb - size/8) // 2``). An image with fewer blocks is centred and padded with zero
+    coefficients (mid grey). Grayscale files get zero chroma channels.
+
+    Args:
+        src: a path or the file's bytes.
+        selection: the channels kept.
+        size: crop side in pixels (a multiple of 8).
+        out: optional (C, size/8, size/8) int16 array to fill.
+
+    Returns:
+        ``(coeffs, quant)``: int16 (C, size/8, size/8) and uint16 (C,) — the quant value of
+        each channel (``quant[component][k]``; 1 for the zero chroma of a grayscale file).
+
+    Raises:
+        FreqpipeError: the file cannot be read (corrupt, unsupported, not a JPEG), or its
+            colour space is neither YCbCr nor grayscale.
+
+    Example:
+        >>> from freqpipe._samples import sample_files
+        >>> c, q = coefficient_record(sample_files()[0], Selection.preset("dct6"), 64)
+        >>> c.shape, c.dtype.name, q.shape
+        ((6, 8, 8), 'int16', (6,))
+    """
+    jc = read_coefficients(src)
+    if jc.colorspace not in ("ycbcr", "gray"):
+        raise UnsupportedJpegError(
+            f"colour space {jc.colorspace!r} is not supported by the coefficient route "
+            "(YCbCr or grayscale only); convert with --route pixel",
+            source=jc.source,
+        )
+    g = size // 8
+    n = len(selection)
+    if out is None:
+        out = np.empty((n, g, g), np.int16)
+    quant = np.ones(n, np.uint16)
+    hb, wb = jc.planes[0].shape[:2]
+    top, nh, dt = _window(hb, g)
+    left, nw, dl = _window(wb, g)
+    if (nh, nw) != (g, g):
+        out[...] = 0
+    planes = jc.planes
+    sel = selection
+    if len(planes) == 1:
+        out[len(sel.per_plane[0]) :] = 0
+        if len(sel.per_plane[0]) == 0:
+            return out, quant
+        sel = Selection(y=sel.per_plane[0])
+    m = len(sel)
+    dst = out[:m, dt : dt + nh, dl : dl + nw]
+    gather_blocks(planes, selection=sel, top=top, left=left, height=nh, width=nw, out=dst)
+    start = 0
+    for i, ks in enumerate(sel.per_plane):
+        if ks.size == 0:
+            continue
+        quant[start : start + ks.size] = jc.quant[i][ks]
+        start += ks.size
+    return out, quant
+
+
+def pixel_record(
+    src: str | Path, selection: Selection, size: int, resize_short: int | None = None
+) -> np.ndarray:
+    """Decode one image and compute its DCTNet channels (the pixel route), as float16.
+
+    Pillow decodes to RGB (EXIF orientation is not applied, as in the coefficient route), the
+    short side is resized bilinearly to ``resize_short`` (default ``round(size * 512 / 448)``,
+    the long side truncated as torchvision does), then
+    :func:`~freqpipe.transforms.image_to_dct192` centre-crops ``size`` and transforms.
+
+    Args:
+        src: image file.
+        selection: the channels kept.
+        size: crop side (multiple of 8).
+        resize_short: short side before the crop.
+
+    Returns:
+        float16 (C, size/8, size/8).
+
+    Raises:
+        OSError: Pillow cannot read the file.
+
+    Example:
+        >>> from freqpipe._samples import sample_files
+        >>> pixel_record(sample_files()[0], Selection.preset("dct6"), 32).shape
+        (6, 4, 4)
+    """
+    from PIL import Image
+
+    with Image.open(src) as im:
+        rgb = im.convert("RGB")
+    if resize_short is None:
+        h, w = resize_shape(rgb.height, rgb.width, size)
+    else:  # the same rule with an explicit short side (torchvision Resize(int))
+        short, long = sorted((rgb.height, rgb.width))
+        other = int(resize_short * long / short)
+        h, w = (resize_short, other) if rgb.height <= rgb.width else (other, resize_short)
+    rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
+    dct = image_to_dct192(np.asarray(rgb, dtype=np.uint8), size)
+    return np.asarray(selection.select(dct), dtype=np.float16)
