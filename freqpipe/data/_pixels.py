@@ -123,13 +123,34 @@ class PixelSource(Source):
     """
 
     def __init__(
-        self, dataset: Any, policy: ErrorPolicy, *, size: int, batch_size: int, train: bool
+        self,
+        dataset: Any,
+        policy: ErrorPolicy,
+        *,
+        size: int,
+        batch_size: int,
+        train: bool,
+        decoder: str = "turbojpeg",
+        decode_device: str = "cpu",
     ):
         super().__init__(dataset, policy)
         self.size = size
         self.train = train
         self.spec = BatchSpec(batch_size, {"pixels": ((size, size, 3), "uint8")})
         self._turbo = _turbo()
+        self._nvimgcodec: Any = None
+        if decoder == "nvimgcodec":
+            from freqpipe import _nvimgcodec
+
+            _nvimgcodec.require_nvimgcodec()
+            self._nvimgcodec = _nvimgcodec
+        self._decode_device = decode_device
+
+    def _decode(self, data: bytes, region: tuple[int, int], target: tuple[int, int]) -> Any:
+        if self._nvimgcodec is None:
+            return decode_rgb(self._turbo, data, region, target)
+        # nvImageCodec decodes at full size (nvJPEG on a GPU); the crop below is the same.
+        return self._nvimgcodec.decode_batch([data], device=self._decode_device, output="numpy")[0]
 
     def crop_rgb(self, data: bytes, rng: Any) -> np.ndarray:
         """The (size, size, 3) uint8 crop of one JPEG (the exact per-sample transform)."""
@@ -139,7 +160,7 @@ class PixelSource(Source):
         s = self.size
         if self.train:
             top, left, h, w = random_resized_crop_params(height, width, rng)
-            rgb = decode_rgb(self._turbo, data, (h, w), (s, s))
+            rgb = self._decode(data, (h, w), (s, s))
             fy, fx = rgb.shape[0] / height, rgb.shape[1] / width
             box = (left * fx, top * fy, (left + w) * fx, (top + h) * fy)
             out = np.asarray(
@@ -149,7 +170,7 @@ class PixelSource(Source):
                 out = out[:, ::-1]
             return out
         rh, rw = resize_shape(height, width, s)  # short side round(s * 8 / 7)
-        rgb = decode_rgb(self._turbo, data, (height, width), (rh, rw))
+        rgb = self._decode(data, (height, width), (rh, rw))
         resized = np.asarray(Image.fromarray(rgb).resize((rw, rh), Image.Resampling.BILINEAR))
         top, left = center_crop_box(rh, rw, s)
         return resized[top : top + s, left : left + s]

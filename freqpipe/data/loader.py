@@ -144,6 +144,10 @@ class FreqLoader:
             int8 when every value of the batch fits, else that batch goes as int16.
         raw: yield quantised coefficients and quant values (coefficient source).
         wavelet: ``"haar"``, ``"bior2.2"`` or ``"bior4.4"`` for the dwt output.
+        decoder: the pixel source's JPEG decoder: ``"turbojpeg"`` (PyTurboJPEG, with its
+            scaled decode) or ``"nvimgcodec"`` (nvImageCodec: nvJPEG when ``device`` is CUDA,
+            its CPU backend otherwise; ``pip install nvidia-nvimgcodec-cu12``). The decoded
+            image comes back to host memory for the crop.
 
     Raises:
         ValueError: the argument combinations DataLoader rejects, with its messages.
@@ -186,6 +190,7 @@ class FreqLoader:
         transfer_dtype: str = "int16",
         raw: bool = False,
         wavelet: str = "bior4.4",
+        decoder: str = "turbojpeg",
     ):
         if isinstance(dataset, (str, os.PathLike)):
             dataset = JpegFolder(dataset)
@@ -264,6 +269,8 @@ class FreqLoader:
         _check_choice("chroma", chroma, ("upsample", "separate"))
         _check_choice("transfer_dtype", transfer_dtype, ("int16", "int8"))
         _check_choice("wavelet", wavelet, WAVELETS)
+        _check_choice("decoder", decoder, ("turbojpeg", "nvimgcodec"))
+        self.decoder = decoder
         if source == "coefficients" and output != "dct":
             raise InvalidArgumentError(
                 f"output={output!r} needs source='pixels' (the coefficient source yields DCT)"
@@ -319,8 +326,9 @@ class FreqLoader:
             return StoreSource(store, self._policy, batch_size=capacity)
         if self.source == "pixels":
             return PixelSource(
-                self.dataset, self._policy, size=self.size, batch_size=capacity, train=self.train
-            )
+                self.dataset, self._policy, size=self.size, batch_size=capacity,
+                train=self.train, decoder=self.decoder, decode_device=self.device.type,
+            )  # fmt: skip
         if self.selection is None:  # pragma: no cover - output is dct here
             raise InvalidArgumentError("the coefficient source needs a selection")
         return CoefficientSource(
