@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The demo: set up, then show what freqpipe reads from a bundled sample photo.
+# The demo: set up, then show on the bundled sample photos what freqpipe reads, loads and
+# stores, and draw freqpipe-demo.png (a photo, its DCT channels, a dct24 reconstruction, a
+# wavelet decomposition). Runs on a machine with no GPU.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-sample=$(.venv/bin/python -c 'import freqpipe; print(freqpipe.sample_files()[0])')
-exec .venv/bin/freqpipe inspect "$sample" "$@"
+exec .venv/bin/freqpipe demo "$@"
