@@ -22,64 +22,30 @@ import argparse
 import json
 import os
 import platform
-import resource
 import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 
 import freqpipe
+from freqpipe.bench import PillowBaseline, cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = REPO.parent / "shared" / "data" / "photos"
-
-
-def _cpu_seconds() -> float:
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-class PillowDataset(torch.utils.data.Dataset):
-    """ImageFolder-like RGB dataset with torchvision's RandomResizedCrop + flip, by hand."""
-
-    def __init__(self, samples: list[tuple[str, int]], size: int):
-        self.samples, self.size = samples, size
-        self.mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
-        self.std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        from freqpipe.data._pixels import random_resized_crop_params
-
-        path, label = self.samples[i]
-        im = Image.open(path).convert("RGB")
-        rng = np.random.default_rng(i)
-        top, left, h, w = random_resized_crop_params(im.height, im.width, rng)
-        s = self.size
-        im = im.resize((s, s), Image.BILINEAR, box=(left, top, left + w, top + h))
-        if rng.random() < 0.5:
-            im = im.transpose(Image.FLIP_LEFT_RIGHT)
-        x = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).float().div_(255)
-        return (x - self.mean) / self.std, label
 
 
 def run(name: str, make: Callable[[], Iterable[Any]], n_images: int) -> dict[str, Any]:
     it = make()
     next(iter(it))  # warm-up: workers, pipeline build, first batch
     it = make()
-    t0, c0 = time.perf_counter(), _cpu_seconds()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     count = 0
     for x, _y in it:
         count += int(x.shape[0])
-    wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     row = {
         "method": name,
         "images": count,
@@ -119,7 +85,8 @@ def main() -> None:
         run("freqloader-coefficients", lambda: FreqLoader(
             ds, batch_size=b, size=s, shuffle=True, num_workers=t, device="cpu"), n),
         run("dataloader+pillow-rgb", lambda: torch.utils.data.DataLoader(
-            PillowDataset(ds.samples, s), batch_size=b, shuffle=True, num_workers=t), n),
+            PillowBaseline(ds.samples, s, normalize=True), batch_size=b, shuffle=True,
+            num_workers=t), n),
     ]  # fmt: skip
     from importlib.metadata import version
 

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
@@ -35,60 +34,26 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader
 
 import freqpipe
+from freqpipe.bench import PillowBaseline, cpu_seconds
 from freqpipe.data import FreqLoader, JpegFolder
-from freqpipe.data._pixels import random_resized_crop_params
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "photos"
-MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
-STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
-
-
-class PillowFolder(torch.utils.data.Dataset):
-    """ImageFolder + torchvision's default training transforms, in Pillow and torch."""
-
-    def __init__(self, root: Path, size: int, normalise: bool):
-        self.samples = JpegFolder(root).samples
-        self.size, self.normalise = size, normalise
-        self.rng = np.random.default_rng(0)
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        path, label = self.samples[index]
-        with Image.open(path) as im:
-            img = im.convert("RGB")
-        top, left, h, w = random_resized_crop_params(img.height, img.width, self.rng)
-        img = img.resize((self.size, self.size), Image.BILINEAR, box=(left, top, left + w, top + h))
-        if self.rng.random() < 0.5:
-            img = img.transpose(Image.FLIP_LEFT_RIGHT)
-        x = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).contiguous()  # uint8
-        if self.normalise:  # ToTensor + Normalize
-            x = (x.float().div_(255) - MEAN) / STD
-        return x, label
-
-
-def _cpu_seconds() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _measure(make: Callable[[], Iterable[Any]], h2d: Callable[[Any], int]) -> dict[str, float]:
     loader = make()
-    cpu0, t0 = _cpu_seconds(), time.perf_counter()
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
     images = nbytes = 0
     for batch in loader:
         images += len(batch[-1])
         nbytes += h2d(batch)
     wall = time.perf_counter() - t0
     del loader  # DataLoader workers exit and are reaped: their CPU time is now counted
-    cpu = _cpu_seconds() - cpu0
+    cpu = cpu_seconds() - cpu0
     return {"images": images, "wall_s": wall, "cpu_s": cpu, "h2d_bytes": nbytes}
 
 
@@ -112,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                           **common)  # fmt: skip
 
     def baseline(normalise: bool) -> Callable[[], DataLoader]:
-        return lambda: DataLoader(PillowFolder(args.data, args.size, normalise), **common)
+        return lambda: DataLoader(
+            PillowBaseline(JpegFolder(args.data).samples, args.size, normalize=normalise), **common
+        )
 
     probe = ours()
     ours_h2d = probe.h2d_bytes_per_sample()  # int16 channels + quant values + label

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
-import random
 import shutil
 import statistics
 import sys
@@ -32,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 import freqpipe
+from freqpipe.bench import PillowBaseline
 from freqpipe.store import FreqStore, convert
 from freqpipe.store.convert import scan_inputs
 from freqpipe.store.records import coefficient_record
@@ -42,8 +40,6 @@ from freqpipe.transforms import Selection
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "photos"
-MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
-STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
 
 
 def _subset(data: Path, limit: int, root: Path) -> Path:
@@ -54,39 +50,6 @@ def _subset(data: Path, limit: int, root: Path) -> Path:
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.symlink_to(Path(p).resolve())
     return root
-
-
-class PillowDataset(torch.utils.data.Dataset):
-    """The torchvision-style baseline, in PIL + torch."""
-
-    def __init__(self, paths: list[str], labels: np.ndarray, size: int, seed: int = 0):
-        self.paths, self.labels, self.size = paths, labels, size
-        self.rng = random.Random(seed)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def _crop_box(self, w: int, h: int) -> tuple[int, int, int, int]:
-        area = w * h
-        for _ in range(10):  # torchvision RandomResizedCrop(scale=(0.08, 1), ratio=(3/4, 4/3))
-            target = area * self.rng.uniform(0.08, 1.0)
-            ratio = math.exp(self.rng.uniform(math.log(3 / 4), math.log(4 / 3)))
-            cw, ch = round(math.sqrt(target * ratio)), round(math.sqrt(target / ratio))
-            if 0 < cw <= w and 0 < ch <= h:
-                x, y = self.rng.randint(0, w - cw), self.rng.randint(0, h - ch)
-                return x, y, x + cw, y + ch
-        s = min(w, h)
-        return (w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        with Image.open(self.paths[i]) as im:
-            im = im.convert("RGB")
-            im = im.resize((self.size, self.size), Image.Resampling.BILINEAR,
-                           box=self._crop_box(*im.size))  # fmt: skip
-        if self.rng.random() < 0.5:
-            im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        x = torch.from_numpy(np.array(im, dtype=np.uint8)).permute(2, 0, 1).float() / 255.0
-        return (x - MEAN) / STD, int(self.labels[i])
 
 
 def time_conversion(src: Path, size: int, workers: int, route: str, repeats: int) -> list[float]:
@@ -136,8 +99,8 @@ def time_coeff_source(paths: list[str], size: int, batch: int, epochs: int) -> l
 
 def time_torch_pillow(paths: list[str], labels: np.ndarray, size: int, batch: int,
                       epochs: int) -> list[float]:  # fmt: skip
-    loader = torch.utils.data.DataLoader(PillowDataset(paths, labels, size), batch_size=batch,
-                                         shuffle=True, num_workers=0)  # fmt: skip
+    dataset = PillowBaseline(list(zip(paths, labels.tolist())), size, normalize=True)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=0)
     rates = []
     for _ in range(epochs):
         t = time.perf_counter()

@@ -1,0 +1,334 @@
+"""The bandwidth benchmark behind ``freqpipe bench``: every pipeline on the same images.
+
+Each pipeline is a factory that builds a fresh iterable of ``(x, ..., labels)`` batches; all are
+timed in one process, one after the other, on the same files, with the same batch size and
+worker count. Per pipeline: images per second, CPU seconds per image (this process and its
+worker processes), host-to-device bytes per image (the tensors a GPU pipeline copies over PCIe),
+bytes read from disk per image, and peak resident memory (this process and its children).
+
+The baseline is torch's DataLoader with Pillow and torchvision's default training transforms
+(RandomResizedCrop, horizontal flip, ToTensor, Normalize), written here with PIL and torch since
+torchvision is not a dependency: :class:`PillowBaseline`. It is the one implementation the
+benchmark scripts in ``benchmarks/`` use too.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from freqpipe.data import FreqLoader, JpegFolder
+from freqpipe.data._pixels import random_resized_crop_params
+
+__all__ = [
+    "PillowBaseline",
+    "PipelineResult",
+    "Skip",
+    "cpu_seconds",
+    "measure",
+    "pipelines",
+    "rss_bytes",
+]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class Skip(Exception):
+    """A pipeline that cannot run here; the message says why (no GPU, no DALI, ...)."""
+
+
+class PillowBaseline(torch.utils.data.Dataset):
+    """ImageFolder samples with torchvision's default training transforms, in PIL and torch.
+
+    Args:
+        samples: ``(path, label)`` pairs.
+        size: output side (RandomResizedCrop(size)).
+        normalize: True: float32 ToTensor + Normalize (ImageNet); False: the uint8 crop, to be
+            normalised on the device.
+        seed: the crops and flips are drawn per (seed, index), reproducibly.
+
+    Example:
+        >>> from freqpipe._samples import samples_path
+        >>> ds = PillowBaseline(JpegFolder(samples_path()).samples, 32, normalize=False)
+        >>> x, y = ds[0]
+        >>> tuple(x.shape), x.dtype, y
+        ((3, 32, 32), torch.uint8, 0)
+    """
+
+    def __init__(
+        self, samples: list[tuple[str, int]], size: int, *, normalize: bool, seed: int = 0
+    ):
+        self.samples, self.size, self.normalize, self.seed = samples, size, normalize, seed
+        self.mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+        self.std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[index]
+        rng = np.random.default_rng([self.seed, index])
+        with Image.open(path) as im:
+            img = im.convert("RGB")
+        top, left, h, w = random_resized_crop_params(img.height, img.width, rng)
+        s = self.size
+        img = img.resize((s, s), Image.Resampling.BILINEAR, box=(left, top, left + w, top + h))
+        if rng.random() < 0.5:
+            img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        x = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).contiguous()
+        if self.normalize:
+            x = (x.float().div_(255) - self.mean) / self.std
+        return x, label
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its reaped children (worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process and its live children (Linux /proc; else this process)."""
+    pids = [os.getpid()]
+    try:
+        for task in Path("/proc/self/task").iterdir():
+            pids += [int(p) for p in (task / "children").read_text().split()]
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:  # a worker that just exited
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+@dataclass
+class PipelineResult:
+    """What :func:`measure` reports for one pipeline (all per image unless said otherwise)."""
+
+    name: str
+    images: int = 0
+    seconds: float = 0.0
+    images_per_s: float = 0.0
+    cpu_s_per_image: float = 0.0
+    h2d_bytes_per_image: float = 0.0
+    disk_bytes_per_image: float = 0.0
+    peak_rss_bytes: int = 0
+    skipped: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def _batch_bytes(batch: Any) -> int:
+    """Bytes of the host tensors of one batch (what a GPU pipeline copies to the device)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.nelement() * batch.element_size()
+    if isinstance(batch, (tuple, list)):
+        return sum(_batch_bytes(b) for b in batch)
+    return 0
+
+
+def measure(
+    name: str,
+    make: Callable[[], Iterable[Any]],
+    *,
+    seconds: float,
+    disk_bytes_per_image: float,
+    h2d_bytes_per_image: Callable[[Any], float] | None = None,
+) -> PipelineResult:
+    """Time a pipeline for about ``seconds`` (whole epochs repeated, first batch as warm-up).
+
+    Args:
+        name: the pipeline's name.
+        make: builds a fresh iterable of batches whose last element holds the labels.
+        seconds: wall time to run after the warm-up batch.
+        disk_bytes_per_image: what one image costs to read from storage.
+        h2d_bytes_per_image: from a batch, the bytes per image a GPU would receive; default
+            the size of the batch's tensors divided by its image count.
+
+    Returns:
+        A :class:`PipelineResult`; ``skipped`` says why when ``make`` raised :class:`Skip`.
+    """
+    result = PipelineResult(name, disk_bytes_per_image=float(disk_bytes_per_image))
+    peak = [rss_bytes()]
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.05):
+            peak[0] = max(peak[0], rss_bytes())
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        loader = make()
+        warm = next(iter(loader))  # first batch: worker start-up, kernel caches, page cache
+        per_image = (
+            h2d_bytes_per_image(warm)
+            if h2d_bytes_per_image is not None
+            else _batch_bytes(warm) / max(len(warm[-1]), 1)
+        )
+        del warm
+        cpu0, t0 = cpu_seconds(), time.perf_counter()
+        images = 0
+        while time.perf_counter() - t0 < seconds:
+            for batch in loader:
+                images += len(batch[-1])
+                if time.perf_counter() - t0 >= seconds:
+                    break
+        wall = time.perf_counter() - t0
+        del loader  # worker processes exit and are reaped, so their CPU time is counted
+        cpu = cpu_seconds() - cpu0
+    except Skip as why:
+        result.skipped = str(why)
+        return result
+    finally:
+        stop.set()
+        watcher.join()
+    result.images, result.seconds = images, wall
+    result.images_per_s = images / wall if wall else 0.0
+    result.cpu_s_per_image = cpu / images if images else 0.0
+    result.h2d_bytes_per_image = float(per_image)
+    result.peak_rss_bytes = peak[0]
+    return result
+
+
+def pipelines(
+    root: Path,
+    *,
+    device: str,
+    batch_size: int,
+    workers: int,
+    size: int,
+    store_dir: Path | None = None,
+) -> list[tuple[str, Callable[[], Iterable[Any]], float, Callable[[Any], float] | None]]:
+    """The pipelines ``freqpipe bench`` compares: ``(name, make, disk bytes/image, h2d)``.
+
+    Every pipeline reads the same ImageFolder ``root`` with the same batch size and worker count
+    (worker processes for DataLoader, worker threads for FreqLoader and DALI).
+    """
+    folder = JpegFolder(root)
+    samples = folder.samples
+    jpeg_bytes = float(np.mean([os.path.getsize(p) for p, _ in samples]))
+    common: dict[str, Any] = dict(
+        batch_size=batch_size, num_workers=workers, shuffle=True, device=device
+    )
+
+    def torch_baseline(normalize: bool) -> Callable[[], Iterable[Any]]:
+        def make() -> Iterable[Any]:
+            dataset = PillowBaseline(samples, size, normalize=normalize)
+            return torch.utils.data.DataLoader(
+                dataset, batch_size=batch_size, shuffle=True, num_workers=workers
+            )
+
+        return make
+
+    def freq(**kw: Any) -> Callable[[], Iterable[Any]]:
+        return lambda: FreqLoader(folder, size=size, **common, **kw)
+
+    def loader_h2d(**kw: Any) -> Callable[[Any], float]:
+        per = FreqLoader(folder, size=size, **common, **kw).h2d_bytes_per_sample()
+        return lambda _batch: float(per)
+
+    def dali() -> Iterable[Any]:
+        import freqpipe.dali as fdali
+
+        if not fdali.available():
+            raise Skip("DALI is not installed (pip install freqpipe[dali])")
+        device_id = None if device == "cpu" else 0
+        pipe = fdali.pipeline(
+            root,
+            batch_size=batch_size,
+            output="dct",
+            select="dct24",
+            size=size,
+            train=True,
+            device_id=device_id,
+            num_threads=max(workers, 1),
+        )
+        return fdali.Iterator(pipe)
+
+    def store() -> Iterable[Any]:
+        if store_dir is None:
+            raise Skip("no store was converted")
+        from freqpipe.store import FreqStore
+
+        return FreqLoader(FreqStore(store_dir), **common)
+
+    # DALI's mixed decoder sends compressed bytes to the GPU; in CPU mode the uint8 crop would.
+    dali_h2d = jpeg_bytes if device == "cuda" else float(3 * size * size + 8)
+    store_record = float(_store_record_bytes(store_dir)) if store_dir is not None else 0.0
+
+    def store_h2d(_batch: Any) -> float:
+        return store_record  # what FreqLoader copies: the record, its quant values, the label
+
+    return [
+        ("DataLoader + Pillow, float32", torch_baseline(True), jpeg_bytes, None),
+        (
+            "DataLoader + Pillow, uint8 (normalise on device)",
+            torch_baseline(False),
+            jpeg_bytes,
+            None,
+        ),
+        ("DALI decode + freqpipe DCT (dct24)", dali, jpeg_bytes, lambda _b: dali_h2d),
+        (
+            "FreqLoader coefficients dct24",
+            freq(select="dct24"),
+            jpeg_bytes,
+            loader_h2d(select="dct24"),
+        ),
+        (
+            "FreqLoader coefficients dct64",
+            freq(select="dct64"),
+            jpeg_bytes,
+            loader_h2d(select="dct64"),
+        ),
+        ("FreqLoader coefficients all", freq(select="all"), jpeg_bytes, loader_h2d(select="all")),
+        (
+            "FreqLoader pixels + fused DCT (DCTNet)",
+            freq(select="dct24", source="pixels"),
+            jpeg_bytes,
+            loader_h2d(select="dct24", source="pixels"),
+        ),
+        ("FreqStore dct24", store, store_record, store_h2d),
+    ]
+
+
+def _store_record_bytes(store_dir: Path) -> int:
+    from freqpipe.store import FreqStore
+
+    fs = FreqStore(store_dir)
+    channels = fs.record_shape[0]
+    quant = 2 * channels if fs.record_kind == "quantized" else 0
+    return int(np.prod(fs.record_shape)) * np.dtype(fs.dtype).itemsize + quant + 8
+
+
+def convert_for_bench(root: Path, size: int, workers: int) -> tempfile.TemporaryDirectory[str]:
+    """Convert ``root`` into a temporary dct24 store (not timed); the caller cleans it up."""
+    from freqpipe.store import convert
+
+    tmp = tempfile.TemporaryDirectory(prefix="freqpipe-bench-")
+    convert(
+        root, Path(tmp.name) / "store", select="dct24", size=size, workers=workers, progress=False
+    )
+    return tmp

@@ -1,0 +1,80 @@
+"""``freqpipe bench`` on the samples: every pipeline available here runs; JSON schema; bytes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from freqpipe.cli import main
+
+SIZE = 224
+# Theoretical bytes per image crossing to the device at 224 x 224 with chroma "upsample":
+# coefficient channels x 28 x 28 int16, one uint16 quant value per channel, one int64 label.
+GRID = (SIZE // 8) ** 2
+EXPECTED_H2D = {
+    "DataLoader + Pillow, float32": 3 * SIZE * SIZE * 4 + 8,
+    "DataLoader + Pillow, uint8 (normalise on device)": 3 * SIZE * SIZE + 8,
+    "FreqLoader coefficients dct24": 24 * GRID * 2 + 24 * 2 + 8,  # 16 Y + 4 Cb + 4 Cr
+    "FreqLoader coefficients dct64": 64 * GRID * 2 + 64 * 2 + 8,  # 44 + 10 + 10
+    "FreqLoader coefficients all": 192 * GRID * 2 + 192 * 2 + 8,
+    "FreqLoader pixels + fused DCT (DCTNet)": 3 * SIZE * SIZE + 8,  # uint8 crop, DCT on device
+    "FreqStore dct24": 24 * GRID * 2 + 24 * 2 + 8,
+}
+
+
+@pytest.fixture(scope="module")
+def bench_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench")
+    args = ["bench", "--seconds", "2", "--out", str(out), "--device", "cpu", "--size", str(SIZE)]
+    assert main([*args, "--batch-size", "8", "--workers", "1"]) == 0
+    return out
+
+
+def test_results_json_schema(bench_out: Path) -> None:
+    record = json.loads((bench_out / "results.json").read_text())
+    assert record["format"] == "freqpipe.bench" and record["version"] == 1
+    assert set(record) >= {"command", "data", "settings", "hardware", "versions", "results"}
+    assert record["settings"]["size"] == SIZE and record["hardware"]["device"] == "cpu"
+    keys = {
+        "name", "images", "seconds", "images_per_s", "cpu_s_per_image", "h2d_bytes_per_image",
+        "disk_bytes_per_image", "peak_rss_bytes", "skipped", "notes",
+    }  # fmt: skip
+    names = [r["name"] for r in record["results"]]
+    assert set(EXPECTED_H2D) <= set(names)
+    for r in record["results"]:
+        assert set(r) == keys
+        if r["skipped"]:
+            assert r["name"].startswith("DALI") and "DALI" in r["skipped"]
+            continue
+        assert r["images"] > 0 and r["images_per_s"] > 0 and r["cpu_s_per_image"] > 0
+        assert r["peak_rss_bytes"] > 0 and r["disk_bytes_per_image"] > 0
+
+
+def test_bytes_per_image_are_the_tensor_sizes(bench_out: Path) -> None:
+    results = {
+        r["name"]: r for r in json.loads((bench_out / "results.json").read_text())["results"]
+    }
+    for name, expected in EXPECTED_H2D.items():
+        assert results[name]["h2d_bytes_per_image"] == expected, name
+    # A store record is exactly what crosses to the device: nothing to decode or crop.
+    store = results["FreqStore dct24"]
+    assert store["disk_bytes_per_image"] == EXPECTED_H2D["FreqStore dct24"]
+
+
+def test_plot_written(bench_out: Path) -> None:
+    with Image.open(bench_out / "bench.png") as im:
+        assert im.format == "PNG" and im.width >= 600
+
+
+def test_cuda_without_gpu_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    assert main(["bench", "--device", "cuda", "--out", str(tmp_path)]) == 1
+    assert "no CUDA device" in capsys.readouterr().err
