@@ -18,12 +18,12 @@ import numpy as np
 
 from freqpipe.errors import InvalidArgumentError, ShapeError, UnsupportedJpegError
 from freqpipe.jpeg.reader import (
-    _MAX_SCANS,
     DEFAULT_MAX_PIXELS,
     JpegSource,
-    _load,
     _native,
     _translate,
+    open_decoder,
+    run_decode,
     sample_path,  # noqa: F401  (the doctests' sample)
 )
 from freqpipe.transforms import Selection
@@ -167,18 +167,12 @@ def decode_jpeg(
         >>> d.grids[0], d.sampling[1], d.quant.dtype.name
         ((51, 80), (1, 1), 'uint16')
     """
-    data, name = _load(src)
-    if max_pixels is not None and max_pixels < 1:
-        raise InvalidArgumentError(f"max_pixels must be positive or None, got {max_pixels}")
-    native = _native()
-    try:
-        decoder = native.Decoder(data, strict, _MAX_SCANS, max_pixels or 0)
-        header = decoder.header
-        comps = header["components"]
-        n = len(comps)
-        _, quant_bytes, _, _ = decoder.decode([None] * n, list(range(n)), [b""] * n)
-    except native.DecodeError as exc:
-        raise _translate(exc, name) from None
+    decoder, name = open_decoder(src, strict=strict, max_pixels=max_pixels)
+    header = decoder.header
+    comps = header["components"]
+    n = len(comps)
+    # Outs of None copy nothing: gather() later reads libjpeg's arrays in place.
+    _, quant_bytes, _ = run_decode(decoder, name, [None] * n, list(range(n)), [b""] * n)
     return DecodedJpeg(
         width=header["width"],
         height=header["height"],

@@ -241,6 +241,46 @@ def _outputs(
     return arrays
 
 
+def open_decoder(src: JpegSource, *, strict: bool, max_pixels: int | None) -> tuple[Any, str]:
+    """Load ``src`` and parse its header natively; return ``(decoder, name)``.
+
+    The one entry into the native reader: :func:`read_coefficients` and
+    :func:`freqpipe.jpeg.decode_jpeg` both start here, then call :func:`run_decode`.
+
+    Raises:
+        FreqpipeError: the typed errors of :func:`read_coefficients`.
+    """
+    data, name = _load(src)
+    if max_pixels is not None and max_pixels < 1:
+        raise InvalidArgumentError(f"max_pixels must be positive or None, got {max_pixels}")
+    native = _native()
+    try:
+        return native.Decoder(data, strict, _MAX_SCANS, max_pixels or 0), name
+    except native.DecodeError as exc:
+        raise _translate(exc, name) from None
+
+
+def run_decode(
+    decoder: Any, name: str, outs: list[Any], components: list[int], freqs: list[bytes]
+) -> tuple[list[str], list[bytes], int]:
+    """Entropy-decode with the GIL released; return ``(warnings, quant tables, scans)``.
+
+    What libjpeg recovered from damaged data (``strict=False``) is reported as a
+    :class:`CorruptJpegWarning` naming the file.
+    """
+    try:
+        warn_list, quant_bytes, scans, _ = decoder.decode(outs, components, freqs)
+    except _native().DecodeError as exc:
+        raise _translate(exc, name) from None
+    if warn_list:
+        warnings.warn(
+            f"{name}: libjpeg reported damaged data: {'; '.join(warn_list)}",
+            CorruptJpegWarning,
+            stacklevel=3,
+        )
+    return warn_list, quant_bytes, scans
+
+
 def read_coefficients(
     src: JpegSource,
     *,
@@ -291,14 +331,7 @@ def read_coefficients(
         >>> dc.planes[0].shape[-1]
         3
     """
-    data, name = _load(src)
-    if max_pixels is not None and max_pixels < 1:
-        raise InvalidArgumentError(f"max_pixels must be positive or None, got {max_pixels}")
-    native = _native()
-    try:
-        decoder = native.Decoder(data, strict, _MAX_SCANS, max_pixels or 0)
-    except native.DecodeError as exc:
-        raise _translate(exc, name) from None
+    decoder, name = open_decoder(src, strict=strict, max_pixels=max_pixels)
     header = decoder.header
     width, height = header["width"], header["height"]
     comp_info = header["components"]
@@ -313,21 +346,12 @@ def read_coefficients(
     borrow = [out is None and f.size == 64 and bool((f == _ALL_FREQS).all()) for f in freq_lists]
     targets = _outputs(out, shapes, skip=borrow)
     freq_bytes = [bytes(f.astype(np.uint8)) for f in freq_lists]
-    try:
-        warn_list, quant_bytes, scans, _ = decoder.decode(targets, chosen, freq_bytes)
-    except native.DecodeError as exc:
-        raise _translate(exc, name) from None
+    warn_list, quant_bytes, scans = run_decode(decoder, name, targets, chosen, freq_bytes)
     planes = [
         _borrowed_plane(decoder, c, shape) if target is None else target
         for c, shape, target in zip(chosen, shapes, targets)
     ]
     quant = np.frombuffer(b"".join(quant_bytes), dtype=np.uint16).reshape(len(chosen), 64)
-    if warn_list:
-        warnings.warn(
-            f"{name}: libjpeg reported damaged data: {'; '.join(warn_list)}",
-            CorruptJpegWarning,
-            stacklevel=2,
-        )
     markers = header["markers"]
     app1 = next((payload for code, payload in markers if code == _APP1), b"")
     return JpegCoefficients(

@@ -105,3 +105,21 @@ def test_cmyk_is_unsupported() -> None:
     data = dict(encoded_fixtures())["pillow-cmyk"]
     with pytest.raises(UnsupportedJpegError):
         gather_coefficients(data, "dct6", top=0, left=0, height=2, width=2)
+
+
+def test_decode_jpeg_reports_recovered_damage() -> None:
+    # The loader's entry point warns about what libjpeg recovered, as read_coefficients does.
+    import warnings as _w
+
+    from freqpipe.errors import CorruptJpegError, CorruptJpegWarning
+    from freqpipe.jpeg import decode_jpeg
+    from tests.jpeg.fixtures import encoded_fixtures
+
+    data = dict(encoded_fixtures())["pillow-420"]
+    cut = data[: len(data) * 2 // 3]
+    with pytest.raises(CorruptJpegError):
+        decode_jpeg(cut)
+    with _w.catch_warnings(record=True) as caught:
+        _w.simplefilter("always")
+        decode_jpeg(cut, strict=False)
+    assert any(issubclass(w.category, CorruptJpegWarning) for w in caught)
