@@ -16,18 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from freqpipe._samples import sample_files, samples_path
 from freqpipe.errors import MissingExtraError
-from freqpipe.jpeg import read_coefficients
+from freqpipe.jpeg import load_resized_rgb, read_coefficients
 from freqpipe.transforms import (
     Selection,
     block_idct,
     wavedec2,
     ycbcr_to_rgb,
 )
-from freqpipe.transforms.dct_pipeline import center_crop_box, image_to_dct192, resize_shape
+from freqpipe.transforms.dct_pipeline import center_crop_box, image_to_dct192
 
 __all__ = ["register", "run"]
 
@@ -52,11 +51,7 @@ def _say(step: str, text: str) -> None:
 
 def _crop(path: Path, size: int) -> np.ndarray:
     """DCTNet's eval geometry: resize the short side to size*8/7, centre-crop size x size."""
-    with Image.open(path) as im:
-        rgb = im.convert("RGB")
-        h, w = resize_shape(rgb.height, rgb.width, size)
-        rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
-    arr = np.asarray(rgb)
+    arr = load_resized_rgb(path, size)
     top, left = center_crop_box(arr.shape[0], arr.shape[1], size)
     return np.ascontiguousarray(arr[top : top + size, left : left + size])
 

@@ -45,7 +45,8 @@ def load_sample(
         >>> x.shape, y.dtype.name
         ((2, 192, 2, 2), 'int64')
     """
-    from freqpipe._cli.stats import iter_jpegs, load_rgb
+    from freqpipe._cli.stats import iter_jpegs
+    from freqpipe.jpeg import load_resized_rgb
     from freqpipe.transforms import image_to_dct192, load_default_stats
 
     root = Path(root)
@@ -61,7 +62,7 @@ def load_sample(
     xs, ys = [], []
     for p in files:
         try:
-            rgb = load_rgb(p, size)
+            rgb = load_resized_rgb(p, size)
         except (OSError, ValueError, SyntaxError) as exc:
             warnings.warn(f"{p}: skipped, cannot decode ({exc})", stacklevel=2)
             continue

@@ -18,12 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from freqpipe.transforms import ChannelStats, Selection, image_to_dct192, resize_shape
+from freqpipe.jpeg.pixels import load_resized_rgb
+from freqpipe.transforms import ChannelStats, Selection, image_to_dct192
 from freqpipe.transforms.stats import CONVENTIONS, DEFAULT_STATS
 
-__all__ = ["iter_jpegs", "load_rgb", "regenerate_defaults", "register", "run"]
+__all__ = ["iter_jpegs", "regenerate_defaults", "register", "run"]
 
 _EXTENSIONS = {".jpg", ".jpeg"}
 
@@ -45,33 +44,6 @@ def iter_jpegs(root: str | Path) -> Iterator[Path]:
     for p in sorted(Path(root).rglob("*")):
         if p.suffix.lower() in _EXTENSIONS and p.is_file():
             yield p
-
-
-def load_rgb(path: str | Path, size: int) -> np.ndarray:
-    """Decode a JPEG to RGB and resize it as DCTNet does before its ``size`` centre crop.
-
-    Args:
-        path: image file.
-        size: the crop size the resize prepares for (short side -> round(size * 512 / 448)).
-
-    Returns:
-        (H, W, 3) uint8, short side ``round(size * 512 / 448)``.
-
-    Raises:
-        OSError: Pillow cannot read the file.
-
-    Example:
-        >>> from freqpipe._samples import sample_files
-        >>> min(load_rgb(sample_files()[0], 448).shape[:2])
-        512
-    """
-    from PIL import Image
-
-    with Image.open(path) as src:
-        rgb = src.convert("RGB")
-    h, w = resize_shape(rgb.height, rgb.width, size)
-    rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
-    return np.asarray(rgb, dtype=np.uint8)
 
 
 def compute_stats(
@@ -105,7 +77,7 @@ def compute_stats(
     skipped: list[Path] = []
     for path in tqdm(files, desc="stats", unit="img", disable=not progress):
         try:
-            rgb = load_rgb(path, size)
+            rgb = load_resized_rgb(path, size)
         except (OSError, ValueError, SyntaxError) as exc:
             skipped.append(path)
             warnings.warn(f"{path}: skipped, cannot decode ({exc})", stacklevel=2)

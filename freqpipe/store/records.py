@@ -3,7 +3,7 @@
 Three record kinds (``RecordSpec.kind``):
 
 * ``"quantized"`` — coefficient route: the native reader (no pixel decode), a centred window
-  of ``size/8 x size/8`` Y blocks (``gather_blocks``, chroma repeated to the Y grid), kept as
+  of ``size/8 x size/8`` Y blocks (``gather_coefficients``, chroma repeated to the Y grid), kept as
   the file's quantised integers plus one quant value per channel. Exact: nothing is lost.
 * ``"float16"`` — pixel route (DCTNet): decode, resize the short side, centre crop, full
   resolution block DCT of Y, Cb, Cr (``image_to_dct192``), selected, stored as float16
@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from freqpipe.errors import InvalidArgumentError, UnsupportedJpegError
-from freqpipe.jpeg import read_coefficients
-from freqpipe.transforms import Selection, gather_blocks, image_to_dct192, resize_shape
+from freqpipe.jpeg import decode_jpeg, gather_coefficients, load_resized_rgb
+from freqpipe.transforms import Selection, image_to_dct192
 
 __all__ = ["ROUTES", "RecordSpec", "coefficient_record", "pixel_record"]
 
@@ -122,10 +122,9 @@ class RecordSpec:
         }
 
 
-def _window(n_blocks: int, want: int) -> tuple[int, int, int]:
-    """(source start, count, destination start) of a centred window of ``want`` blocks."""
-    count = min(n_blocks, want)
-    return (n_blocks - count) // 2, count, (want - count) // 2
+def _centred_start(n_blocks: int, want: int) -> int:
+    """First block of a centred ``want``-block window; negative: the image is centred in it."""
+    return (n_blocks - want) // 2 if n_blocks >= want else -((want - n_blocks) // 2)
 
 
 def coefficient_record(
@@ -157,40 +156,24 @@ def coefficient_record(
         >>> c.shape, c.dtype.name, q.shape
         ((6, 8, 8), 'int16', (6,))
     """
-    jc = read_coefficients(src)
-    if jc.colorspace not in ("ycbcr", "gray"):
+    dec = decode_jpeg(src)
+    if dec.colorspace not in ("ycbcr", "gray"):
         raise UnsupportedJpegError(
-            f"colour space {jc.colorspace!r} is not supported by the coefficient route "
+            f"colour space {dec.colorspace!r} is not supported by the coefficient route "
             "(YCbCr or grayscale only); convert with --route pixel",
-            source=jc.source,
+            source=dec.source,
         )
     g = size // 8
-    n = len(selection)
-    if out is None:
-        out = np.empty((n, g, g), np.int16)
-    quant = np.ones(n, np.uint16)
-    hb, wb = jc.planes[0].shape[:2]
-    top, nh, dt = _window(hb, g)
-    left, nw, dl = _window(wb, g)
-    if (nh, nw) != (g, g):
-        out[...] = 0
-    planes = jc.planes
-    sel = selection
-    if len(planes) == 1:
-        out[len(sel.per_plane[0]) :] = 0
-        if len(sel.per_plane[0]) == 0:
-            return out, quant
-        sel = Selection(y=sel.per_plane[0])
-    m = len(sel)
-    dst = out[:m, dt : dt + nh, dl : dl + nw]
-    gather_blocks(planes, selection=sel, top=top, left=left, height=nh, width=nw, out=dst)
-    start = 0
-    for i, ks in enumerate(sel.per_plane):
-        if ks.size == 0:
-            continue
-        quant[start : start + ks.size] = jc.quant[i][ks]
-        start += ks.size
-    return out, quant
+    hb, wb = dec.grids[0]
+    return gather_coefficients(
+        dec,
+        selection,
+        top=_centred_start(hb, g),
+        left=_centred_start(wb, g),
+        height=g,
+        width=g,
+        out=out,
+    )
 
 
 def pixel_record(
@@ -220,16 +203,6 @@ def pixel_record(
         >>> pixel_record(sample_files()[0], Selection.preset("dct6"), 32).shape
         (6, 4, 4)
     """
-    from PIL import Image
-
-    with Image.open(src) as im:
-        rgb = im.convert("RGB")
-    if resize_short is None:
-        h, w = resize_shape(rgb.height, rgb.width, size)
-    else:  # the same rule with an explicit short side (torchvision Resize(int))
-        short, long = sorted((rgb.height, rgb.width))
-        other = int(resize_short * long / short)
-        h, w = (resize_short, other) if rgb.height <= rgb.width else (other, resize_short)
-    rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
-    dct = image_to_dct192(np.asarray(rgb, dtype=np.uint8), size)
+    rgb = load_resized_rgb(src, size, short=resize_short)
+    dct = image_to_dct192(rgb, size)
     return np.asarray(selection.select(dct), dtype=np.float16)

@@ -21,16 +21,19 @@ from freqpipe.transforms.dct import block_dct
 __all__ = ["center_crop_box", "image_to_dct192", "resize_shape"]
 
 
-def resize_shape(height: int, width: int, size: int = 448) -> tuple[int, int]:
+def resize_shape(
+    height: int, width: int, size: int = 448, *, short: int | None = None
+) -> tuple[int, int]:
     """Target (height, width) of DCTNet's resize before the centre crop of ``size``.
 
-    The short side becomes ``round(size * 512 / 448)`` (512 for 448, as ``Resize(512)``), the
-    long side keeps the aspect ratio, truncated as torchvision does.
+    The short side becomes ``round(size * 512 / 448)`` (512 for 448, as ``Resize(512)``), or
+    ``short`` when given; the long side keeps the aspect ratio, truncated as torchvision does.
 
     Args:
         height: image height in pixels.
         width: image width in pixels.
         size: the crop size the resize prepares for.
+        short: an explicit short side (torchvision ``Resize(short)``) instead of DCTNet's.
 
     Returns:
         ``(new_height, new_width)``.
@@ -41,10 +44,15 @@ def resize_shape(height: int, width: int, size: int = 448) -> tuple[int, int]:
     Example:
         >>> resize_shape(375, 500)
         (512, 682)
+        >>> resize_shape(375, 500, short=256)
+        (256, 341)
     """
     if height < 1 or width < 1 or size < 1:
         raise ShapeError(f"expected positive sizes, got {height}x{width}, size {size}")
-    short = round(size * 512 / 448)
+    if short is None:
+        short = round(size * 512 / 448)
+    elif short < 1:
+        raise ShapeError(f"expected a positive short side, got {short}")
     if height <= width:
         return short, int(short * width / height)
     return int(short * height / width), short

@@ -9,6 +9,7 @@ import pytest
 
 from freqpipe._cli import stats as cli
 from freqpipe._samples import sample_files
+from freqpipe.jpeg import load_resized_rgb
 from freqpipe.transforms import ChannelStats, Selection, image_to_dct192
 from tests.tolerances import assert_close
 
@@ -44,7 +45,8 @@ def test_run_writes_stats_and_skips_broken(photo_dir, tmp_path, capsys):
     # the same numbers computed by hand through the documented route
     ref = ChannelStats("dct6")
     for f in (photo_dir / "a" / "b" / "TWO.JPEG", photo_dir / "a" / "one.jpg"):
-        ref.update(Selection.preset("dct6").select(image_to_dct192(cli.load_rgb(f, 64), 64))[None])
+        dct = image_to_dct192(load_resized_rgb(f, 64), 64)
+        ref.update(Selection.preset("dct6").select(dct)[None])
     assert_close(stats.mean, ref.mean)
     assert_close(stats.std, ref.std)
 
@@ -74,6 +76,6 @@ def test_iter_jpegs_is_recursive_and_case_insensitive(photo_dir):
     assert names == ["TWO.JPEG", "broken.jpg", "one.jpg"]
 
 
-def test_load_rgb_resizes_short_side():
-    rgb = cli.load_rgb(sample_files()[0], 448)
+def test_load_resized_rgb_resizes_short_side():
+    rgb = load_resized_rgb(sample_files()[0], 448)
     assert rgb.dtype == np.uint8 and min(rgb.shape[:2]) == 512 and rgb.shape[2] == 3
