@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from freqpipe.data._batch import BatchSpec, HostBatch
-from freqpipe.data._source import ErrorPolicy, Source
+from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import UnsupportedJpegError
 from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
 from freqpipe.jpeg.gather import gather_planes
@@ -61,7 +61,7 @@ def choose_window(
     return starts[0], starts[1], flip
 
 
-class CoefficientSource(Source):
+class CoefficientSource(SampleSource):
     """Fills slots with quantised selected channels and their quant values.
 
     Args:

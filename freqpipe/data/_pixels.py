@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from freqpipe.data._batch import BatchSpec, HostBatch
-from freqpipe.data._source import ErrorPolicy, Source
+from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import MissingExtraError
 from freqpipe.transforms import center_crop_box, resize_shape
 
@@ -111,7 +111,7 @@ def _read(source: Any) -> bytes:
         return f.read()
 
 
-class PixelSource(Source):
+class PixelSource(SampleSource):
     """Fills slots with (size, size, 3) uint8 RGB crops.
 
     Args:

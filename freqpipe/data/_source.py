@@ -1,15 +1,16 @@
-"""The source seam: an object that fills a preallocated batch slot for given dataset indices.
+r"""The source seam: an object that fills a preallocated batch slot for given dataset indices.
 
-A source declares its :class:`~freqpipe.data._batch.BatchSpec` up front and implements
-``fill(batch, indices, rng)``. The JPEG sources fill sample by sample through
-:meth:`Source.fill` and :meth:`Source.load_one`, with the bad-file policy applied here; a
-source that reads whole batches at once (the packed store) overrides ``fill`` itself.
+A :class:`Source` declares its :class:`~freqpipe.data._batch.BatchSpec` up front and
+implements ``fill(batch, indices, rng)``. The JPEG sources subclass :class:`SampleSource`: they
+implement ``load_one`` and inherit a ``fill`` that applies the bad-file policy per sample; a
+source that reads whole batches at once (the packed store) implements ``fill`` itself.
 """
 
 from __future__ import annotations
 
 import threading
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data.datasets import item_name
 from freqpipe.errors import BadFileWarning, FreqpipeError, InvalidArgumentError
 
-__all__ = ["ON_ERROR", "BadFileWarning", "ErrorPolicy", "Source"]
+__all__ = ["ON_ERROR", "BadFileWarning", "ErrorPolicy", "SampleSource", "Source"]
 
 ON_ERROR = ("raise", "skip", "warn")
 
@@ -66,11 +67,11 @@ def _bad_file_error(exc: BaseException, name: str) -> FreqpipeError:
     return FreqpipeError(f"cannot load: {type(exc).__name__}: {exc}", source=name)
 
 
-class Source:
-    """Base of the per-sample JPEG sources.
+class Source(ABC):
+    """What fills a batch slot: declares its :class:`BatchSpec`, then fills slots by index.
 
     Args:
-        dataset: map-style dataset of ``(path or bytes, label)``.
+        dataset: the map-style dataset the indices refer to.
         policy: the bad-file policy.
     """
 
@@ -80,9 +81,17 @@ class Source:
         self.dataset = dataset
         self.policy = policy
 
+    @abstractmethod
+    def fill(self, batch: HostBatch, indices: Sequence[int], rng: SampleRng) -> None:
+        """Fill ``batch`` with the samples ``indices``; labels and ``count`` included."""
+
+
+class SampleSource(Source):
+    """A source that reads JPEG files one sample at a time, under the bad-file policy."""
+
+    @abstractmethod
     def load_one(self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any) -> None:
         """Read one file into position ``pos`` of ``batch`` (raise on a bad file)."""
-        raise NotImplementedError
 
     def finish(self, batch: HostBatch) -> None:
         """Per-batch work after all samples are in (default: nothing)."""
