@@ -12,6 +12,8 @@ import errno
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,6 +62,21 @@ def _fail(exc: OSError, tmp: Path, final: Path) -> StoreError:
     return StoreError(f"cannot write: {exc.strerror or exc}", source=str(final))
 
 
+@contextmanager
+def _atomic_file(final: Path) -> Iterator[IO[bytes]]:
+    """A file written under ``final.tmp``, flushed, fsynced and renamed to ``final``."""
+    tmp = final.with_name(final.name + ".tmp")
+    try:
+        with tmp.open("wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except OSError as exc:
+        raise _fail(exc, tmp, final) from exc
+    _fsync_dir(final.parent)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via ``path.tmp``, fsync and ``os.replace``.
 
@@ -67,16 +84,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         DiskFullError: the disk is full (nothing is left behind).
         StoreError: any other I/O error.
     """
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with tmp.open("wb") as f:
-            _write(f, data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise _fail(exc, tmp, path) from exc
-    _fsync_dir(path.parent)
+    with _atomic_file(path) as f:
+        _write(f, data)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -138,34 +147,26 @@ def write_shard(
             break
         header_size = len(header)
     final = directory / (stem + SHARD_SUFFIX)
-    tmp = directory / (stem + SHARD_SUFFIX + ".tmp")
     digest = hashlib.blake2b(digest_size=32)
-    try:
-        with tmp.open("wb") as f:
-            pos = 0
-            chunks: list[tuple[int, bytes | memoryview]] = [(0, header)]
-            for k in fields:
-                data = np.ascontiguousarray(arrays[k]).reshape(-1).view(np.uint8)
-                chunks.append((int(sections[k]["offset"]), memoryview(data)))  # type: ignore[arg-type]
-            for offset, buf in chunks:
-                if offset > pos:
-                    zeros = b"\0" * (offset - pos)
-                    digest.update(zeros)
-                    _write(f, zeros)
-                    pos = offset
-                digest.update(buf)
-                _write(f, buf)
-                pos += len(buf)
-            if pos < total:
-                zeros = b"\0" * (total - pos)
+    with _atomic_file(final) as f:
+        pos = 0
+        chunks: list[tuple[int, bytes | memoryview]] = [(0, header)]
+        for k in fields:
+            data = np.ascontiguousarray(arrays[k]).reshape(-1).view(np.uint8)
+            chunks.append((int(sections[k]["offset"]), memoryview(data)))  # type: ignore[arg-type]
+        for offset, buf in chunks:
+            if offset > pos:  # page alignment between sections
+                zeros = b"\0" * (offset - pos)
                 digest.update(zeros)
                 _write(f, zeros)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    except OSError as exc:
-        raise _fail(exc, tmp, final) from exc
-    _fsync_dir(directory)
+                pos = offset
+            digest.update(buf)
+            _write(f, buf)
+            pos += len(buf)
+        if pos < total:
+            zeros = b"\0" * (total - pos)
+            digest.update(zeros)
+            _write(f, zeros)
     coeffs = arrays.get("coeffs")
     return {
         "name": final.name,
