@@ -15,7 +15,6 @@ images/s per epoch.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -28,15 +27,13 @@ from freqpipe._samples import samples_path
 from freqpipe.data import FreqLoader, JpegFolder
 from freqpipe.transforms import Selection
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 
 def make_loader(args: argparse.Namespace, device: torch.device) -> tuple[object, nn.Module]:
     classes = len(JpegFolder(args.data).classes)
     if args.baseline:
-        from benchmarks.bench_loader import PillowFolder
+        from freqpipe.bench import PillowBaseline
 
-        ds = PillowFolder(args.data, args.size, normalise=True)
+        ds = PillowBaseline(JpegFolder(args.data).samples, args.size, normalize=True)
         loader = DataLoader(ds, batch_size=args.batch_size, shuffle=True,
                             num_workers=args.workers, pin_memory=device.type == "cuda")  # fmt: skip
         return loader, fm.resnet50(num_classes=classes)

@@ -30,6 +30,7 @@ from PIL import Image
 
 from freqpipe.data import FreqLoader, JpegFolder
 from freqpipe.data._pixels import random_resized_crop_params
+from freqpipe.data._stats import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
     "PillowBaseline",
@@ -40,9 +41,6 @@ __all__ = [
     "pipelines",
     "rss_bytes",
 ]
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class Skip(Exception):

@@ -1,0 +1,44 @@
+"""The runnable examples still run (tiny settings), so a refactor cannot silently break them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+
+
+def _run(*args: str, timeout: float = 240) -> str:
+    result = subprocess.run(
+        [sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+@pytest.mark.parametrize("mode", [[], ["--baseline"]], ids=["freqloader", "baseline"])
+def test_train_dct_resnet(mode: list[str]) -> None:
+    out = _run(str(EXAMPLES / "train_dct_resnet.py"), "--size", "64", "--batch-size", "4",
+               "--steps", "2", "--workers", "0", *mode)  # fmt: skip
+    assert "images/s" in out
+
+
+def test_read_coefficients_example() -> None:
+    assert "images/s" in _run(str(EXAMPLES / "read_coefficients.py"), "--threads", "2")
+
+
+def test_convert_dataset_example(tmp_path: Path) -> None:
+    import freqpipe as fp
+
+    _run(str(EXAMPLES / "convert_dataset.py"), str(fp.samples_path()), str(tmp_path / "store"))
+    assert (tmp_path / "store" / "manifest.json").is_file()
+
+
+def test_train_wae_example() -> None:
+    _run(str(EXAMPLES / "train_wae.py"), "--size", "32", "--steps", "2", "2", "2",
+         "--batch-size", "2")  # fmt: skip
