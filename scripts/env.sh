@@ -1,0 +1,24 @@
+# Sourced by setup.sh, test.sh, demo.sh and refresh-constraints.sh (from the repository root):
+# which virtual environment to use and which versions to install into it.
+#
+# By default every `pip install` is held to constraints.txt, the exact versions the suite was
+# last green with (PIP_CONSTRAINT also reaches pip's isolated build environments, so the build
+# backend is pinned too). FREQPIPE_UNPINNED=1 is the canary: its own .venv-unpinned, the
+# latest versions the package's ranges allow, so drift is found on purpose.
+case "$(printf %s "${FREQPIPE_UNPINNED:-0}" | tr '[:upper:]' '[:lower:]')" in
+    1 | true | yes | on)
+        FREQPIPE_VENV=.venv-unpinned
+        FREQPIPE_PIN_MODE=unpinned
+        unset PIP_CONSTRAINT
+        ;;
+    *)
+        FREQPIPE_VENV=.venv
+        FREQPIPE_PIN_MODE=pinned
+        export PIP_CONSTRAINT="$PWD/constraints.txt"
+        ;;
+esac
+export FREQPIPE_VENV FREQPIPE_PIN_MODE
+# pip for this environment; in the canary, upgrade whatever is already there.
+pip=("$FREQPIPE_VENV/bin/python" -m pip --disable-pip-version-check -q)
+upgrade=()
+[ "$FREQPIPE_PIN_MODE" = unpinned ] && upgrade=(--upgrade --upgrade-strategy eager)
