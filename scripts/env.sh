@@ -21,4 +21,6 @@ export FREQPIPE_VENV FREQPIPE_PIN_MODE
 # pip for this environment; in the canary, upgrade whatever is already there.
 pip=("$FREQPIPE_VENV/bin/python" -m pip --disable-pip-version-check -q)
 upgrade=()
-[ "$FREQPIPE_PIN_MODE" = unpinned ] && upgrade=(--upgrade --upgrade-strategy eager)
+if [ "$FREQPIPE_PIN_MODE" = unpinned ]; then
+    upgrade=(--upgrade --upgrade-strategy eager)
+fi
