@@ -9,7 +9,10 @@ case "$(printf %s "${FREQPIPE_UNPINNED:-0}" | tr '[:upper:]' '[:lower:]')" in
     1 | true | yes | on)
         FREQPIPE_VENV=.venv-unpinned
         FREQPIPE_PIN_MODE=unpinned
-        unset PIP_CONSTRAINT
+        # Everything at its latest except torch: its newest release is a CUDA build (several
+        # GB of nvidia-* wheels, measured: torch 2.14.1 pulled 17 of them); 2.13.0 is the CPU
+        # wheel this machine kind serves.
+        export PIP_CONSTRAINT="$PWD/scripts/torch-cpu.txt"
         ;;
     *)
         FREQPIPE_VENV=.venv
