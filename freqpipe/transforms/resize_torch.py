@@ -12,6 +12,7 @@ Importing this module imports torch; :mod:`freqpipe.transforms` itself does not.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,50 +24,59 @@ from freqpipe.transforms.dct import dct_matrix
 __all__ = ["dct_resize_matrices", "resize_dct_batch"]
 
 
-def _block_dct(blocks: int, *, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    m = torch.as_tensor(dct_matrix(), dtype=dtype, device=device)
-    return torch.block_diag(*([m] * blocks)) if blocks else m[:0, :0]
-
-
 def _pillow_bilinear(
     start: torch.Tensor, end: torch.Tensor, extent: torch.Tensor, out_size: int, samples: int
 ) -> torch.Tensor:
     """(N, out_size, samples) Pillow bilinear weights; source samples at or past ``extent`` unused.
 
     Pillow hands the box to C as float32 and subtracts in float32 (as the NumPy reference).
+    Each output sample has at most ``2 support + 2`` taps, so the weights are computed on the
+    taps and scattered into the (otherwise zero) matrix.
     """
+    device = start.device
     start32, end32 = start.to(torch.float32), end.to(torch.float32)
     scale = (end32 - start32).to(torch.float64) / out_size  # (N,)
     filterscale = torch.clamp(scale, min=1.0)
-    i = torch.arange(out_size, dtype=torch.float64, device=start.device)
+    i = torch.arange(out_size, dtype=torch.float64, device=device)
     center = start32.to(torch.float64)[:, None] + (i[None, :] + 0.5) * scale[:, None]
-    j = torch.arange(samples, dtype=torch.float64, device=start.device)
-    x = (j[None, None, :] - center[:, :, None] + 0.5) / filterscale[:, None, None]
-    w = torch.clamp(1.0 - x.abs(), min=0.0)
-    w = w * (j[None, None, :] < extent[:, None, None].to(torch.float64))
+    support = filterscale[:, None]  # the triangle filter's support is 1, stretched
+    first = torch.clamp(torch.trunc(center - support + 0.5), min=0).to(torch.int64)
+    taps = math.ceil(2 * float(filterscale.max())) + 2
+    j = first[..., None] + torch.arange(taps, device=device)  # (N, out, taps)
+    x = (j.to(torch.float64) - center[..., None] + 0.5) / filterscale[:, None, None]
+    w = torch.clamp(1.0 - x.abs(), min=0.0) * (j < extent[:, None, None])
     total = w.sum(dim=-1, keepdim=True)
-    return w / torch.where(total == 0, torch.ones_like(total), total)
+    w = w / torch.where(total == 0, torch.ones_like(total), total)
+    out = torch.zeros(start.shape[0], out_size, samples, dtype=torch.float64, device=device)
+    return out.scatter_add_(2, j.clamp(max=samples - 1), w)
 
 
-def _libjpeg_upsample(component: torch.Tensor, fancy: torch.Tensor, samples: int) -> torch.Tensor:
-    """(N, 2 samples, samples): libjpeg's 2x upsampling of components ``component`` wide.
+def _upsample_columns(
+    t: torch.Tensor, component: torch.Tensor, fancy: torch.Tensor, samples: int
+) -> torch.Tensor:
+    """``t @ U`` for libjpeg's 2x upsampling ``U`` of components ``component`` wide.
 
-    Fancy: 3/4 of the nearest sample and 1/4 of the next, replicating the component's last
-    sample at its end; otherwise plain replication (as :func:`~freqpipe.transforms.resize.
-    upsample_matrix`).
+    ``t`` is (N, R, 2 samples) over full-resolution samples; the result (N, R, samples) is
+    over component samples. ``U`` is never built: each output sample is 3/4 of its nearest
+    component sample and 1/4 of the next (the component's last sample replicated at its end),
+    or the nearest alone where libjpeg replicates (``fancy`` False), as
+    :func:`freqpipe.transforms.resize.upsample_matrix`.
     """
-    device = component.device
-    i = torch.arange(samples, device=device)
+    n, rows, _ = t.shape
+    i = torch.arange(samples, device=t.device)
     last = (component - 1).clamp(min=0)[:, None]
-    here = torch.minimum(i[None, :], last)[..., None]  # (N, samples, 1)
-    left = torch.minimum(torch.clamp(i - 1, min=0)[None, :], last)[..., None]
-    right = torch.minimum((i + 1)[None, :], last)[..., None]
-    j = i[None, None, :]
-    even = 0.75 * (j == here) + 0.25 * (j == left)
-    odd = 0.75 * (j == here) + 0.25 * (j == right)
-    tri = torch.stack([even, odd], dim=2).reshape(-1, 2 * samples, samples)
-    rep = torch.repeat_interleave(torch.eye(samples, device=device), 2, dim=0)
-    return torch.where(fancy[:, None, None], tri.to(torch.float64), rep.to(torch.float64))
+    index = [
+        torch.minimum(j[None, :], last)[:, None, :].expand(n, rows, samples)
+        for j in (i, torch.clamp(i - 1, min=0), i + 1)
+    ]
+    near = torch.where(fancy, 0.75, 1.0).to(t.dtype)[:, None, None]
+    far = torch.where(fancy, 0.25, 0.0).to(t.dtype)[:, None, None]
+    even, odd = t[..., 0::2], t[..., 1::2]
+    out = torch.zeros(n, rows, samples, dtype=t.dtype, device=t.device)
+    out.scatter_add_(2, index[0], (even + odd) * near)
+    out.scatter_add_(2, index[1], even * far)
+    out.scatter_add_(2, index[2], odd * far)
+    return out
 
 
 def dct_resize_matrices(
@@ -79,10 +89,13 @@ def dct_resize_matrices(
     factor: int = 1,
     fancy: torch.Tensor | None = None,
     flip: torch.Tensor | None = None,
-    rows: torch.Tensor | None = None,
+    frequencies: Sequence[int] | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Per-image ``T = B_out R U B_inᵀ`` along one axis, built on the boxes' device.
+
+    The block-diagonal DCTs and the upsampling are applied block by block (never as dense
+    matrices), and only the rows of the requested output frequencies are made.
 
     Args:
         start: (N,) box starts in full-resolution pixels of each window.
@@ -94,11 +107,12 @@ def dct_resize_matrices(
         fancy: (N,) bool, libjpeg's triangle upsampling per image (default all True).
         flip: (N,) bool, mirror the output along this axis (an exact horizontal flip when
             applied to the width axis).
-        rows: output rows to keep (``8 b + k`` for frequency ``k`` of output block ``b``).
+        frequencies: the output frequencies along this axis to keep (sorted, 0..7; default
+            all eight); rows come block-major: row ``b * F + f``.
         dtype: floating dtype of the result (the matrices are built in float64).
 
     Returns:
-        (N, len(rows) or out_size, 8 in_blocks).
+        (N, out_size / 8 * F, 8 in_blocks).
 
     Raises:
         InvalidArgumentError: ``out_size`` not a multiple of 8, a factor other than 1 or 2.
@@ -115,18 +129,21 @@ def dct_resize_matrices(
         raise InvalidArgumentError(f"chroma factor must be 1 or 2, got {factor}", value=factor)
     n, device = start.shape[0], start.device
     samples = 8 * in_blocks  # component samples of a window
-    component = torch.div(extent + factor - 1, factor, rounding_mode="floor")
     fancy = torch.ones(n, dtype=torch.bool, device=device) if fancy is None else fancy
     r = _pillow_bilinear(start, end, extent, out_size, factor * samples)
     if flip is not None:
         r = torch.where(flip[:, None, None], r.flip(1), r)
+    m = torch.as_tensor(dct_matrix(), dtype=torch.float64, device=device)
+    kept = m if frequencies is None else m[list(frequencies)]
+    # B_out: each output block's rows mix only that block's eight samples
+    t = torch.einsum("fk,nbkp->nbfp", kept, r.reshape(n, out_size // 8, 8, -1))
+    t = t.reshape(n, -1, r.shape[-1])
     if factor != 1:
-        r = r @ _libjpeg_upsample(component, fancy, samples)
-    b_out = _block_dct(out_size // 8, dtype=torch.float64, device=device)
-    if rows is not None:
-        b_out = b_out[rows]
-    b_in = _block_dct(in_blocks, dtype=torch.float64, device=device)
-    return (b_out @ r @ b_in.T).to(dtype)
+        component = torch.div(extent + factor - 1, factor, rounding_mode="floor")
+        t = _upsample_columns(t, component, fancy, samples)
+    # B_in transposed, block by block: samples of input block b' <- its coefficients
+    t = (t.reshape(n, t.shape[1], in_blocks, 8) @ m.T).reshape(n, t.shape[1], samples)
+    return t.to(dtype)
 
 
 def resize_dct_batch(
@@ -183,8 +200,6 @@ def resize_dct_batch(
         raise InvalidArgumentError(f"frequencies must be natural-order indices 0..63, got {freqs}")
     vs, us = np.unique(freqs // 8), np.unique(freqs % 8)
     device, dtype = coeffs.device, coeffs.dtype
-    row_v = torch.as_tensor((8 * np.arange(out_h // 8)[:, None] + vs).ravel(), device=device)
-    row_h = torch.as_tensor((8 * np.arange(out_w // 8)[:, None] + us).ravel(), device=device)
     boxes = boxes.to(device=device, dtype=torch.float64)
     extent = extent.to(device=device)
     width_component = torch.div(extent[:, 1] + factor[1] - 1, factor[1], rounding_mode="floor")
@@ -198,7 +213,7 @@ def resize_dct_batch(
         hb,
         factor=factor[0],
         fancy=fancy,
-        rows=row_v,
+        frequencies=vs.tolist(),
         dtype=dtype,
     )
     t_h = dct_resize_matrices(
@@ -210,7 +225,7 @@ def resize_dct_batch(
         factor=factor[1],
         fancy=fancy,
         flip=flip,
-        rows=row_h,
+        frequencies=us.tolist(),
         dtype=dtype,
     )
     img = coeffs.reshape(n, 8, 8, hb, wb).permute(0, 3, 1, 4, 2).reshape(n, 8 * hb, 8 * wb)
