@@ -113,6 +113,64 @@ class DctBatch:
     def __len__(self) -> int:
         return int(self.extent.shape[0])
 
+    @classmethod
+    def from_coefficients(
+        cls,
+        coefficients: Sequence[Any],
+        *,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> DctBatch:
+        """A batch of whole images from :class:`~freqpipe.jpeg.JpegCoefficients` (YCbCr JPEGs).
+
+        Each component is dequantised, zero-padded to the largest block grid of the batch
+        (each image's ``extent`` says what is real) and moved to ``device``; image ``i`` draws
+        its random parameters from ``numpy.random.default_rng([seed, i])``.
+
+        Args:
+            coefficients: what :func:`freqpipe.read_coefficients` returned, one per image, all
+                with the same component sampling.
+            seed: base seed of the per-image generators.
+            device: where the coefficients go (default CPU).
+            dtype: floating dtype of the coefficients.
+
+        Returns:
+            The batch.
+
+        Raises:
+            InvalidArgumentError: an empty list, or images with different samplings.
+
+        Example:
+            >>> import freqpipe as fp
+            >>> from freqpipe._samples import sample_files
+            >>> b = DctBatch.from_coefficients([fp.read_coefficients(sample_files()[0])])
+            >>> len(b), b.factors
+            (1, [(1, 1), (2, 2), (2, 2)])
+        """
+        if not coefficients:
+            raise InvalidArgumentError("need at least one image")
+        sampling = coefficients[0].sampling
+        if any(c.sampling != sampling for c in coefficients):
+            raise InvalidArgumentError("every image of a batch needs the same sampling factors")
+        vmax, hmax = max(v for _, v in sampling), max(h for h, _ in sampling)
+        planes = []
+        for comp in range(len(sampling)):
+            grids = [c.planes[comp].shape[:2] for c in coefficients]
+            hb, wb = max(g[0] for g in grids), max(g[1] for g in grids)
+            plane = torch.zeros(len(coefficients), 64, hb, wb, dtype=dtype)
+            for n, c in enumerate(coefficients):
+                q = torch.from_numpy(np.ascontiguousarray(c.dequantized()[comp])).permute(2, 0, 1)
+                plane[n, :, : q.shape[1], : q.shape[2]] = q
+            planes.append(plane.to(device) if device is not None else plane)
+        extent = torch.tensor([[c.height, c.width] for c in coefficients])
+        return cls(
+            planes,
+            [(vmax // v, hmax // h) for h, v in sampling],
+            extent,
+            [np.random.default_rng([seed, i]) for i in range(len(coefficients))],
+        )
+
     @property
     def device(self) -> torch.device:
         """The device of the coefficients."""

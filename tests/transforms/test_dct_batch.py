@@ -30,24 +30,9 @@ GRAY = np.array([0.2989, 0.587, 0.114])  # torchvision's rgb_to_grayscale
 
 
 def coefficient_batch(datas, seed=0):
-    """A DctBatch of whole JPEGs (same size) and, per file, its float-decoded planes."""
+    """A DctBatch of whole JPEGs and, per file, its float-decoded planes."""
     coeffs = [fp.read_coefficients(d) for d in datas]
-    c0 = coeffs[0]
-    vmax, hmax = max(v for _, v in c0.sampling), max(h for h, _ in c0.sampling)
-    planes = []
-    for i in range(3):
-        # windows padded to the largest block grid; each image's extent says what is real
-        grids = [c.planes[i].shape[:2] for c in coeffs]
-        hb, wb = max(g[0] for g in grids), max(g[1] for g in grids)
-        plane = torch.zeros(len(coeffs), 64, hb, wb)
-        for n, c in enumerate(coeffs):
-            q = torch.as_tensor(np.moveaxis(c.dequantized()[i], -1, 0))
-            plane[n, :, : q.shape[1], : q.shape[2]] = q
-        planes.append(plane)
-    factors = [(vmax // v, hmax // h) for h, v in c0.sampling]
-    extent = torch.tensor([[c.height, c.width] for c in coeffs])
-    rngs = [np.random.default_rng([seed, i]) for i in range(len(datas))]
-    return DctBatch(planes, factors, extent, rngs), [float_planes(c) for c in coeffs]
+    return DctBatch.from_coefficients(coeffs, seed=seed), [float_planes(c) for c in coeffs]
 
 
 def dct_of(ycc_planes):
