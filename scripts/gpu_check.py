@@ -25,8 +25,21 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 #: imported by name in the report; ``None`` when absent (what gpu-carry.sh must bring)
-MODULES = ("torch", "torchvision", "cupy", "numpy", "scipy", "PIL", "matplotlib", "pytest",
-           "turbojpeg", "pywt", "jpeglib", "nvidia.nvimgcodec", "nvidia.dali")  # fmt: skip
+MODULES = (
+    "torch",
+    "torchvision",
+    "cupy",
+    "numpy",
+    "scipy",
+    "PIL",
+    "matplotlib",
+    "pytest",
+    "turbojpeg",
+    "pywt",
+    "jpeglib",
+    "nvidia.nvimgcodec",
+    "nvidia.dali",
+)
 
 
 def _run(cmd: list[str], timeout: float = 10.0) -> str:
@@ -42,7 +55,7 @@ def _run(cmd: list[str], timeout: float = 10.0) -> str:
 def _version(name: str) -> str | None:
     try:
         mod = importlib.import_module(name)
-    except Exception as exc:  # noqa: BLE001 - a broken install is reported, not raised
+    except Exception as exc:  # a broken install is reported, not raised
         return None if isinstance(exc, ImportError) else f"broken: {exc}"
     return str(getattr(mod, "__version__", "present"))
 
@@ -58,12 +71,16 @@ def environment() -> dict[str, Any]:
         "git_commit": _run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]),
         "modules": {m: _version(m) for m in MODULES},
         "jpeglib_h": [p for p in ("/usr/include/jpeglib.h",) if os.path.exists(p)]
-        + glob.glob(os.path.join(os.environ.get("FREQPIPE_JPEG_INCLUDE", "-").split(":")[0],
-                                 "jpeglib.h")),  # fmt: skip
+        + glob.glob(
+            os.path.join(os.environ.get("FREQPIPE_JPEG_INCLUDE", "-").split(":")[0], "jpeglib.h")
+        ),
         "nvcc": _run(["nvcc", "--version"]).splitlines()[-1:],
         "nvidia_smi": _run(
-            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total,clocks.max.sm",
-             "--format=csv,noheader"]  # fmt: skip
+            [
+                "nvidia-smi",
+                "--query-gpu=name,driver_version,memory.total,clocks.max.sm",
+                "--format=csv,noheader",
+            ]
         ),
     }
     try:
@@ -73,15 +90,19 @@ def environment() -> dict[str, Any]:
         info["cuda_available"] = torch.cuda.is_available()
         if torch.cuda.is_available():
             p = torch.cuda.get_device_properties(0)
-            info["gpu"] = {"name": p.name, "sm": f"{p.major}.{p.minor}",
-                           "multiprocessors": p.multi_processor_count,
-                           "memory_gib": round(p.total_memory / 2**30, 1)}  # fmt: skip
-    except Exception as exc:  # noqa: BLE001
+            info["gpu"] = {
+                "name": p.name,
+                "sm": f"{p.major}.{p.minor}",
+                "multiprocessors": p.multi_processor_count,
+                "memory_gib": round(p.total_memory / 2**30, 1),
+            }
+    except Exception as exc:
         info["torch_error"] = str(exc)
     return info
 
 
 def cmd_env(out: Path) -> int:
+    """Write env.txt and env.json into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     info = environment()
     (out / "env.json").write_text(json.dumps(info, indent=2) + "\n")
@@ -144,16 +165,19 @@ def _junit(path: Path) -> dict[str, Any] | None:
     except (OSError, ET.ParseError):
         return None
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-    counts = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors",
-                                                                 "skipped")}  # fmt: skip
+    counts = {
+        k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")
+    }
     bad = []
     for case in root.iter("testcase"):
         for kind in ("failure", "error"):
             el = case.find(kind)
             if el is not None:
                 msg = (el.get("message") or "").splitlines()[:1]
-                bad.append(f"{case.get('classname')}::{case.get('name')} ({kind}: "
-                           f"{msg[0][:160] if msg else ''})")  # fmt: skip
+                bad.append(
+                    f"{case.get('classname')}::{case.get('name')} ({kind}: "
+                    f"{msg[0][:160] if msg else ''})"
+                )
     return {**counts, "failed": bad}
 
 
@@ -194,8 +218,11 @@ def _plot_loader(results: list[dict[str, Any]], path: Path) -> bool:
         if r.get("skipped") or not r.get("images_per_s"):
             continue
         ax.scatter(r["h2d_bytes_per_image"], r["images_per_s"])
-        ax.annotate(f"{r['name']} @{r.get('size', '')}", (r["h2d_bytes_per_image"],
-                    r["images_per_s"]), fontsize=7)  # fmt: skip
+        ax.annotate(
+            f"{r['name']} @{r.get('size', '')}",
+            (r["h2d_bytes_per_image"], r["images_per_s"]),
+            fontsize=7,
+        )
     ax.set_xscale("log")
     ax.set_xlabel("host-to-device bytes / image")
     ax.set_ylabel("images / s")
@@ -213,14 +240,18 @@ def summary(out: Path) -> str:
     md = ["# freqpipe GPU check", ""]
     md += _table(
         ["hardware", "versions", "command"],
-        [[f"{gpu.get('name', '?')} ({gpu.get('multiprocessors', '?')} SMs, "
-          f"{gpu.get('memory_gib', '?')} GiB), {env.get('cpu_count', '?')} CPUs; "
-          f"driver: {env.get('nvidia_smi', '?')}",
-          f"Python {env.get('python', '?')}, torch {mods.get('torch')} (CUDA "
-          f"{env.get('torch_cuda')}), torchvision {mods.get('torchvision')}, CuPy "
-          f"{mods.get('cupy')}, freqpipe @ {env.get('git_commit', '?')}",
-          f"`{env.get('command') or 'bash scripts/gpu-check.sh OUTDIR'}`"]],
-    )  # fmt: skip
+        [
+            [
+                f"{gpu.get('name', '?')} ({gpu.get('multiprocessors', '?')} SMs, "
+                f"{gpu.get('memory_gib', '?')} GiB), {env.get('cpu_count', '?')} CPUs; "
+                f"driver: {env.get('nvidia_smi', '?')}",
+                f"Python {env.get('python', '?')}, torch {mods.get('torch')} (CUDA "
+                f"{env.get('torch_cuda')}), torchvision {mods.get('torchvision')}, CuPy "
+                f"{mods.get('cupy')}, freqpipe @ {env.get('git_commit', '?')}",
+                f"`{env.get('command') or 'bash scripts/gpu-check.sh OUTDIR'}`",
+            ]
+        ],
+    )
     steps = []
     if (out / "steps.tsv").is_file():
         for line in (out / "steps.tsv").read_text().splitlines()[1:]:
@@ -236,8 +267,10 @@ def summary(out: Path) -> str:
             md += [f"- {name}: no report (the step did not get that far)"]
             continue
         passed = j["tests"] - j["failures"] - j["errors"] - j["skipped"]
-        md += [f"- {name}: {passed} passed, {j['failures']} failed, {j['errors']} errors, "
-               f"{j['skipped']} skipped"]  # fmt: skip
+        md += [
+            f"- {name}: {passed} passed, {j['failures']} failed, {j['errors']} errors, "
+            f"{j['skipped']} skipped"
+        ]
         md += [f"  - {b}" for b in j["failed"]]
     md += [""]
 
@@ -247,9 +280,17 @@ def summary(out: Path) -> str:
         rows = kern["rows"]
         md += _table(
             ["kernel", "ms", "GB/s", "of copy", "public call ms"],
-            [[r["name"], r["median_ms"], r["GB_s"], f"{r['fraction_of_copy']:.1%}",
-              r.get("api_call_ms", "")] for r in rows],
-        )  # fmt: skip
+            [
+                [
+                    r["name"],
+                    r["median_ms"],
+                    r["GB_s"],
+                    f"{r['fraction_of_copy']:.1%}",
+                    r.get("api_call_ms", ""),
+                ]
+                for r in rows
+            ],
+        )
         md += [f"Targets: {json.dumps(kern.get('targets', {}))}", ""]
         if _plot_kernels(rows, out / "kernels.png"):
             md += ["![kernels](kernels.png)", ""]
@@ -258,9 +299,11 @@ def summary(out: Path) -> str:
         md += ["## Per-call overhead (public call vs its kernels alone)", ""]
         md += _table(
             ["call", "public call ms", "kernels only ms", "host overhead ms"],
-            [[r["name"], r["api_ms"], r["kernel_ms"], r["api_ms"] - r["kernel_ms"]]
-             for r in over["rows"]],
-        )  # fmt: skip
+            [
+                [r["name"], r["api_ms"], r["kernel_ms"], r["api_ms"] - r["kernel_ms"]]
+                for r in over["rows"]
+            ],
+        )
         md += [f"Profiler table: `{over.get('profile_table', '')}`", ""]
     loader = _load(out / "bench_gpu_loader.json")
     if loader:
@@ -268,11 +311,20 @@ def summary(out: Path) -> str:
         res = loader["results"]
         md += _table(
             ["pipeline", "size", "images/s", "CPU ms/img", "H2D bytes/img", "GPU busy"],
-            [[r["name"], r.get("size", ""), r["images_per_s"], 1000 * r["cpu_s_per_image"],
-              r["h2d_bytes_per_image"], r.get("gpu_busy", "")] if not r.get("skipped")
-             else [r["name"], r.get("size", ""), "skipped: " + r["skipped"], "", "", ""]
-             for r in res],
-        )  # fmt: skip
+            [
+                [
+                    r["name"],
+                    r.get("size", ""),
+                    r["images_per_s"],
+                    1000 * r["cpu_s_per_image"],
+                    r["h2d_bytes_per_image"],
+                    r.get("gpu_busy", ""),
+                ]
+                if not r.get("skipped")
+                else [r["name"], r.get("size", ""), "skipped: " + r["skipped"], "", "", ""]
+                for r in res
+            ],
+        )
         md += [f"Targets: {json.dumps(loader.get('targets', {}))}", ""]
         if _plot_loader(res, out / "loader.png"):
             md += ["![loaders](loader.png)", ""]
@@ -281,13 +333,16 @@ def summary(out: Path) -> str:
         md += ["## Training step (batch, bf16 autocast)", ""]
         md += _table(
             ["model", "input", "batch", "ms/step", "images/s"],
-            [[r["model"], r["input"], r["batch"], r["ms_per_step"], r["images_per_s"]]
-             for r in train["rows"]],
-        )  # fmt: skip
+            [
+                [r["model"], r["input"], r["batch"], r["ms_per_step"], r["images_per_s"]]
+                for r in train["rows"]
+            ],
+        )
     return "\n".join(md) + "\n"
 
 
 def cmd_summary(out: Path) -> int:
+    """Write summary.md (and the plots) into ``out``."""
     text = summary(out)
     (out / "summary.md").write_text(text)
     print(text)
@@ -295,6 +350,7 @@ def cmd_summary(out: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("env").add_argument("out", type=Path)
