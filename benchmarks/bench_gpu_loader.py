@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "freqpipe": freqpipe.__version__,
     }
     for size in sizes:
-        tmp = convert_for_bench(args.data, size, args.workers)
+        tmp = convert_for_bench(args.data, size, max(args.workers, 1))
         store = Path(tmp.name) / "store"
         try:
             for name, make, h2d in pipelines(

@@ -38,14 +38,14 @@ done
 # (1 or 0) and $DATA. Limits exclude the KILL_AFTER grace, which the budget counts too.
 KILL_AFTER=3
 STEPS=(
-    "env|15|8|\$PY scripts/gpu_check.py env \"\$OUT\""
-    "install|60|35|install_carried && build_native"
-    "tests|150|55|run_tests"
+    "env|20|12|\$PY scripts/gpu_check.py env \"\$OUT\""
+    "install|60|30|install_carried && build_native"
+    "tests|150|50|run_tests"
     "bench_kernels|55|15|\$PY benchmarks/bench_kernels.py --out \"\$OUT\" \$( ((QUICK)) && echo --quick)"
     "bench_overhead|25|8|\$PY benchmarks/bench_overhead.py --out \"\$OUT\" \$( ((QUICK)) && echo --quick)"
-    "bench_gpu_loader|85|15|\$PY benchmarks/bench_gpu_loader.py --data \"\$DATA\" --out \"\$OUT\" \$( ((QUICK)) && echo --quick)"
+    "bench_gpu_loader|85|20|\$PY benchmarks/bench_gpu_loader.py --data \"\$DATA\" --out \"\$OUT\" \$( ((QUICK)) && echo --quick)"
     "bench_train|40|12|\$PY benchmarks/bench_train.py --out \"\$OUT\" \$( ((QUICK)) && echo --quick)"
-    "summary|10|5|\$PY scripts/gpu_check.py summary \"\$OUT\""
+    "summary|15|9|\$PY scripts/gpu_check.py summary \"\$OUT\""
 )
 BUDGET_FULL=480
 BUDGET_QUICK=180
