@@ -159,11 +159,11 @@ class GpuContext:
             return self.cupy.from_dlpack(t.detach())
         item = t.element_size()
         span = 1 + sum((n - 1) * st for n, st in zip(t.shape, t.stride()))
-        mem = self.cupy.cuda.UnownedMemory(t.data_ptr(), span * item, t, self.device_id)
+        mem = self.cupy.cuda.memory.UnownedMemory(t.data_ptr(), span * item, t, self.device_id)
         return self.cupy.ndarray(
             tuple(t.shape),
             dtype=name,
-            memptr=self.cupy.cuda.MemoryPointer(mem, 0),
+            memptr=self.cupy.cuda.memory.MemoryPointer(mem, 0),
             strides=tuple(st * item for st in t.stride()),
         )
 
