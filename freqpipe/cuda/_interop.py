@@ -94,6 +94,7 @@ class GpuContext:
     def __init__(self, like: Any):
         self.cupy = require_cupy()
         self.torch: ModuleType | None = None
+        self.device: Any = None
         if is_torch(like):
             if not like.is_cuda:
                 raise FreqpipeError(
@@ -102,7 +103,8 @@ class GpuContext:
                 )
             self.torch = importlib.import_module("torch")
             self.device_id = int(like.device.index if like.device.index is not None else 0)
-            raw = self.torch.cuda.current_stream(like.device).cuda_stream
+            self.device = self.torch.device("cuda", self.device_id)
+            raw = self.torch.cuda.current_stream(self.device).cuda_stream
             self.stream = _external_stream(self.cupy, raw, self.device_id)
         elif type(like).__module__.split(".")[0] == "cupy":
             self.device_id = int(like.device.id)
@@ -123,7 +125,7 @@ class GpuContext:
         if is_torch(x):
             if not x.is_cuda:
                 raise FreqpipeError(f"expected a CUDA tensor, got one on {x.device}")
-            return self.cupy.from_dlpack(x.detach())
+            return self._view(x)
         if type(x).__module__.split(".")[0] == "cupy":
             return x
         raise FreqpipeError(f"expected a CuPy array or CUDA torch tensor, got {type(x).__name__}")
@@ -143,16 +145,36 @@ class GpuContext:
             hit = _TABLES[key] = self.cupy.asarray(host)
         return hit
 
+    def _view(self, t: Any) -> Any:
+        """CuPy array over a CUDA tensor's memory, built from its pointer and strides.
+
+        ``cupy.from_dlpack`` makes torch record an event on its stream and make the consumer's
+        stream wait on it whenever the two stream handles differ, as torch's default stream (0)
+        and CuPy's name for it (1) always do: driver calls per array, per call, for kernels
+        that run on that very stream anyway. The kernels here run on the tensor's own current
+        stream, so a plain view is enough; the tensor is its memory's owner and kept alive.
+        """
+        name = str(t.dtype).removeprefix("torch.")
+        if name not in _TORCH_DTYPES or t.numel() == 0 or t.device.index != self.device_id:
+            return self.cupy.from_dlpack(t.detach())
+        item = t.element_size()
+        span = 1 + sum((n - 1) * st for n, st in zip(t.shape, t.stride()))
+        mem = self.cupy.cuda.memory.UnownedMemory(t.data_ptr(), span * item, t, self.device_id)
+        return self.cupy.ndarray(
+            tuple(t.shape),
+            dtype=name,
+            memptr=self.cupy.cuda.memory.MemoryPointer(mem, 0),
+            strides=tuple(st * item for st in t.stride()),
+        )
+
     def empty(self, shape: tuple[int, ...], dtype: Any) -> tuple[Any, Any]:
         """Allocate an output; returns ``(cupy_view, what_to_return_to_the_caller)``."""
         dt = np.dtype(dtype)
         if self.torch is not None:
             if dt.name not in _TORCH_DTYPES:
                 raise FreqpipeError(f"no torch dtype for {dt}")
-            t = self.torch.empty(
-                shape, dtype=getattr(self.torch, dt.name), device=f"cuda:{self.device_id}"
-            )
-            return self.cupy.from_dlpack(t), t
+            t = self.torch.empty(shape, dtype=getattr(self.torch, dt.name), device=self.device)
+            return self._view(t), t
         a = self.cupy.empty(shape, dtype=dt)
         return a, a
 

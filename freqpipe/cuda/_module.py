@@ -114,6 +114,11 @@ def _module_loader() -> Any:
     return load
 
 
+#: (device, family, entry point) -> RawKernel. CuPy's ``RawModule.get_function`` builds a new
+#: RawKernel and walks two per-device memo caches on every call; a launch needs one lookup.
+_KERNELS: dict[tuple[int, str, str], Any] = {}
+
+
 def get_function(family: str, name: str) -> Any:
     """Return a compiled kernel of the current device (compiled once per device, then cached).
 
@@ -130,4 +135,9 @@ def get_function(family: str, name: str) -> Any:
     Example:
         >>> get_function("dwt", "fp_dwt2_fwd_haar_periodization_f32_f32")  # doctest: +SKIP
     """
-    return _module_loader()(family).get_function(name)
+    cupy = require_cupy()
+    key = (cupy.cuda.runtime.getDevice(), family, name)
+    kernel = _KERNELS.get(key)
+    if kernel is None:
+        kernel = _KERNELS[key] = _module_loader()(family).get_function(name)
+    return kernel

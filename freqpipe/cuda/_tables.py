@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,17 @@ def selection_of(selection: Any) -> Selection:
         >>> len(selection_of("dct24"))
         24
     """
-    if isinstance(selection, (Selection, str)):
-        return Selection.from_spec(selection)
+    if isinstance(selection, str):
+        return _preset(selection)
+    if isinstance(selection, Selection):
+        return selection
     return Selection.from_indices(selection)
+
+
+@functools.lru_cache(maxsize=32)
+def _preset(name: str) -> Selection:
+    # every batch names the same preset; parsing it is most of a small call's host time
+    return Selection.from_spec(name)
 
 
 def channel_map(indices: np.ndarray) -> tuple[np.ndarray, tuple[np.uint64, ...]]:
@@ -45,9 +54,16 @@ def channel_map(indices: np.ndarray) -> tuple[np.ndarray, tuple[np.uint64, ...]]
         >>> int(chan[130]), [int(m) for m in masks]
         (2, [1, 1, 4])
     """
+    chan, masks = _channel_map(tuple(np.asarray(indices, dtype=np.int64).tolist()))
+    return chan.copy(), masks
+
+
+@functools.lru_cache(maxsize=64)
+def _channel_map(indices: tuple[int, ...]) -> tuple[np.ndarray, tuple[np.uint64, ...]]:
+    # the same selection comes with every batch: build its map once
     chan = np.full(192, -1, np.int32)
     masks = [0, 0, 0]
-    for pos, idx in enumerate(np.asarray(indices, dtype=np.int64).tolist()):
+    for pos, idx in enumerate(indices):
         chan[idx] = pos
         masks[idx // 64] |= 1 << (idx % 64)
     return chan, tuple(np.uint64(m) for m in masks)

@@ -196,7 +196,7 @@ def dwt2(
             run(launches)
             details.append(tuple(outs[1:]))
             approx = ctx.asarray(outs[0])
-        first = ctx.wrap(approx) if ctx.torch is not None else approx
+        first = outs[0]  # already the caller's type: no round trip through DLPack
     if level == 1:
         return first, details[0]
     return [first, *reversed(details)]
@@ -252,6 +252,7 @@ def idwt2(
             )
             return ctx.wrap(res)
         dt = dtype if dtype is not None else "float32"
+        result = None
         for lv in dets:
             ch, cv, cd = lv
             want = (cv.shape[-2], ch.shape[-1])
@@ -267,5 +268,6 @@ def idwt2(
             )
             outs, launches = plan_idwt2_level(ctx, subbands, wavelet, mode, dt)
             run(launches)
-            a = ctx.asarray(outs[0])
-        return ctx.wrap(a)
+            result = outs[0]  # the caller's type already
+            a = ctx.asarray(result)
+        return ctx.wrap(a) if result is None else result
