@@ -77,7 +77,9 @@ def reorder_jpeg(
     ``jpeg_write_coefficients`` with a spectral-selection scan script built from ``order``
     and optimised Huffman tables. Every coefficient, quantisation table and sampling factor
     is kept, so every decoder gives the same pixels; restart markers and arithmetic coding
-    are not kept (the output is Huffman-coded progressive).
+    are not kept (the output is Huffman-coded progressive). A progressive original cut short
+    before its last refinement scans keeps exactly the coefficients it holds, but decoders
+    smooth such an original's missing bits, so its pixels can differ from the rewrite's.
 
     Args:
         src: a path, the file's bytes or a binary file object (any JPEG the reader accepts).
