@@ -264,7 +264,10 @@ def _scan_prefix(data: Any, wanted: Wanted | None) -> tuple[Any, ReadExtent]:
     if cut is None:
         return data, ReadExtent(total, total)
     end = cut[0]
-    return bytes(memoryview(data)[:end]) + EOI, ReadExtent(end, total)
+    prefix = bytearray(end + len(EOI))  # one copy: the prefix, then EOI in place
+    prefix[:end] = memoryview(data)[:end]
+    prefix[end:] = EOI
+    return prefix, ReadExtent(end, total)
 
 
 def open_decoder(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,9 +26,11 @@ __all__ = ["EOI", "Scan", "ScanTable", "prefix_end", "scan_table", "selection_wa
 EOI = b"\xff\xd9"
 
 
-@dataclass(frozen=True)
-class Scan:
+class Scan(NamedTuple):
     """One scan (SOS segment and its entropy-coded data).
+
+    A named tuple: a table of a dozen scans is built for every prefix read, so it must be
+    cheap to make.
 
     Attributes:
         offset: byte offset of the SOS marker.
@@ -48,11 +50,10 @@ class Scan:
     ah: int
     al: int
 
-    def touches(self, component: int, ranks: np.ndarray) -> bool:
-        """Whether this scan codes any of ``ranks`` (zigzag ranks) of ``component``."""
-        if component not in self.components or ranks.size == 0:
-            return False
-        return bool(((ranks >= self.ss) & (ranks <= self.se)).any())
+    @property
+    def band(self) -> int:
+        """The zigzag ranks ``ss..se`` as a 64-bit mask (bit r = rank r)."""
+        return (1 << (self.se + 1)) - (1 << self.ss) if self.se >= self.ss else 0
 
 
 @dataclass(frozen=True)
@@ -129,22 +130,24 @@ def prefix_end(table: ScanTable, wanted: Mapping[int, Any]) -> tuple[int, int] |
     """
     if not table.progressive or not table.complete or table.eoi is None:
         return None
-    ranks = {
-        c: NATURAL_TO_ZIGZAG[np.asarray(f, dtype=np.int64)]
-        for c, f in wanted.items()
-        if len(f) and 0 <= c < table.ncomp
-    }
-    if not ranks:
+    # Zigzag ranks as 64-bit masks: a few integer operations per scan, no arrays.
+    masks = {}
+    for c, f in wanted.items():
+        if 0 <= c < table.ncomp and len(f):
+            masks[c] = sum(1 << int(r) for r in NATURAL_TO_ZIGZAG[np.asarray(f, dtype=np.int64)])
+    if not masks:
         return None
     last = -1
-    exact = {c: np.zeros(r.size, dtype=bool) for c, r in ranks.items()}
+    exact = dict.fromkeys(masks, 0)
     for i, scan in enumerate(table.scans):
-        for c, r in ranks.items():
-            if scan.touches(c, r):
+        band = scan.band
+        for c in scan.components:
+            hit = masks.get(c, 0) & band
+            if hit:
                 last = i
                 if scan.al == 0:
-                    exact[c] |= (r >= scan.ss) & (r <= scan.se)
-    if last < 0 or not all(e.all() for e in exact.values()):
+                    exact[c] |= hit
+    if last < 0 or any(exact[c] != m for c, m in masks.items()):
         return None
     end = table.scans[last].end
     if last == len(table.scans) - 1 or end >= table.eoi:
