@@ -20,7 +20,15 @@ import numpy as np
 from freqpipe.jpeg._ext import native
 from freqpipe.transforms import NATURAL_TO_ZIGZAG, Selection
 
-__all__ = ["EOI", "Scan", "ScanTable", "prefix_end", "scan_table", "selection_wanted"]
+__all__ = [
+    "EOI",
+    "Scan",
+    "ScanTable",
+    "complete_after",
+    "prefix_end",
+    "scan_table",
+    "selection_wanted",
+]
 
 #: The End Of Image marker appended to a prefix so libjpeg finishes cleanly, with no warning.
 EOI = b"\xff\xd9"
@@ -130,6 +138,33 @@ def prefix_end(table: ScanTable, wanted: Mapping[int, Any]) -> tuple[int, int] |
     """
     if not table.progressive or not table.complete or table.eoi is None:
         return None
+    last = complete_after(table, wanted)
+    if last is None or last == len(table.scans) - 1:
+        return None
+    end = table.scans[last].end
+    return None if end >= table.eoi else (end, last + 1)
+
+
+def complete_after(table: ScanTable, wanted: Mapping[int, Any]) -> int | None:
+    """Index of the scan after which every wanted coefficient is exact, or None if never.
+
+    That is the last scan touching any of them, provided each was sent to its last bit
+    (``Al == 0``) by then; the rule :func:`prefix_end` cuts at.
+
+    Args:
+        table: the file's scans.
+        wanted: component index -> natural-order frequencies (0..63).
+
+    Returns:
+        A scan index into ``table.scans``, or None (nothing wanted, or some wanted
+        coefficient never exact in the scans found).
+
+    Example:
+        >>> t = ScanTable(1, True, (Scan(2, 10, (0,), 0, 0, 0, 1),
+        ...     Scan(10, 20, (0,), 1, 5, 0, 0), Scan(20, 30, (0,), 0, 0, 1, 0)), 30, True)
+        >>> complete_after(t, {0: [1, 8]}), complete_after(t, {0: [0]})
+        (1, 2)
+    """
     # Zigzag ranks as 64-bit masks: a few integer operations per scan, no arrays.
     masks = {}
     for c, f in wanted.items():
@@ -149,10 +184,7 @@ def prefix_end(table: ScanTable, wanted: Mapping[int, Any]) -> tuple[int, int] |
                     exact[c] |= hit
     if last < 0 or any(exact[c] != m for c, m in masks.items()):
         return None
-    end = table.scans[last].end
-    if last == len(table.scans) - 1 or end >= table.eoi:
-        return None
-    return end, last + 1
+    return last
 
 
 def selection_wanted(select: Selection | str, ncomp: int) -> dict[int, np.ndarray]:
