@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -166,10 +167,7 @@ def complete_after(table: ScanTable, wanted: Mapping[int, Any]) -> int | None:
         (1, 2)
     """
     # Zigzag ranks as 64-bit masks: a few integer operations per scan, no arrays.
-    masks = {}
-    for c, f in wanted.items():
-        if 0 <= c < table.ncomp and len(f):
-            masks[c] = sum(1 << int(r) for r in NATURAL_TO_ZIGZAG[np.asarray(f, dtype=np.int64)])
+    masks = {c: _rank_mask(f) for c, f in wanted.items() if 0 <= c < table.ncomp and len(f)}
     if not masks:
         return None
     last = -1
@@ -185,6 +183,17 @@ def complete_after(table: ScanTable, wanted: Mapping[int, Any]) -> int | None:
     if last < 0 or any(exact[c] != m for c, m in masks.items()):
         return None
     return last
+
+
+def _rank_mask(freqs: Any) -> int:
+    """Natural-order frequencies as a mask of zigzag ranks (bit r = rank r)."""
+    return _mask_of(np.asarray(freqs, dtype=np.uint8).tobytes())
+
+
+@lru_cache(maxsize=256)
+def _mask_of(natural: bytes) -> int:
+    # Cached: a loader asks for the same few selections for every image.
+    return sum(1 << int(NATURAL_TO_ZIGZAG[k]) for k in natural)
 
 
 def selection_wanted(select: Selection | str, ncomp: int) -> dict[int, np.ndarray]:
