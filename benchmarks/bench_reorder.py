@@ -15,8 +15,8 @@ Also bytes read per image (``c.bytes_read``) against the original file's size, a
 itself: ``fp.reorder_jpeg`` against ``jpegtran -copy all -scans`` (libjpeg-turbo-progs) with
 the same scan script (a process per image, stdin to stdout, as a user would run it over a tree;
 the spawn cost of a 1x1 image is reported beside it). Loader: ``FreqLoader`` dct24 at 224,
-train, 2 workers, over the original folder and the reordered folder (written to a temporary
-directory).
+train, 2 workers, over the original folder, the reordered folder and a reordered jpeg-route
+store (``convert --route jpeg --order ...``), both written to a temporary directory.
 
 Run ``python benchmarks/bench_reorder.py [--data DIR] [--repeats N]``; JSON goes to
 ``benchmarks/results/bench_reorder.json``.
@@ -85,7 +85,7 @@ def _rate(fn: Callable[[bytes], Any], images: list[bytes], threads: int) -> floa
     return images_per_second(fn, images, threads)  # type: ignore[arg-type]
 
 
-def _loader_rate(root: Path, workers: int, repeats: int) -> list[float]:
+def _loader_rate(root: Any, workers: int, repeats: int) -> list[float]:
     rates = []
     for _ in range(repeats):
         loader = FreqLoader(root, batch_size=32, shuffle=True, num_workers=workers,
@@ -212,11 +212,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         dst = Path(tmp) / "reordered"
         fp.store.reorder_folder(args.data, dst, workers=2, progress=False)
-        _loader_rate(args.data, 2, 1)  # warm-up
-        loader: dict[str, list[float]] = {"original": [], "reordered": []}
+        store_dir = Path(tmp) / "store"
+        fp.store.convert(args.data, store_dir, route="jpeg", size=224, order=DEFAULT_ORDER,
+                         workers=2, progress=False)  # fmt: skip
+        store = fp.store.FreqStore(store_dir)
+        sources = {"original": args.data, "reordered": dst, "reordered-store": store}
+        for root in sources.values():  # warm-up: page cache, workers
+            _loader_rate(root, 2, 1)
+        loader: dict[str, list[float]] = {name: [] for name in sources}
         for _ in range(max(1, args.repeats // 2)):
-            loader["original"] += _loader_rate(args.data, 2, 1)
-            loader["reordered"] += _loader_rate(dst, 2, 1)
+            for name, root in sources.items():
+                loader[name] += _loader_rate(root, 2, 1)
     loader_median = {k: statistics.median(v) for k, v in loader.items()}
     print(f"FreqLoader dct24 224 2 workers images/s: {loader_median}")
 
@@ -227,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         "reord_all_vs_orig_all_1t": results["reord-all"]["1t"]["median"]
         / results["orig-all"]["1t"]["median"],
         "loader_reordered_vs_original": loader_median["reordered"] / loader_median["original"],
+        "loader_store_vs_original": loader_median["reordered-store"] / loader_median["original"],
     }
     for key, value in summary.items():
         print(f"{key}: {value:.3f}")
