@@ -13,12 +13,14 @@
  * progressive files. tjTransform runs the same jpeg_read_coefficients() internally, so the
  * speed is the same; the filter callback would add a call per block-row region.
  *
- * Usage from Python (see freqpipe/jpeg/reader.py, the only caller):
+ * Usage from Python (freqpipe/jpeg/reader.py; scans.py and reorder.py for the last two):
  *     dec = Decoder(data, strict, max_scans, max_pixels)  # parses the header, GIL released
  *     dec.header                                # dict of header facts
  *     dec.decode(outs, components, freqs)       # entropy decode + copy, GIL released
  *     dec.view(component)                       # or borrow libjpeg's array, no copy
  *     dec.gather(component, out, freqs, ...)    # or crop/flip/select into a batch slot
+ *     scan_table(data)                          # where each scan starts and ends (scans.py)
+ *     reorder(data, ends, strip, max_pixels)    # lossless frequency-ordered rewrite
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -983,14 +985,44 @@ done:
 
 #define REORDER_MAX_SEL 64
 
+/* A growable output buffer we own: libjpeg's jpeg_mem_dest frees and replaces its buffer as it
+ * grows but reports the current one only at the end, so after an error midway nobody could
+ * free it safely. */
+typedef struct {
+    struct jpeg_destination_mgr pub;
+    unsigned char *buf;
+    size_t cap;
+} GrowDest;
+
+static void grow_init(j_compress_ptr cinfo) {
+    GrowDest *d = (GrowDest *)cinfo->dest;
+    d->cap = 1 << 16;
+    d->buf = (unsigned char *)malloc(d->cap);
+    if (d->buf == NULL) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
+    d->pub.next_output_byte = d->buf;
+    d->pub.free_in_buffer = d->cap;
+}
+
+static boolean grow_empty(j_compress_ptr cinfo) {
+    GrowDest *d = (GrowDest *)cinfo->dest;
+    unsigned char *bigger = (unsigned char *)realloc(d->buf, d->cap * 2);
+    if (bigger == NULL) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10); /* d->buf is still ours */
+    d->buf = bigger;
+    d->pub.next_output_byte = bigger + d->cap;
+    d->pub.free_in_buffer = d->cap;
+    d->cap *= 2;
+    return TRUE;
+}
+
+static void grow_term(j_compress_ptr cinfo) { /* the size is cap - free_in_buffer */ }
+
 typedef struct {
     struct jpeg_decompress_struct src;
     struct jpeg_compress_struct dst;
     ErrorState err;
     ScanLimit progress;
+    GrowDest out;
     int src_created, dst_created;
-    unsigned char *out;
-    unsigned long outsize;
     jpeg_scan_info scans[1 + MAX_OUT_COMPONENTS * (REORDER_MAX_SEL + 2)];
 } Reorder;
 
@@ -1107,7 +1139,10 @@ static PyObject *native_reorder(PyObject *module, PyObject *args) {
         r->dst.num_scans = build_script(r, ends, nsel);
         r->dst.scan_info = r->scans;
         r->dst.optimize_coding = TRUE;
-        jpeg_mem_dest(&r->dst, &r->out, &r->outsize);
+        r->out.pub.init_destination = grow_init;
+        r->out.pub.empty_output_buffer = grow_empty;
+        r->out.pub.term_destination = grow_term;
+        r->dst.dest = &r->out.pub;
         jpeg_write_coefficients(&r->dst, arrays);
         for (jpeg_saved_marker_ptr m = r->src.marker_list; m != NULL; m = m->next)
             if (!is_writer_marker(&r->dst, m))
@@ -1122,13 +1157,14 @@ static PyObject *native_reorder(PyObject *module, PyObject *args) {
                                     r->err.message, (Py_ssize_t)offset);
         if (e != NULL) { PyErr_SetObject(DecodeError, e); Py_DECREF(e); }
     } else {
-        result = PyBytes_FromStringAndSize((const char *)r->out, (Py_ssize_t)r->outsize);
+        result = PyBytes_FromStringAndSize((const char *)r->out.buf,
+                                           (Py_ssize_t)(r->out.cap - r->out.pub.free_in_buffer));
     }
 done:
     if (r != NULL) {
         if (r->dst_created) jpeg_destroy_compress(&r->dst);
         if (r->src_created) jpeg_destroy_decompress(&r->src);
-        free(r->out); /* jpeg_mem_dest's buffer is malloc'd and outlives the compressor */
+        free(r->out.buf);
         PyMem_Free(r);
     }
     PyBuffer_Release(&data);

@@ -232,3 +232,29 @@ def test_photo_file_count_matches_the_shared_folder() -> None:
     # Guard against the photo test quietly covering nothing.
     if photo_files():
         assert len(photo_files()) >= 100
+
+
+def test_fuzzed_inputs_reorder_or_raise_typed_errors() -> None:
+    # Truncations and byte flips: every outcome is a lossless rewrite or a typed error.
+    rng = np.random.default_rng(1616)
+    outcomes = {"ok": 0, "error": 0}
+    for _, data in FIXTURES[::4]:
+        for trial in range(30):
+            buf = bytearray(data)
+            if trial % 3 == 0:
+                buf = buf[: int(rng.integers(0, len(buf)))]
+            else:
+                for _ in range(int(rng.integers(1, 8))):
+                    buf[int(rng.integers(0, len(buf)))] = int(rng.integers(0, 256))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", fp.CorruptJpegWarning)
+                try:
+                    out = fp.reorder_jpeg(bytes(buf), max_pixels=4_000_000)
+                except FreqpipeError:
+                    outcomes["error"] += 1
+                    continue
+                ref = read_coefficients(bytes(buf), max_pixels=4_000_000)
+            got = read_coefficients(out)
+            assert all(np.array_equal(a, b) for a, b in zip(ref.planes, got.planes))
+            outcomes["ok"] += 1
+    assert outcomes["ok"] and outcomes["error"]
