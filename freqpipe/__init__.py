@@ -1,7 +1,8 @@
 """freqpipe: frequency-domain image pipelines for PyTorch.
 
 JPEG coefficients
-    :func:`read_coefficients`, :func:`read_coefficients_batch`, :class:`JpegCoefficients`
+    :func:`read_coefficients`, :func:`read_coefficients_batch`, :class:`JpegCoefficients`,
+    :func:`reorder_jpeg` (lossless frequency-ordered rewrite: prefixes hold whole selections)
 Transforms (NumPy reference; CuPy arrays and CUDA tensors dispatch to the GPU kernels)
     :func:`rgb_to_ycbcr`, :func:`ycbcr_to_rgb`, :func:`block_dct`, :func:`block_idct`,
     :func:`dwt2`, :func:`idwt2`, :func:`wavedec2`, :func:`waverec2`, :func:`stack_subbands`,
@@ -55,7 +56,12 @@ from freqpipe.errors import (
     StoreError,
     UnsupportedJpegError,
 )
-from freqpipe.jpeg import JpegCoefficients, read_coefficients, read_coefficients_batch
+from freqpipe.jpeg import (
+    JpegCoefficients,
+    read_coefficients,
+    read_coefficients_batch,
+    reorder_jpeg,
+)
 from freqpipe.transforms import (
     ChannelStats,
     Selection,
@@ -156,6 +162,7 @@ __all__ = [
     "normalize",
     "read_coefficients",
     "read_coefficients_batch",
+    "reorder_jpeg",
     "rgb_to_ycbcr",
     "sample_files",
     "samples_path",

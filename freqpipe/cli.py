@@ -16,7 +16,7 @@ from freqpipe.errors import FreqpipeError
 
 __all__ = ["main"]
 
-_COMMANDS = ("bench", "convert", "demo", "inspect", "select", "stats", "verify")
+_COMMANDS = ("bench", "convert", "demo", "inspect", "reorder", "select", "stats", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:

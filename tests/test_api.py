@@ -48,6 +48,7 @@ EXPECTED = {
     "normalize",
     "read_coefficients",
     "read_coefficients_batch",
+    "reorder_jpeg",
     "rgb_to_ycbcr",
     "sample_files",
     "samples_path",

@@ -71,3 +71,29 @@ def test_console_script_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "4:2:0" in result.stdout
+
+
+def test_inspect_lists_what_each_prefix_of_a_reordered_file_completes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from freqpipe import reorder_jpeg
+    from freqpipe.jpeg import prefix_lengths
+
+    _, data = next(f for f in encoded_fixtures() if f[0] == "pillow-420")
+    out = reorder_jpeg(data)
+    path = tmp_path / "reordered.jpg"
+    path.write_bytes(out)
+    assert main(["inspect", "--json", str(path)]) == 0
+    (info,) = json.loads(capsys.readouterr().out)
+    done = {name: s["end"] for s in info["scans"] for name in s["completes"]}
+    presets = ["dct6", "dct24", "dct32", "dct48", "dct64", "all"]
+    assert set(done) == set(presets)
+    # The bytes a reader needs for each preset (the whole file for the last scan's).
+    expected = prefix_lengths(out, presets)
+    assert [done[p] if done[p] < info["scans"][-1]["end"] else len(out) for p in presets] == (
+        expected
+    )
+    assert [(s["Ss"], s["Se"]) for s in info["scans"][:2]] == [(0, 0), (1, 4)]
+    assert main(["inspect", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "completes dct6" in text and "read)" in text

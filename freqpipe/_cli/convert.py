@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from freqpipe._cli.reorder import parse_order
+
 __all__ = ["register", "run"]
 
 
@@ -39,6 +41,12 @@ def register(subparsers: Any) -> None:
         default="coefficient",
         help="coefficient: native reader, no decode (default); pixel: DCTNet decode + resize "
         "+ DCT; jpeg: keep the original bytes",
+    )
+    p.add_argument(
+        "--order",
+        default=None,
+        help="jpeg route: store the files frequency-ordered (freqpipe reorder) with these "
+        "comma-separated presets or selection JSON files, e.g. dct24,all",
     )
     p.add_argument("--resize-short", type=int, default=None, help="pixel route: short side")
     p.add_argument("--dtype", choices=("auto", "int16", "float16"), default="auto")
@@ -104,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         world_size=args.world_size,
         merge_timeout=args.merge_timeout,
         progress=not args.no_progress,
+        order=None if args.order is None else parse_order(args.order),
         command=" ".join(["freqpipe", "convert", *sys.argv[1:]]) if sys.argv else None,
     )
     print(summary.line())

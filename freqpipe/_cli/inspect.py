@@ -14,6 +14,8 @@ import numpy as np
 from freqpipe.errors import FreqpipeError
 from freqpipe.jpeg.markers import parse_jpeg
 from freqpipe.jpeg.reader import read_coefficients
+from freqpipe.jpeg.scans import complete_after, scan_table, selection_wanted
+from freqpipe.transforms import PRESETS
 
 __all__ = ["describe", "register", "run"]
 
@@ -94,6 +96,7 @@ def describe(path: Path) -> dict[str, Any]:
                 "energy": np.round(np.asarray(energy), 2).reshape(8, 8).tolist(),
             }
         )
+    scans = _scans_with_prefixes(data, structure.scans)
     return {
         "file": str(path),
         "bytes": len(data),
@@ -107,7 +110,7 @@ def describe(path: Path) -> dict[str, Any]:
         "progressive": coeffs.progressive,
         "arithmetic": coeffs.arithmetic,
         "restart_interval": coeffs.restart_interval,
-        "scans": structure.scans,
+        "scans": scans,
         "orientation": coeffs.orientation,
         "icc_profile_bytes": structure.icc_profile_bytes,
         "segments": [f"{name} {ident}".strip() for name, _, _, ident in structure.segments],
@@ -115,6 +118,27 @@ def describe(path: Path) -> dict[str, Any]:
         "warnings": [str(w.message) for w in caught],
         "components": components,
     }
+
+
+def _scans_with_prefixes(data: bytes, parsed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add to each scan its data's end and the presets its prefix completes.
+
+    ``end`` is the byte offset where the scan's entropy-coded data stops; ``completes`` lists
+    the presets (dct6 ... all) whose coefficients are all exact once a reader has the file
+    up to ``end``: what :func:`~freqpipe.read_coefficients` with that selection reads.
+    """
+    table = scan_table(data)
+    if table is None or len(table.scans) != len(parsed):
+        return parsed
+    done: dict[int, list[str]] = {}
+    for name in PRESETS:
+        last = complete_after(table, selection_wanted(name, table.ncomp))
+        if last is not None:
+            done.setdefault(last, []).append(name)
+    return [
+        {**p, "end": s.end, "completes": done.get(i, [])}
+        for i, (p, s) in enumerate(zip(parsed, table.scans))
+    ]
 
 
 def _grid(rows: list[list[float]], fmt: str) -> list[str]:
@@ -142,10 +166,15 @@ def _print_text(info: dict[str, Any]) -> None:
     out.append(f"  segments     {', '.join(info['segments']) or 'none'}")
     out.append(f"  scans        {len(info['scans'])}")
     for i, s in enumerate(info["scans"], 1):
-        out.append(
+        line = (
             f"    {i:3d}: components {s['components']} Ss={s['Ss']} Se={s['Se']} "
             f"Ah={s['Ah']} Al={s['Al']}"
         )
+        if "end" in s:
+            line += f"  bytes {s['offset']}..{s['end']} ({s['end'] / info['bytes']:.1%} read)"
+            if s["completes"]:
+                line += f"  completes {', '.join(s['completes'])}"
+        out.append(line)
     for w in info["warnings"]:
         out.append(f"  warning      {w}")
     for c in info["components"]:

@@ -113,7 +113,7 @@ class CoefficientSource(SampleSource):
 
     def load_one(self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any) -> None:
         """Decode one file and gather its window into ``batch`` position ``pos``."""
-        dec = decode_jpeg(source, strict=True, max_pixels=self.max_pixels)
+        dec = decode_jpeg(source, strict=True, max_pixels=self.max_pixels, select=self.selection)
         if dec.source == "<bytes>":
             object.__setattr__(dec, "source", name)
         separate = self.chroma == "separate"

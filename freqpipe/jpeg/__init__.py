@@ -6,6 +6,8 @@
 - :func:`decode_jpeg`, :class:`DecodedJpeg`, :func:`gather_coefficients`: decode once, then
   crop, flip and select windows channel-first into caller buffers (the loader's gather).
 - :func:`load_resized_rgb`: Pillow decode + DCTNet's resize, for the routes that need pixels.
+- :func:`reorder_jpeg`: lossless rewrite as a progressive file whose scans follow a list of
+  channel selections; :func:`scan_table` and :func:`prefix_end` find the prefix a reader needs.
 - :func:`parse_jpeg`: the marker structure (frame, scans, tables, metadata) in pure Python,
   for ``freqpipe inspect``.
 """
@@ -21,16 +23,25 @@ from freqpipe.jpeg.reader import (
     read_coefficients,
     read_coefficients_batch,
 )
+from freqpipe.jpeg.reorder import DEFAULT_ORDER, prefix_lengths, reorder_jpeg
+from freqpipe.jpeg.scans import Scan, ScanTable, prefix_end, scan_table
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "DEFAULT_ORDER",
     "DecodedJpeg",
     "JpegCoefficients",
     "JpegStructure",
+    "Scan",
+    "ScanTable",
     "decode_jpeg",
     "gather_coefficients",
     "load_resized_rgb",
     "parse_jpeg",
+    "prefix_end",
+    "prefix_lengths",
     "read_coefficients",
     "read_coefficients_batch",
+    "reorder_jpeg",
+    "scan_table",
 ]

@@ -13,12 +13,14 @@
  * progressive files. tjTransform runs the same jpeg_read_coefficients() internally, so the
  * speed is the same; the filter callback would add a call per block-row region.
  *
- * Usage from Python (see freqpipe/jpeg/reader.py, the only caller):
+ * Usage from Python (freqpipe/jpeg/reader.py; scans.py and reorder.py for the last two):
  *     dec = Decoder(data, strict, max_scans, max_pixels)  # parses the header, GIL released
  *     dec.header                                # dict of header facts
  *     dec.decode(outs, components, freqs)       # entropy decode + copy, GIL released
  *     dec.view(component)                       # or borrow libjpeg's array, no copy
  *     dec.gather(component, out, freqs, ...)    # or crop/flip/select into a batch slot
+ *     scan_table(data)                          # where each scan starts and ends (scans.py)
+ *     reorder(data, ends, strip, max_pixels)    # lossless frequency-ordered rewrite
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -826,11 +828,366 @@ static PyTypeObject DecoderType = {
     .tp_getset = Decoder_getset,
 };
 
+/* ---- scan walk: where each scan of a file starts and ends ----------------------------------
+ * scan_table(data) -> None | {"ncomp", "progressive", "scans": [(offset, end, components, Ss,
+ * Se, Ah, Al), ...], "eoi": offset or -1, "complete": bool}
+ * A marker walk over the bytes, no Huffman decoding: offset is the SOS marker's position, end
+ * the position of the marker that follows the scan's entropy-coded data (the data's length
+ * when it is truncated), components the scan's component indices in frame order. None when
+ * the structure is not one this walk can vouch for (no SOI, no or several frames, unknown
+ * component ids): the caller then hands libjpeg the whole file and lets it diagnose.
+ * "complete" is False when the walk stopped early (truncated segment, too many scans). */
+
+#define WALK_MAX_SCANS 1024
+
+typedef struct {
+    size_t offset, end;
+    int ncomp, comps[MAX_COMPS_IN_SCAN];
+    int Ss, Se, Ah, Al;
+} ScanEntry;
+
+typedef struct {
+    int ok, progressive, ncomp, complete;
+    int ids[MAX_OUT_COMPONENTS];
+    long eoi;
+    int nscans;
+    ScanEntry scans[WALK_MAX_SCANS];
+} ScanWalk;
+
+/* Position of the marker that ends entropy-coded data starting at pos (stuffed zeros and
+ * restart markers belong to the data; a run of fill bytes belongs to the marker after it). */
+static size_t skip_entropy_data(const unsigned char *buf, size_t len, size_t pos) {
+    while (pos < len) {
+        const unsigned char *ff = memchr(buf + pos, 0xFF, len - pos);
+        if (ff == NULL) return len;
+        size_t at = (size_t)(ff - buf);
+        size_t next = at + 1;
+        while (next < len && buf[next] == 0xFF) next++;
+        if (next >= len) return len;
+        unsigned m = buf[next];
+        if (m == 0x00 || (m >= 0xD0 && m <= 0xD7)) {
+            pos = next + 1;
+            continue;
+        }
+        return at;
+    }
+    return len;
+}
+
+static void walk_scans(const unsigned char *buf, size_t len, ScanWalk *w) {
+    int frames = 0;
+    w->ok = 0;
+    w->complete = 0;
+    w->nscans = 0;
+    w->eoi = -1;
+    w->ncomp = 0;
+    if (len < 2 || buf[0] != 0xFF || buf[1] != 0xD8) return;
+    size_t pos = 2;
+    while (pos + 2 <= len) {
+        if (buf[pos] != 0xFF) return; /* garbage where a marker belongs: libjpeg decides */
+        unsigned marker = buf[pos + 1];
+        if (marker == 0xFF) { pos++; continue; }
+        if (marker == 0xD9) {
+            w->eoi = (long)pos;
+            w->complete = 1;
+            break;
+        }
+        if ((marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) { pos += 2; continue; }
+        if (marker == 0xD8 || pos + 4 > len) break;
+        size_t seglen = ((size_t)buf[pos + 2] << 8) | buf[pos + 3];
+        if (seglen < 2 || pos + 2 + seglen > len) break;
+        const unsigned char *seg = buf + pos + 4;
+        if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
+            marker != 0xCC) {
+            if (++frames > 1 || seglen < 8) return;
+            int n = seg[5];
+            if (n < 1 || n > MAX_OUT_COMPONENTS || seglen < (size_t)(8 + 3 * n)) return;
+            w->ncomp = n;
+            w->progressive = marker == 0xC2 || marker == 0xCA;
+            for (int i = 0; i < n; i++) w->ids[i] = seg[6 + 3 * i];
+        } else if (marker == 0xDA) {
+            if (frames != 1) return;
+            int n = seg[0];
+            if (n < 1 || n > MAX_COMPS_IN_SCAN || seglen != (size_t)(6 + 2 * n)) return;
+            if (w->nscans == WALK_MAX_SCANS) break;
+            ScanEntry *s = &w->scans[w->nscans];
+            s->offset = pos;
+            s->ncomp = n;
+            for (int i = 0; i < n; i++) {
+                int id = seg[1 + 2 * i], found = -1;
+                for (int c = 0; c < w->ncomp; c++)
+                    if (w->ids[c] == id) found = c;
+                if (found < 0) return;
+                s->comps[i] = found;
+            }
+            const unsigned char *tail = seg + 1 + 2 * n;
+            s->Ss = tail[0];
+            s->Se = tail[1];
+            s->Ah = tail[2] >> 4;
+            s->Al = tail[2] & 15;
+            s->end = skip_entropy_data(buf, len, pos + 2 + seglen);
+            w->nscans++;
+            pos = s->end;
+            continue;
+        }
+        pos += 2 + seglen;
+    }
+    w->ok = frames == 1;
+}
+
+static PyObject *native_scan_table(PyObject *module, PyObject *arg) {
+    Py_buffer data;
+    if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0) return NULL;
+    ScanWalk *w = (ScanWalk *)PyMem_Malloc(sizeof(ScanWalk));
+    if (w == NULL) {
+        PyBuffer_Release(&data);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    walk_scans((const unsigned char *)data.buf, (size_t)data.len, w);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    PyObject *result = NULL, *scans = NULL;
+    if (!w->ok) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto done;
+    }
+    scans = PyList_New(w->nscans);
+    if (scans == NULL) goto done;
+    for (int i = 0; i < w->nscans; i++) {
+        ScanEntry *s = &w->scans[i];
+        PyObject *comps = PyTuple_New(s->ncomp);
+        if (comps == NULL) goto done;
+        for (int c = 0; c < s->ncomp; c++) PyTuple_SET_ITEM(comps, c, PyLong_FromLong(s->comps[c]));
+        PyObject *t = Py_BuildValue("(nnNiiii)", (Py_ssize_t)s->offset, (Py_ssize_t)s->end, comps,
+                                    s->Ss, s->Se, s->Ah, s->Al);
+        if (t == NULL) goto done;
+        PyList_SET_ITEM(scans, i, t);
+    }
+    result = Py_BuildValue("{s:i,s:O,s:O,s:l,s:O}", "ncomp", w->ncomp, "progressive",
+                           w->progressive ? Py_True : Py_False, "scans", scans, "eoi", w->eoi,
+                           "complete", w->complete ? Py_True : Py_False);
+done:
+    Py_XDECREF(scans);
+    PyMem_Free(w);
+    return result;
+}
+
+/* ---- lossless frequency-ordered rewrite ----------------------------------------------------
+ * reorder(data, ends, strip, max_pixels, max_scans) -> bytes
+ * ends: bytes of 4 * nsel zigzag ranks, ends[4 s + c] the last zigzag rank selection s needs
+ * of component c (components past the 4th use slot 3). The output is progressive with
+ * spectral selection only (Ah = Al = 0, so every prefix that ends on a scan boundary holds
+ * exact coefficients): one DC scan, then per selection and per component the zigzag band that
+ * completes it, then whatever each component still lacks; optimised Huffman tables. APPn and
+ * COM markers are copied unless strip (libjpeg writes its own JFIF/Adobe markers). */
+
+#define REORDER_MAX_SEL 64
+
+/* A growable output buffer we own: libjpeg's jpeg_mem_dest frees and replaces its buffer as it
+ * grows but reports the current one only at the end, so after an error midway nobody could
+ * free it safely. */
+typedef struct {
+    struct jpeg_destination_mgr pub;
+    unsigned char *buf;
+    size_t cap;
+} GrowDest;
+
+static void grow_init(j_compress_ptr cinfo) {
+    GrowDest *d = (GrowDest *)cinfo->dest;
+    d->cap = 1 << 16;
+    d->buf = (unsigned char *)malloc(d->cap);
+    if (d->buf == NULL) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10);
+    d->pub.next_output_byte = d->buf;
+    d->pub.free_in_buffer = d->cap;
+}
+
+static boolean grow_empty(j_compress_ptr cinfo) {
+    GrowDest *d = (GrowDest *)cinfo->dest;
+    unsigned char *bigger = (unsigned char *)realloc(d->buf, d->cap * 2);
+    if (bigger == NULL) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 10); /* d->buf is still ours */
+    d->buf = bigger;
+    d->pub.next_output_byte = bigger + d->cap;
+    d->pub.free_in_buffer = d->cap;
+    d->cap *= 2;
+    return TRUE;
+}
+
+static void grow_term(j_compress_ptr cinfo) { /* the size is cap - free_in_buffer */ }
+
+typedef struct {
+    struct jpeg_decompress_struct src;
+    struct jpeg_compress_struct dst;
+    ErrorState err;
+    ScanLimit progress;
+    GrowDest out;
+    int src_created, dst_created;
+    jpeg_scan_info scans[1 + MAX_OUT_COMPONENTS * (REORDER_MAX_SEL + 2)];
+} Reorder;
+
+static int build_script(Reorder *r, const unsigned char *ends, int nsel) {
+    int ncomp = r->src.num_components, n = 0, blocks = 0, done[MAX_OUT_COMPONENTS];
+    for (int c = 0; c < ncomp; c++) {
+        done[c] = 0;
+        blocks += r->src.comp_info[c].h_samp_factor * r->src.comp_info[c].v_samp_factor;
+    }
+    /* An interleaved DC scan is best (one pass over the MCUs), but libjpeg's encoder caps an
+     * MCU at C_MAX_BLOCKS_IN_MCU blocks; some odd samplings need one DC scan per component. */
+    if (ncomp <= MAX_COMPS_IN_SCAN && blocks <= C_MAX_BLOCKS_IN_MCU) {
+        jpeg_scan_info *s = &r->scans[n++];
+        s->comps_in_scan = ncomp;
+        for (int c = 0; c < ncomp; c++) s->component_index[c] = c;
+        s->Ss = s->Se = s->Ah = s->Al = 0;
+    } else {
+        for (int c = 0; c < ncomp; c++) {
+            jpeg_scan_info *s = &r->scans[n++];
+            s->comps_in_scan = 1;
+            s->component_index[0] = c;
+            s->Ss = s->Se = s->Ah = s->Al = 0;
+        }
+    }
+    for (int sel = 0; sel <= nsel; sel++) {
+        for (int c = 0; c < ncomp; c++) {
+            int want = sel < nsel ? ends[4 * sel + (c < 3 ? c : 3)] : 63;
+            if (want > 63) want = 63;
+            if (want <= done[c]) continue;
+            jpeg_scan_info *s = &r->scans[n++];
+            s->comps_in_scan = 1; /* libjpeg: progressive AC scans hold one component */
+            s->component_index[0] = c;
+            s->Ss = done[c] + 1;
+            s->Se = want;
+            s->Ah = s->Al = 0;
+            done[c] = want;
+        }
+    }
+    return n;
+}
+
+static int is_writer_marker(const struct jpeg_compress_struct *dst, jpeg_saved_marker_ptr m) {
+    if (m->marker == JPEG_APP0 && dst->write_JFIF_header && m->data_length >= 5 &&
+        memcmp(m->data, "JFIF", 5) == 0)
+        return 1;
+    if (m->marker == JPEG_APP0 + 14 && dst->write_Adobe_marker && m->data_length >= 5 &&
+        memcmp(m->data, "Adobe", 5) == 0)
+        return 1;
+    return 0;
+}
+
+static PyObject *native_reorder(PyObject *module, PyObject *args) {
+    Py_buffer data, endb;
+    int strip = 0, max_scans = 1000;
+    unsigned long long max_pixels = 0;
+    if (!PyArg_ParseTuple(args, "y*y*|pKi", &data, &endb, &strip, &max_pixels, &max_scans))
+        return NULL;
+    PyObject *result = NULL;
+    Reorder *r = NULL;
+    int nsel = (int)(endb.len / 4);
+    if (endb.len % 4 != 0 || nsel > REORDER_MAX_SEL) {
+        PyErr_Format(PyExc_ValueError, "ends must be 4 bytes per selection, at most %d",
+                     REORDER_MAX_SEL);
+        goto done;
+    }
+    char why[160];
+    size_t where = 0;
+    const char *kind = classify_frame((const unsigned char *)data.buf, (size_t)data.len, why,
+                                      sizeof(why), &where, max_pixels);
+    if (kind != NULL) {
+        PyObject *e = Py_BuildValue("(ssn)", kind, why, (Py_ssize_t)where);
+        if (e != NULL) { PyErr_SetObject(DecodeError, e); Py_DECREF(e); }
+        goto done;
+    }
+    r = (Reorder *)PyMem_Calloc(1, sizeof(Reorder));
+    if (r == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    r->src.err = jpeg_std_error(&r->err.pub);
+    r->dst.err = &r->err.pub;
+    r->err.pub.error_exit = on_error_exit;
+    r->err.pub.emit_message = on_emit_message;
+    r->err.pub.output_message = on_output_message;
+    r->err.strict = 1; /* a lossless rewrite of damaged data would hide the damage */
+    r->progress.pub.progress_monitor = on_progress;
+    r->progress.max_scans = max_scans;
+    const unsigned char *ends = (const unsigned char *)endb.buf;
+    volatile int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (setjmp(r->err.jump)) {
+        failed = 1;
+    } else {
+        jpeg_create_decompress(&r->src);
+        r->src_created = 1;
+        r->src.progress = &r->progress.pub;
+        if (!strip) {
+            jpeg_save_markers(&r->src, JPEG_COM, 0xFFFF);
+            for (int m = 0; m < 16; m++) jpeg_save_markers(&r->src, JPEG_APP0 + m, 0xFFFF);
+        }
+        jpeg_mem_src(&r->src, (const unsigned char *)data.buf, (unsigned long)data.len);
+        jpeg_read_header(&r->src, TRUE);
+        if (max_pixels && (unsigned long long)r->src.image_width * r->src.image_height >
+                              max_pixels) {
+            too_large(r->src.image_width, r->src.image_height, max_pixels, r->err.message,
+                      sizeof(r->err.message));
+            r->err.kind = KIND_TOO_LARGE;
+            longjmp(r->err.jump, 1);
+        }
+        jvirt_barray_ptr *arrays = jpeg_read_coefficients(&r->src);
+        jpeg_create_compress(&r->dst);
+        r->dst_created = 1;
+        jpeg_copy_critical_parameters(&r->src, &r->dst);
+        r->dst.num_scans = build_script(r, ends, nsel);
+        r->dst.scan_info = r->scans;
+        r->dst.optimize_coding = TRUE;
+        r->out.pub.init_destination = grow_init;
+        r->out.pub.empty_output_buffer = grow_empty;
+        r->out.pub.term_destination = grow_term;
+        r->dst.dest = &r->out.pub;
+        jpeg_write_coefficients(&r->dst, arrays);
+        for (jpeg_saved_marker_ptr m = r->src.marker_list; m != NULL; m = m->next)
+            if (!is_writer_marker(&r->dst, m))
+                jpeg_write_marker(&r->dst, m->marker, m->data, m->data_length);
+        jpeg_finish_compress(&r->dst);
+        jpeg_finish_decompress(&r->src);
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        size_t offset = r->src_created ? bytes_consumed(&r->src, (size_t)data.len) : 0;
+        PyObject *e = Py_BuildValue("(ssn)", r->err.kind ? r->err.kind : KIND_CORRUPT,
+                                    r->err.message, (Py_ssize_t)offset);
+        if (e != NULL) { PyErr_SetObject(DecodeError, e); Py_DECREF(e); }
+    } else {
+        result = PyBytes_FromStringAndSize((const char *)r->out.buf,
+                                           (Py_ssize_t)(r->out.cap - r->out.pub.free_in_buffer));
+    }
+done:
+    if (r != NULL) {
+        if (r->dst_created) jpeg_destroy_compress(&r->dst);
+        if (r->src_created) jpeg_destroy_decompress(&r->src);
+        free(r->out.buf);
+        PyMem_Free(r);
+    }
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&endb);
+    return result;
+}
+
+static PyMethodDef native_functions[] = {
+    {"scan_table", (PyCFunction)native_scan_table, METH_O,
+     "scan_table(data) -> dict of the scans' offsets, ends, components, Ss, Se, Ah, Al, or "
+     "None"},
+    {"reorder", (PyCFunction)native_reorder, METH_VARARGS,
+     "reorder(data, ends, strip=False, max_pixels=0, max_scans=1000) -> bytes: lossless "
+     "frequency-ordered progressive rewrite"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "freqpipe.jpeg._native",
     .m_doc = "Native JPEG coefficient reader over libjpeg-turbo (GIL released while decoding).",
     .m_size = -1,
+    .m_methods = native_functions,
 };
 
 PyMODINIT_FUNC PyInit__native(void) {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from freqpipe.jpeg.reader import (
     run_decode,
     sample_path,  # noqa: F401  (the doctests' sample)
 )
+from freqpipe.jpeg.scans import selection_wanted
 from freqpipe.transforms import Selection
 
 __all__ = ["DecodedJpeg", "decode_jpeg", "gather_coefficients"]
@@ -146,7 +148,11 @@ class DecodedJpeg:
 
 
 def decode_jpeg(
-    src: JpegSource, *, strict: bool = True, max_pixels: int | None = DEFAULT_MAX_PIXELS
+    src: JpegSource,
+    *,
+    strict: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    select: Selection | str | None = None,
 ) -> DecodedJpeg:
     """Entropy-decode a JPEG once, keeping its coefficients for :meth:`DecodedJpeg.gather`.
 
@@ -154,6 +160,10 @@ def decode_jpeg(
         src: a path, the file's bytes or a binary file object.
         strict: raise on any corruption (default), as :func:`read_coefficients`.
         max_pixels: refuse larger images before allocating; None disables the check.
+        select: the channels that will be gathered (Y, Cb, Cr planes = components 0, 1, 2;
+            a fourth component is read whole). A progressive file is then read only up to
+            the last scan they need (a frequency-ordered file, :func:`reorder_jpeg`, stops
+            early) and the other coefficients are unspecified. None reads everything.
 
     Returns:
         The decoded file.
@@ -167,7 +177,8 @@ def decode_jpeg(
         >>> d.grids[0], d.sampling[1], d.quant.dtype.name
         ((51, 80), (1, 1), 'uint16')
     """
-    decoder, name = open_decoder(src, strict=strict, max_pixels=max_pixels)
+    wanted = None if select is None else partial(selection_wanted, Selection.from_spec(select))
+    decoder, name, _ = open_decoder(src, strict=strict, max_pixels=max_pixels, wanted=wanted)
     header = decoder.header
     comps = header["components"]
     n = len(comps)

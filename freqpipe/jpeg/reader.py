@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +18,12 @@ from freqpipe.errors import (
     FreqpipeError,
     ImageTooLargeError,
     InvalidArgumentError,
-    MissingExtraError,
     NotAJpegError,
     UnsupportedJpegError,
 )
+from freqpipe.jpeg._ext import native as _native
 from freqpipe.jpeg.metadata import exif_orientation, icc_profile
+from freqpipe.jpeg.scans import EOI, prefix_end, scan_table
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -41,18 +42,6 @@ _MAX_SCANS = 1000
 JpegSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
 _APP1, _APP2 = 0xE1, 0xE2
-
-
-def _native() -> Any:
-    try:
-        import freqpipe.jpeg._native as module
-    except ImportError as exc:  # pragma: no cover - only without a built extension
-        raise MissingExtraError(
-            "freqpipe's native JPEG reader is not built; reinstall freqpipe from source with "
-            "the libjpeg-turbo headers present (Debian: apt-get install libjpeg62-turbo-dev) "
-            f"({exc})"
-        ) from exc
-    return module
 
 
 def _load(src: JpegSource) -> tuple[bytes | bytearray | memoryview, str]:
@@ -116,10 +105,15 @@ class JpegCoefficients:
         colorspace: "gray", "ycbcr", "rgb", "cmyk", "ycck" or "unknown", as stored.
         orientation: EXIF orientation 1..8 (1 when absent); the planes are as stored, unrotated.
         restart_interval: the restart interval in MCUs (0 when none).
-        scans: the number of scans read.
+        scans: the number of scans read: the file's first ``scans`` scans.
         icc_profile: the embedded ICC profile, or None.
         warnings: what libjpeg reported while recovering a damaged file (``strict=False``).
         source: the file name, or ``"<bytes>"``.
+        bytes_read: bytes of the file handed to libjpeg. Asked for some ``components`` or
+            ``freqs`` of a progressive file, the reader stops after the last scan they need
+            (with every refinement, so they are exact): then ``bytes_read < total_bytes``
+            and the coefficients not asked for are unspecified (zero today).
+        total_bytes: the file's size; ``bytes_read == total_bytes`` when all of it was read.
     """
 
     planes: tuple[np.ndarray, ...]
@@ -138,6 +132,8 @@ class JpegCoefficients:
     icc_profile: bytes | None
     warnings: tuple[str, ...]
     source: str
+    bytes_read: int = 0
+    total_bytes: int = 0
 
     def dequantized(self) -> tuple[np.ndarray, ...]:
         """Return the planes multiplied by their quantisation tables.
@@ -241,11 +237,55 @@ def _outputs(
     return arrays
 
 
-def open_decoder(src: JpegSource, *, strict: bool, max_pixels: int | None) -> tuple[Any, str]:
-    """Load ``src`` and parse its header natively; return ``(decoder, name)``.
+@dataclass(frozen=True)
+class ReadExtent:
+    """How much of a file :func:`open_decoder` handed to libjpeg.
+
+    Attributes:
+        bytes_read: bytes of the file given to the decoder (a scan prefix, or all of it).
+        total_bytes: the file's size in bytes.
+    """
+
+    bytes_read: int
+    total_bytes: int
+
+
+#: ``wanted(ncomp)`` -> component index -> natural-order frequencies the caller will use.
+Wanted = Callable[[int], Mapping[int, Any]]
+
+
+def _scan_prefix(data: Any, wanted: Wanted | None) -> tuple[Any, ReadExtent]:
+    """Cut a progressive file after the last scan the wanted coefficients need, plus EOI."""
+    total = len(data)
+    if wanted is None:
+        return data, ReadExtent(total, total)
+    table = scan_table(data)
+    cut = None if table is None or not table.progressive else prefix_end(table, wanted(table.ncomp))
+    if cut is None:
+        return data, ReadExtent(total, total)
+    end = cut[0]
+    prefix = bytearray(end + len(EOI))  # one copy: the prefix, then EOI in place
+    prefix[:end] = memoryview(data)[:end]
+    prefix[end:] = EOI
+    return prefix, ReadExtent(end, total)
+
+
+def open_decoder(
+    src: JpegSource, *, strict: bool, max_pixels: int | None, wanted: Wanted | None = None
+) -> tuple[Any, str, ReadExtent]:
+    """Load ``src`` and parse its header natively; return ``(decoder, name, extent)``.
 
     The one entry into the native reader: :func:`read_coefficients` and
     :func:`freqpipe.jpeg.decode_jpeg` both start here, then call :func:`run_decode`.
+
+    Args:
+        src: as :func:`read_coefficients`.
+        strict: as :func:`read_coefficients`.
+        max_pixels: as :func:`read_coefficients`.
+        wanted: given the file's component count, the (component, frequencies) the caller
+            will use; a progressive file is then cut after the last scan they need (see
+            :func:`freqpipe.jpeg.scans.prefix_end`) and the other coefficients are left
+            unspecified (zero). None reads the whole file.
 
     Raises:
         FreqpipeError: the typed errors of :func:`read_coefficients`.
@@ -254,8 +294,9 @@ def open_decoder(src: JpegSource, *, strict: bool, max_pixels: int | None) -> tu
     if max_pixels is not None and max_pixels < 1:
         raise InvalidArgumentError(f"max_pixels must be positive or None, got {max_pixels}")
     native = _native()
+    data, extent = _scan_prefix(data, wanted)
     try:
-        return native.Decoder(data, strict, _MAX_SCANS, max_pixels or 0), name
+        return native.Decoder(data, strict, _MAX_SCANS, max_pixels or 0), name, extent
     except native.DecodeError as exc:
         raise _translate(exc, name) from None
 
@@ -331,7 +372,15 @@ def read_coefficients(
         >>> dc.planes[0].shape[-1]
         3
     """
-    decoder, name = open_decoder(src, strict=strict, max_pixels=max_pixels)
+
+    def wanted(ncomp: int) -> dict[int, np.ndarray]:
+        chosen = _component_list(components, ncomp)
+        return dict(zip(chosen, _freq_lists(freqs, len(chosen))))
+
+    everything = components is None and freqs is None
+    decoder, name, extent = open_decoder(
+        src, strict=strict, max_pixels=max_pixels, wanted=None if everything else wanted
+    )
     header = decoder.header
     width, height = header["width"], header["height"]
     comp_info = header["components"]
@@ -371,6 +420,8 @@ def read_coefficients(
         icc_profile=icc_profile([payload for code, payload in markers if code == _APP2]),
         warnings=tuple(warn_list),
         source=name,
+        bytes_read=extent.bytes_read,
+        total_bytes=extent.total_bytes,
     )
 
 

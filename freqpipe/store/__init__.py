@@ -9,7 +9,8 @@ the batch. See :mod:`freqpipe.store.format` for the byte layout.
 Converting
     :func:`convert` (``freqpipe convert``), :func:`merge` (``freqpipe convert --merge``),
     :func:`scan_inputs`, :class:`ConvertSummary`, :class:`RecordSpec`,
-    :func:`coefficient_record`, :func:`pixel_record`
+    :func:`coefficient_record`, :func:`pixel_record`;
+    :func:`reorder_folder` (``freqpipe reorder``): a JPEG tree, frequency-ordered, no store
 Reading
     :class:`FreqStore`, :class:`StoreBatch`, :func:`shards_for_rank`
 Checking
@@ -31,6 +32,7 @@ from freqpipe.store.format import (
 )
 from freqpipe.store.reader import FreqStore, StoreBatch, shards_for_rank
 from freqpipe.store.records import RecordSpec, coefficient_record, pixel_record
+from freqpipe.store.reorder_tree import ReorderSummary, reorder_folder
 from freqpipe.store.verify import VerifyReport, verify
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "FreqStore",
     "IncompleteStoreError",
     "RecordSpec",
+    "ReorderSummary",
     "StoreBatch",
     "StoreCorruptError",
     "StoreError",
@@ -48,6 +51,7 @@ __all__ = [
     "convert",
     "merge",
     "pixel_record",
+    "reorder_folder",
     "scan_inputs",
     "shards_for_rank",
     "verify",

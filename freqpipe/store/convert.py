@@ -23,6 +23,7 @@ import re
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from freqpipe.errors import CorruptJpegWarning, FreqpipeError, InvalidArgumentError
+from freqpipe.jpeg import reorder_jpeg
 from freqpipe.store.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -271,7 +273,11 @@ class _Encoder:
     def __call__(self, path: str, slot: dict[str, Any], j: int) -> str | None:
         spec = self.spec
         try:
-            if spec.kind == "jpeg":
+            if spec.kind == "jpeg" and spec.order is not None:
+                with open(path, "rb") as f:
+                    data = f.read()
+                slot["bytes"][j] = reorder_jpeg(data, spec.order)  # a strict full decode too
+            elif spec.kind == "jpeg":
                 with open(path, "rb") as f:
                     data = f.read()
                 from freqpipe.jpeg import read_coefficients
@@ -344,6 +350,7 @@ def convert(
     merge_timeout: float = 3600.0,
     progress: bool = True,
     command: str | None = None,
+    order: Sequence[str | Selection] | None = None,
 ) -> ConvertSummary:
     """Convert a JPEG dataset into a packed store (see :mod:`freqpipe.store`).
 
@@ -368,6 +375,9 @@ def convert(
             merges; 0 leaves the merge to :func:`merge` (``freqpipe convert --merge DST``).
         progress: show a tqdm progress bar (rate and ETA).
         command: the command line recorded in the manifest (default: ``sys.argv``).
+        order: ``route="jpeg"`` only: store each file frequency-ordered by
+            :func:`~freqpipe.jpeg.reorder_jpeg` with these selections (lossless); a
+            ``FreqLoader`` over the store then reads only the prefix its selection needs.
 
     Returns:
         A :class:`ConvertSummary`.
@@ -387,7 +397,8 @@ def convert(
         (8, 8, True)
     """
     t0 = time.perf_counter()
-    spec = RecordSpec(route, Selection.from_spec(select), size, resize_short, dtype)
+    sels = None if order is None else tuple(Selection.from_spec(o) for o in order)
+    spec = RecordSpec(route, Selection.from_spec(select), size, resize_short, dtype, sels)
     rank, world_size = _rank_world(rank, world_size)
     nworkers = workers if workers is not None else min(8, os.cpu_count() or 1)
     if nworkers < 1:
@@ -609,6 +620,7 @@ def merge(dst: str | os.PathLike[str]) -> dict[str, Any]:
         "size": first["size"],
         "resize_short": first["resize_short"],
         "chroma": first["chroma"],
+        **({"order": first["order"]} if "order" in first else {}),
         "dtype": store_dtype,
         "layout": layout,
         "classes": first["classes"],

@@ -9,7 +9,9 @@ Three record kinds (``RecordSpec.kind``):
   resolution block DCT of Y, Cb, Cr (``image_to_dct192``), selected, stored as float16
   (11-bit mantissa: relative error <= 2**-11, i.e. <= 0.5 on a DC of 1024); or the coefficient
   route dequantised (coefficient x quant) to float16.
-* ``"jpeg"`` — the original file bytes, for random crops at load time.
+* ``"jpeg"`` — the original file bytes, for random crops at load time; with ``order``, the
+  bytes frequency-ordered (:func:`~freqpipe.jpeg.reorder_jpeg`), so the reader stops after
+  the scans of the selection it loads.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from freqpipe.errors import InvalidArgumentError, UnsupportedJpegError
 from freqpipe.jpeg import decode_jpeg, gather_coefficients, load_resized_rgb
+from freqpipe.jpeg.reorder import order_ends
 from freqpipe.transforms import Selection, image_to_dct192
 
 __all__ = ["ROUTES", "RecordSpec", "coefficient_record", "pixel_record"]
@@ -42,6 +45,9 @@ class RecordSpec:
             ``round(size * 512 / 448)``).
         dtype: ``"auto"`` (int8 per shard where every value fits, else int16; float16 for the
             pixel route), ``"int16"`` or ``"float16"`` (dequantised).
+        order: jpeg route only: store each file rewritten by
+            :func:`~freqpipe.jpeg.reorder_jpeg` with this order (selections, smallest
+            first), so a loader reads only the prefix its selection needs.
 
     Raises:
         InvalidArgumentError: an unknown route or dtype, a size not a positive multiple of 8,
@@ -58,8 +64,13 @@ class RecordSpec:
     size: int
     resize_short: int | None = None
     dtype: str = "auto"
+    order: tuple[Selection, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.order is not None:
+            if self.route != "jpeg":
+                raise InvalidArgumentError("order (--order) needs route='jpeg'")
+            order_ends(self.order)  # validate: 1..64 selections
         if self.route not in ROUTES:
             raise InvalidArgumentError(
                 f"route must be one of {', '.join(ROUTES)}, got {self.route!r}", value=self.route
@@ -119,6 +130,8 @@ class RecordSpec:
             "dtype": self.dtype,
             "kind": self.kind,
             "chroma": self.chroma,
+            # Only when set, so the plans of stores without an order stay as they were.
+            **({"order": [o.to_json() for o in self.order]} if self.order is not None else {}),
         }
 
 

@@ -1,0 +1,267 @@
+"""Frequency-ordered JPEG: prefix reading against full coefficient decodes, in one run.
+
+All readers get the same photos, already in memory (file I/O is not what is compared), one
+thread and two, methods interleaved per round, medians of the rounds:
+
+- ``tj-noop``: libjpeg-turbo's own coefficient decode of the originals, nothing copied
+  (``tjTransform(TJXOPT_NOOUTPUT)`` via ctypes, as in bench_reader.py): the floor;
+- ``orig-all`` / ``orig-dct24``: ``read_coefficients`` of the original files, all channels /
+  ``freqs`` of dct24 (a baseline file must still be decoded whole);
+- ``reord-all``: the reordered files (``fp.reorder_jpeg``, order dct6, dct24, dct64, all), all;
+- ``reord-dct6`` / ``reord-dct24`` / ``reord-dct64``: the reordered files, ``freqs`` of that
+  selection: the reader stops after the selection's last scan.
+
+Also bytes read per image (``c.bytes_read``) against the original file's size, and the rewrite
+itself: ``fp.reorder_jpeg`` against ``jpegtran -copy all -scans`` (libjpeg-turbo-progs) with
+the same scan script (a process per image, stdin to stdout, as a user would run it over a tree;
+the spawn cost of a 1x1 image is reported beside it). Loader: ``FreqLoader`` dct24 at 224,
+train, 2 workers, over the original folder, the reordered folder and a reordered jpeg-route
+store (``convert --route jpeg --order ...``), both written to a temporary directory.
+
+Run ``python benchmarks/bench_reorder.py [--data DIR] [--repeats N]``; JSON goes to
+``benchmarks/results/bench_reorder.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+import freqpipe as fp
+from benchmarks.bench_reader import images_per_second, tj_noop
+from freqpipe.data import FreqLoader
+from freqpipe.jpeg import DEFAULT_ORDER, read_coefficients, scan_table
+from freqpipe.transforms import Selection
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "photos"
+
+
+def _freqs(name: str) -> tuple[Any, ...]:
+    return tuple(Selection.preset(name).per_plane)
+
+
+_GRAY: set[int] = set()  # id() of the grayscale images: they take the Y list alone
+
+
+def _reader(freqs: tuple[Any, ...] | None) -> Callable[[bytes], None]:
+    def read(data: bytes) -> None:
+        chosen = freqs[:1] if freqs is not None and id(data) in _GRAY else freqs
+        read_coefficients(data, freqs=chosen)
+
+    return read
+
+
+def _jpegtran_script(reordered: bytes) -> str:
+    """The scan script of one of our files, in jpegtran's -scans syntax."""
+    table = scan_table(reordered)
+    assert table is not None
+    return "".join(
+        f"{','.join(map(str, s.components))}: {s.ss}-{s.se}, {s.ah}, {s.al};\n" for s in table.scans
+    )
+
+
+def _jpegtran(binary: str, script: Path, data: bytes) -> bytes:
+    cmd = [binary, "-copy", "all", "-optimize", "-scans", str(script)]
+    return subprocess.run(cmd, input=data, capture_output=True, check=True).stdout
+
+
+def _rate(fn: Callable[[bytes], Any], images: list[bytes], threads: int) -> float:
+    return images_per_second(fn, images, threads)  # type: ignore[arg-type]
+
+
+def _loader_rate(root: Any, workers: int, repeats: int) -> list[float]:
+    rates = []
+    for _ in range(repeats):
+        loader = FreqLoader(root, batch_size=32, shuffle=True, num_workers=workers,
+                            select="dct24", size=224, train=True, device="cpu")  # fmt: skip
+        t0, n = time.perf_counter(), 0
+        for _, y in loader:
+            n += len(y)
+        rates.append(n / (time.perf_counter() - t0))
+    return rates
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args(argv)
+    files = sorted(p for p in args.data.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg"})
+    files = files[: args.limit]
+    if not files:
+        print(f"no images at {args.data}; pass --data DIR", file=sys.stderr)
+        return 2
+    originals = [p.read_bytes() for p in files]
+    reordered = [fp.reorder_jpeg(d) for d in originals]
+    for d in originals + reordered:
+        table = scan_table(d)
+        if table is not None and table.ncomp == 1:
+            _GRAY.add(id(d))
+    print(f"{len(originals)} JPEGs from {args.data}, {args.repeats} rounds, median images/s")
+
+    methods: dict[str, tuple[Callable[[bytes], Any], list[bytes]]] = {
+        "tj-noop": (tj_noop, originals),
+        "orig-all": (_reader(None), originals),
+        "orig-dct24": (_reader(_freqs("dct24")), originals),
+        "reord-all": (_reader(None), reordered),
+        "reord-dct6": (_reader(_freqs("dct6")), reordered),
+        "reord-dct24": (_reader(_freqs("dct24")), reordered),
+        "reord-dct64": (_reader(_freqs("dct64")), reordered),
+    }
+    for fn, imgs in methods.values():  # warm-up: code, tables, per-thread handles
+        for d in imgs[:8]:
+            fn(d)
+    results: dict[str, dict[str, Any]] = {name: {} for name in methods}
+    for threads in (1, 2):
+        samples: dict[str, list[float]] = {name: [] for name in methods}
+        for _ in range(args.repeats):
+            for name, (fn, imgs) in methods.items():
+                samples[name].append(_rate(fn, imgs, threads))
+        for name, values in samples.items():
+            results[name][f"{threads}t"] = {
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+            }
+
+    total = sum(len(d) for d in originals)
+    bytes_read = {
+        "orig-all": 1.0,
+        "orig-dct24": 1.0,
+        "reord-all": sum(len(d) for d in reordered) / total,
+    }
+    for name in ("dct6", "dct24", "dct64"):
+        freqs = _freqs(name)
+        read = [
+            read_coefficients(d, freqs=freqs[:1] if id(d) in _GRAY else freqs) for d in reordered
+        ]
+        bytes_read[f"reord-{name}"] = sum(c.bytes_read for c in read) / total
+    floor1 = results["tj-noop"]["1t"]["median"]
+    print(f"{'method':<13}{'1 thr':>9}{'2 thr':>9}{'x floor 1t':>12}{'x floor 2t':>12}"
+          f"{'bytes read':>12}")  # fmt: skip
+    for name, r in results.items():
+        one, two = r["1t"]["median"], r["2t"]["median"]
+        share = bytes_read.get(name, 1.0)
+        print(f"{name:<13}{one:>9.1f}{two:>9.1f}{one / floor1:>12.2f}"
+              f"{two / results['tj-noop']['2t']['median']:>12.2f}{share:>12.3f}")  # fmt: skip
+
+    # The rewrite: ours (in process) against jpegtran (a process per image), same script.
+    rewrite: dict[str, Any] = {}
+    binary = shutil.which("jpegtran")
+    ours_rates = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        for d in originals:
+            fp.reorder_jpeg(d)
+        ours_rates.append(len(originals) / (time.perf_counter() - t0))
+    rewrite["freqpipe"] = statistics.median(ours_rates)
+    if binary is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            scripts: dict[str, Path] = {}
+            jobs = []
+            for d, r in zip(originals, reordered):
+                text = _jpegtran_script(r)
+                if text not in scripts:
+                    scripts[text] = Path(tmp) / f"scans{len(scripts)}.txt"
+                    scripts[text].write_text(text)
+                jobs.append((scripts[text], d))
+            out0 = _jpegtran(binary, jobs[0][0], jobs[0][1])
+            theirs, ours = read_coefficients(out0), read_coefficients(reordered[0])
+            same = all(np.array_equal(a, b) for a, b in zip(theirs.planes, ours.planes))
+            tran_rates = []
+            for _ in range(max(1, args.repeats // 2)):
+                t0 = time.perf_counter()
+                for script, d in jobs:
+                    _jpegtran(binary, script, d)
+                tran_rates.append(len(jobs) / (time.perf_counter() - t0))
+            tiny = io.BytesIO()
+            Image.new("RGB", (8, 8)).save(tiny, format="JPEG")
+            t0 = time.perf_counter()
+            for _ in range(50):
+                _jpegtran(binary, jobs[0][0], tiny.getvalue())
+            spawn = (time.perf_counter() - t0) / 50
+        rewrite.update(
+            {
+                "jpegtran": statistics.median(tran_rates),
+                "jpegtran_spawn_s": spawn,
+                "jpegtran_same_coefficients": same,
+                "jpegtran_bytes_vs_ours": len(out0) / len(reordered[0]),
+            }
+        )
+    print(f"rewrite images/s: {rewrite}")
+
+    # Loader: the reordered folder needs no store, the reader stops at the prefix.
+    with tempfile.TemporaryDirectory() as tmp:
+        dst = Path(tmp) / "reordered"
+        fp.store.reorder_folder(args.data, dst, workers=2, progress=False)
+        store_dir = Path(tmp) / "store"
+        fp.store.convert(args.data, store_dir, route="jpeg", size=224, order=DEFAULT_ORDER,
+                         workers=2, progress=False)  # fmt: skip
+        store = fp.store.FreqStore(store_dir)
+        sources = {"original": args.data, "reordered": dst, "reordered-store": store}
+        for root in sources.values():  # warm-up: page cache, workers
+            _loader_rate(root, 2, 1)
+        loader: dict[str, list[float]] = {name: [] for name in sources}
+        for _ in range(max(1, args.repeats // 2)):
+            for name, root in sources.items():
+                loader[name] += _loader_rate(root, 2, 1)
+    loader_median = {k: statistics.median(v) for k, v in loader.items()}
+    print(f"FreqLoader dct24 224 2 workers images/s: {loader_median}")
+
+    summary = {
+        "reord_dct24_vs_floor_1t": results["reord-dct24"]["1t"]["median"] / floor1,
+        "reord_dct6_vs_floor_1t": results["reord-dct6"]["1t"]["median"] / floor1,
+        "reord_dct24_bytes": bytes_read["reord-dct24"],
+        "reord_all_vs_orig_all_1t": results["reord-all"]["1t"]["median"]
+        / results["orig-all"]["1t"]["median"],
+        "loader_reordered_vs_original": loader_median["reordered"] / loader_median["original"],
+        "loader_store_vs_original": loader_median["reordered-store"] / loader_median["original"],
+    }
+    for key, value in summary.items():
+        print(f"{key}: {value:.3f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    record = {
+        "benchmark": "bench_reorder",
+        "images": len(originals),
+        "data": str(args.data),
+        "repeats": args.repeats,
+        "order": list(DEFAULT_ORDER),
+        "results": results,
+        "bytes_read_vs_original": bytes_read,
+        "rewrite_images_per_s": rewrite,
+        "loader_images_per_s": loader,
+        "summary": summary,
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "versions": {"freqpipe": fp.__version__, "numpy": np.__version__},
+        "command": " ".join([sys.executable, *sys.argv]),
+    }
+    path = args.out / "bench_reorder.json"
+    path.write_text(json.dumps(record, indent=1))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Where a JPEG's scans lie, and the shortest prefix that holds a set of coefficients.
+
+A progressive JPEG sends its coefficients in scans, each a zigzag band ``Ss..Se`` of one or
+more components at a bit depth (successive approximation: ``Ah`` the bits already sent, ``Al``
+the bits still to come). A reader that wants only some (component, frequency) pairs can stop
+after the last scan that touches any of them, so long as each has by then been sent to its
+last bit (``Al == 0``). :func:`scan_table` finds the scans (a native marker walk, no Huffman
+decoding); :func:`prefix_end` computes that stopping point. :func:`freqpipe.read_coefficients`
+uses both; ``freqpipe inspect`` prints them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from freqpipe.jpeg._ext import native
+from freqpipe.transforms import NATURAL_TO_ZIGZAG, Selection
+
+__all__ = [
+    "EOI",
+    "Scan",
+    "ScanTable",
+    "complete_after",
+    "prefix_end",
+    "scan_table",
+    "selection_wanted",
+]
+
+#: The End Of Image marker appended to a prefix so libjpeg finishes cleanly, with no warning.
+EOI = b"\xff\xd9"
+
+
+class Scan(NamedTuple):
+    """One scan (SOS segment and its entropy-coded data).
+
+    A named tuple: a table of a dozen scans is built for every prefix read, so it must be
+    cheap to make.
+
+    Attributes:
+        offset: byte offset of the SOS marker.
+        end: byte offset just past its entropy-coded data (where the next marker starts).
+        components: component indices (frame order) the scan codes.
+        ss: first zigzag rank of the spectral band (0 = DC).
+        se: last zigzag rank of the band.
+        ah: successive-approximation bits sent before (0 on a first pass).
+        al: bits still to be sent after this scan (0: the band is exact afterwards).
+    """
+
+    offset: int
+    end: int
+    components: tuple[int, ...]
+    ss: int
+    se: int
+    ah: int
+    al: int
+
+    @property
+    def band(self) -> int:
+        """The zigzag ranks ``ss..se`` as a 64-bit mask (bit r = rank r)."""
+        return (1 << (self.se + 1)) - (1 << self.ss) if self.se >= self.ss else 0
+
+
+@dataclass(frozen=True)
+class ScanTable:
+    """The scans of one file, in file order.
+
+    Attributes:
+        ncomp: number of components in the frame.
+        progressive: whether the frame is progressive (SOF2 / SOF10).
+        scans: the scans found.
+        eoi: byte offset of the EOI marker, or None when the walk did not reach one.
+        complete: False when the walk stopped early (truncated segment, or over 1024 scans):
+            scans after that point are unknown.
+    """
+
+    ncomp: int
+    progressive: bool
+    scans: tuple[Scan, ...]
+    eoi: int | None
+    complete: bool
+
+
+def scan_table(data: Any) -> ScanTable | None:
+    """Walk a JPEG's markers (native, GIL released) and list its scans.
+
+    Args:
+        data: the file's bytes (any buffer).
+
+    Returns:
+        The table, or None when the structure is not one the walk can vouch for (no SOI,
+        no frame or several, a scan naming an unknown component): then only libjpeg, reading
+        the whole file, can say what is wrong.
+
+    Example:
+        >>> from freqpipe.jpeg.reader import sample_path
+        >>> t = scan_table(sample_path().read_bytes())
+        >>> t.progressive, len(t.scans), t.scans[0].components
+        (False, 1, (0, 1, 2))
+    """
+    raw = native().scan_table(data)
+    if raw is None:
+        return None
+    return ScanTable(
+        ncomp=raw["ncomp"],
+        progressive=raw["progressive"],
+        scans=tuple(Scan(*s) for s in raw["scans"]),
+        eoi=None if raw["eoi"] < 0 else raw["eoi"],
+        complete=raw["complete"],
+    )
+
+
+def prefix_end(table: ScanTable, wanted: Mapping[int, Any]) -> tuple[int, int] | None:
+    """The shortest scan prefix after which every wanted coefficient is exact.
+
+    The prefix ends after the last scan that touches any wanted (component, frequency), and
+    is valid only if each of them was sent to its last bit (a scan with ``Al == 0``) within
+    it. Stopping after the last touching scan, rather than at the first ``Al == 0``, keeps the
+    result equal to a full read even for files that send a band again.
+
+    Args:
+        table: the file's scans (:func:`scan_table`).
+        wanted: component index -> natural-order frequencies (0..63) wanted from it.
+
+    Returns:
+        ``(end, nscans)``: the byte offset the prefix ends at and the number of scans in it;
+        or None when the whole file must be read: not progressive, the walk incomplete,
+        nothing wanted, a wanted coefficient never exact, or the prefix is the whole file.
+
+    Example:
+        >>> t = ScanTable(3, True, (Scan(2, 10, (0, 1, 2), 0, 0, 0, 0),
+        ...     Scan(10, 20, (0,), 1, 5, 0, 0), Scan(20, 30, (0,), 6, 63, 0, 0)), 30, True)
+        >>> prefix_end(t, {0: [0, 1, 8]})
+        (20, 2)
+    """
+    if not table.progressive or not table.complete or table.eoi is None:
+        return None
+    last = complete_after(table, wanted)
+    if last is None or last == len(table.scans) - 1:
+        return None
+    end = table.scans[last].end
+    return None if end >= table.eoi else (end, last + 1)
+
+
+def complete_after(table: ScanTable, wanted: Mapping[int, Any]) -> int | None:
+    """Index of the scan after which every wanted coefficient is exact, or None if never.
+
+    That is the last scan touching any of them, provided each was sent to its last bit
+    (``Al == 0``) by then; the rule :func:`prefix_end` cuts at.
+
+    Args:
+        table: the file's scans.
+        wanted: component index -> natural-order frequencies (0..63).
+
+    Returns:
+        A scan index into ``table.scans``, or None (nothing wanted, or some wanted
+        coefficient never exact in the scans found).
+
+    Example:
+        >>> t = ScanTable(1, True, (Scan(2, 10, (0,), 0, 0, 0, 1),
+        ...     Scan(10, 20, (0,), 1, 5, 0, 0), Scan(20, 30, (0,), 0, 0, 1, 0)), 30, True)
+        >>> complete_after(t, {0: [1, 8]}), complete_after(t, {0: [0]})
+        (1, 2)
+    """
+    # Zigzag ranks as 64-bit masks: a few integer operations per scan, no arrays.
+    masks = {c: _rank_mask(f) for c, f in wanted.items() if 0 <= c < table.ncomp and len(f)}
+    if not masks:
+        return None
+    last = -1
+    exact = dict.fromkeys(masks, 0)
+    for i, scan in enumerate(table.scans):
+        band = scan.band
+        for c in scan.components:
+            hit = masks.get(c, 0) & band
+            if hit:
+                last = i
+                if scan.al == 0:
+                    exact[c] |= hit
+    if last < 0 or any(exact[c] != m for c, m in masks.items()):
+        return None
+    return last
+
+
+def _rank_mask(freqs: Any) -> int:
+    """Natural-order frequencies as a mask of zigzag ranks (bit r = rank r)."""
+    return _mask_of(np.asarray(freqs, dtype=np.uint8).tobytes())
+
+
+@lru_cache(maxsize=256)
+def _mask_of(natural: bytes) -> int:
+    # Cached: a loader asks for the same few selections for every image.
+    return sum(1 << int(NATURAL_TO_ZIGZAG[k]) for k in natural)
+
+
+def selection_wanted(select: Selection | str, ncomp: int) -> dict[int, np.ndarray]:
+    """The (component, frequencies) a channel selection reads from a file of ``ncomp``.
+
+    Planes Y, Cb, Cr are components 0, 1, 2; a fourth component (CMYK's K) is wanted whole.
+
+    Example:
+        >>> {c: f.tolist() for c, f in selection_wanted("dct6", 1).items()}
+        {0: [0, 1, 8, 9]}
+    """
+    planes = Selection.from_spec(select).per_plane
+    return {c: planes[c] if c < 3 else np.arange(64) for c in range(ncomp)}
