@@ -30,8 +30,11 @@ class ErrorPolicy:
     """What to do with a file that cannot be read: ``"raise"``, ``"skip"`` or ``"warn"``.
 
     ``skip`` and ``warn`` replace the sample with another one drawn deterministically from
-    the sample's own random stream, so the batch keeps its size and runs stay reproducible;
-    each skipped file is counted (and, for ``warn``, reported with ``warnings.warn``).
+    the sample's own random stream, so the batch keeps its size and runs stay reproducible.
+    Counting is by file, not by attempt: :attr:`skipped` is the number of distinct samples of
+    the current epoch that were bad (a replacement that is bad too does not count again),
+    :attr:`bad_files` every distinct bad file met so far with its reason. ``warn`` reports
+    each bad file once per epoch with ``warnings.warn``.
     """
 
     def __init__(self, mode: str):
@@ -40,31 +43,60 @@ class ErrorPolicy:
                 f"on_error must be one of {', '.join(ON_ERROR)}, got {mode!r}", value=mode
             )
         self.mode = mode
-        self.skipped = 0
-        self.skipped_files: list[tuple[str, str]] = []
+        self._epoch: int | None = None
+        self._bad_samples: set[int] = set()
+        self._warned: set[str] = set()
+        self._bad_files: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def record(self, name: str, exc: BaseException) -> None:
-        """Count a skipped file (thread-safe) and warn when the mode says so."""
-        reason = getattr(exc, "reason", None) or str(exc)
+    def begin_epoch(self, epoch: int) -> None:
+        """Start counting a new epoch (a second iterator of the same epoch shares the count)."""
         with self._lock:
-            self.skipped += 1
-            if len(self.skipped_files) < 1000:
-                self.skipped_files.append((name, reason))
-        if self.mode == "warn":
+            if epoch != self._epoch:
+                self._epoch = epoch
+                self._bad_samples = set()
+                self._warned = set()
+
+    @property
+    def skipped(self) -> int:
+        """Distinct samples of the current epoch that were bad files."""
+        return len(self._bad_samples)
+
+    @property
+    def bad_files(self) -> list[tuple[str, str]]:
+        """``(file, reason)`` of every distinct bad file met so far, sorted by file."""
+        with self._lock:
+            return sorted(self._bad_files.items())
+
+    def record(self, sample: int, name: str, exc: BaseException) -> None:
+        """Note that ``name`` (read for sample ``sample``) is bad; warn when the mode says so."""
+        reason = bad_file_reason(exc)
+        with self._lock:
+            self._bad_samples.add(sample)
+            self._bad_files.setdefault(name, reason)
+            first = name not in self._warned
+            self._warned.add(name)
+        if self.mode == "warn" and first:
             warnings.warn(f"skipped {name}: {reason}", BadFileWarning, stacklevel=2)
 
 
+def bad_file_reason(exc: BaseException) -> str:
+    """The reason of a bad-file error, with its byte offset where the reader knows it."""
+    reason = getattr(exc, "reason", None) or str(exc)
+    offset = getattr(exc, "offset", None)
+    return f"{reason} (byte {offset})" if offset is not None else reason
+
+
 def _bad_file_error(exc: BaseException, name: str) -> FreqpipeError:
-    """A FreqpipeError that names the file and the reason (the original when it does)."""
+    """The error of ``on_error="raise"``: the file, the reason, and how to skip such files."""
+    hint = "; pass on_error='skip' to replace bad files and count them in loader.skipped"
     if isinstance(exc, FreqpipeError):
-        if exc.source not in (None, "<bytes>"):
-            return exc
+        source = exc.source if exc.source not in (None, "<bytes>") else name
         try:
-            return type(exc)(exc.reason, source=name, offset=exc.offset)
+            return type(exc)(exc.reason + hint, source=source, offset=exc.offset)
         except TypeError:
-            return FreqpipeError(exc.reason, source=name, offset=exc.offset)
-    return FreqpipeError(f"cannot load: {type(exc).__name__}: {exc}", source=name)
+            return FreqpipeError(exc.reason + hint, source=source, offset=exc.offset)
+    return FreqpipeError(f"cannot load: {type(exc).__name__}: {exc}{hint}", source=name)
 
 
 class Source(ABC):
@@ -109,8 +141,8 @@ class SampleSource(Source):
                 replacement found under ``skip`` / ``warn``.
         """
         n_items = len(self.dataset)
-        for pos, index in enumerate(indices):
-            index = int(index)
+        for pos, sample in enumerate(indices):
+            index = sample = int(sample)
             for attempt in range(_MAX_ATTEMPTS):
                 source, label = self.dataset[index]
                 name = item_name(source, index)
@@ -119,7 +151,7 @@ class SampleSource(Source):
                 except (FreqpipeError, OSError, ValueError) as exc:
                     if self.policy.mode == "raise":
                         raise _bad_file_error(exc, name) from exc
-                    self.policy.record(name, exc)
+                    self.policy.record(sample, name, exc)
                     index = int(rng.for_index(index, attempt + 1).integers(n_items))
                     continue
                 batch.labels[pos] = int(label)

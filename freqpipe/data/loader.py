@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+import warnings
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import BatchSampler, IterableDataset, RandomSampler, SequentialSampler
+from torch.utils.data import (
+    BatchSampler,
+    IterableDataset,
+    RandomSampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data._coefficients import CoefficientSource
@@ -27,6 +35,7 @@ __all__ = ["FreqLoader"]
 _OUTPUTS = ("dct", "dwt", "rgb")
 _SOURCES = ("coefficients", "pixels")
 _DTYPES = {"float32": torch.float32, "float16": torch.float16}
+_RANDOM_SAMPLERS = (RandomSampler, SubsetRandomSampler, WeightedRandomSampler)
 
 
 def _check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
@@ -56,6 +65,32 @@ def _store_geometry(
     if size is not None and size != store.size:
         raise InvalidArgumentError(f"this store holds {store.size}-pixel crops, not {size}")
     return stored, int(store.size)
+
+
+def _default_train(shuffle: bool | None, batch_sampler: Any) -> bool:
+    """Augment or not when ``train`` is unset: what ``shuffle`` or the sampler says.
+
+    The standard DDP pattern passes ``DistributedSampler(ds)`` and no ``shuffle``: the
+    sampler's own ``shuffle`` attribute (or a random sampler's type) is the user's intent.
+    """
+    if shuffle is not None:
+        return bool(shuffle)
+    sampler = getattr(batch_sampler, "sampler", None)
+    said = getattr(sampler, "shuffle", None)
+    if isinstance(said, bool):
+        return said
+    if isinstance(sampler, _RANDOM_SAMPLERS):
+        return True
+    if isinstance(sampler, SequentialSampler):
+        return False
+    warnings.warn(
+        f"FreqLoader: neither shuffle nor the sampler ({type(sampler).__name__}) says whether "
+        "this is training; using train=False (centre crops, no flips): pass train=True or "
+        "train=False to choose",
+        UserWarning,
+        stacklevel=3,
+    )
+    return False
 
 
 class FreqLoader:
@@ -135,7 +170,9 @@ class FreqLoader:
             statistics name, a statistics JSON path, a ``ChannelStats`` or ``(mean, std)``.
         dtype: ``torch.float32`` or ``torch.float16`` output.
         device: output device (default CUDA when available, else CPU).
-        train: random crops and flips; default ``shuffle``.
+        train: random crops and flips. Default: ``shuffle`` when given, else what the sampler
+            says (``DistributedSampler.shuffle``; True for torch's random samplers, False for
+            ``SequentialSampler``); for any other sampler False, with a warning.
         source: ``"coefficients"`` or ``"pixels"``; default by ``output``.
         on_error: bad files: ``"raise"`` (default; names the file and the reason), ``"skip"``
             (replace deterministically, keep the batch size, count in :attr:`skipped`) or
@@ -296,7 +333,7 @@ class FreqLoader:
         )
         if self.device.type not in ("cpu", "cuda"):
             raise InvalidArgumentError(f"device must be a CPU or CUDA device, got {self.device}")
-        self.train = bool(shuffle) if train is None else bool(train)
+        self.train = _default_train(shuffle, self.batch_sampler) if train is None else bool(train)
         self.selection = Selection.from_spec(select) if output == "dct" else None
         channels = {"dct": len(self.selection or ()), "dwt": 12, "rgb": 3}[output]
         stats = (
@@ -316,6 +353,8 @@ class FreqLoader:
         self._pinned = bool(pin_memory) and self.device.type == "cuda"
         self._slots: list[HostBatch] = []
         self._pool: WorkerPool | None = None
+        self._idle_slots: list[list[HostBatch]] = []
+        self._iterator: _LoaderIter | None = None
         self._epoch = 0
         self._base_seed: int | None = None
 
@@ -343,13 +382,17 @@ class FreqLoader:
 
     @property
     def skipped(self) -> int:
-        """Bad files skipped so far (``on_error="skip"`` / ``"warn"``)."""
+        """Distinct samples of the current epoch that were bad files (``skip`` / ``warn``).
+
+        A replacement that is bad too does not count again, so a full pass over a dataset
+        with 5 bad files gives 5 whatever the seed.
+        """
         return self._policy.skipped
 
     @property
-    def skipped_files(self) -> list[tuple[str, str]]:
-        """``(file, reason)`` of the skipped files (the first 1000)."""
-        return list(self._policy.skipped_files)
+    def bad_files(self) -> list[tuple[str, str]]:
+        """``(file, reason)`` of every distinct bad file met so far, sorted by file."""
+        return self._policy.bad_files
 
     def h2d_bytes_per_sample(self) -> int:
         """Bytes per sample that cross to the device (input fields, int16 transfer, labels)."""
@@ -393,27 +436,57 @@ class FreqLoader:
             )
         return self._base_seed
 
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        batches = iter(self.batch_sampler)
-        rng = SampleRng(self._seed(), self._epoch)
-        self._epoch += 1
-        return self._iterate(batches, rng)
+    def __iter__(self) -> _LoaderIter:
+        # DataLoader: every iter() is an independent iterator, except with persistent workers,
+        # where the loader's one iterator is reset (a loop holding it continues in the new
+        # epoch). Either way an iterator only ends when it is exhausted or dropped.
+        if self.persistent_workers and self._iterator is not None:
+            self._iterator.reset()
+            return self._iterator
+        it = _LoaderIter(self)
+        if self.persistent_workers:
+            self._iterator = it
+        return it
 
-    def _iterate(self, batches: Iterator[list[int]], rng: SampleRng) -> Iterator[tuple[Any, ...]]:
+    def _start_epoch(self) -> tuple[SampleRng, int]:
+        """Seed and number of a new iterator's epoch (DataLoader draws a base seed per iter)."""
+        epoch = self._epoch
+        if self.persistent_workers:  # a reset is a new epoch, as DataLoader's
+            self._epoch += 1
+        self._policy.begin_epoch(epoch)
+        return SampleRng(self._seed(), epoch), epoch
+
+    def _end_epoch(self, epoch: int) -> None:
+        """An iterator ran to its end: without persistent workers, that completes an epoch."""
+        if not self.persistent_workers and self._epoch == epoch:
+            self._epoch += 1
+
+    def _take_slots(self) -> list[HostBatch]:
+        if self._idle_slots:
+            return self._idle_slots.pop()
+        return [
+            HostBatch.allocate(self.spec, pinned=self._pinned) for _ in range(self._slot_count())
+        ]
+
+    def _iterate(
+        self,
+        batches: Iterator[list[int]],
+        rng: SampleRng,
+        pool: WorkerPool | None,
+        own: list[HostBatch] | None,
+    ) -> Generator[tuple[Any, ...], None, None]:
         def fill(slot: HostBatch, indices: list[int]) -> None:
             self._fill(slot, indices, rng)
 
-        if self.num_workers == 0:
+        if pool is None:
+            # One shared slot is safe: a delivered batch never aliases it (host results are
+            # fresh arrays; a device copy is guarded by the slot's reuse event).
             slot = self._slot_pool(1)[0]
             for indices in batches:
                 slot.wait_reusable()
                 fill(slot, list(indices))
                 yield self._stage.deliver(self._stage.issue(slot))
             return
-        if self._pool is None or not self._pool.alive:
-            slots = self._slot_pool(max(1, self.num_workers * (self.prefetch_factor or 1)))
-            self._pool = WorkerPool(slots, self.num_workers, self.worker_init_fn)
-        pool = self._pool
         pending = None
         try:
             for slot in pool.run(batches, fill, self.timeout):
@@ -428,11 +501,28 @@ class FreqLoader:
             if pending is not None:
                 yield self._stage.deliver(pending)
         finally:
-            if not self.persistent_workers:
-                self.close()
+            if own is not None:
+                pool.close()
+                self._idle_slots.append(own)
+
+    def _worker_pool(self) -> tuple[WorkerPool, list[HostBatch] | None]:
+        """The threads of one pass: the loader's persistent pool, or a new one with own slots."""
+        if self.persistent_workers:
+            if self._pool is None or not self._pool.alive:
+                slots = self._slot_pool(self._slot_count())
+                self._pool = WorkerPool(slots, self.num_workers, self.worker_init_fn)
+            return self._pool, None
+        # Each iterator has its own threads and slots, as DataLoader's iterators have their
+        # own worker processes: a second iter() cannot end or disturb the first.
+        own = self._take_slots()
+        return WorkerPool(own, self.num_workers, self.worker_init_fn), own
+
+    def _slot_count(self) -> int:
+        return max(1, self.num_workers * (self.prefetch_factor or 1))
 
     def close(self) -> None:
-        """Stop the worker threads (they restart on the next iteration)."""
+        """Stop the persistent worker threads (they restart on the next iteration)."""
+        self._iterator = None
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
@@ -448,3 +538,43 @@ class FreqLoader:
             f"source={self.source!r}, size={self.size}, device={str(self.device)!r}, "
             f"num_workers={self.num_workers})"
         )
+
+
+class _LoaderIter:
+    """One pass over a :class:`FreqLoader` (DataLoader's ``_BaseDataLoaderIter``).
+
+    Holds its epoch's random streams, so another ``iter(loader)`` never changes the batches of
+    an epoch in progress; :meth:`reset` (persistent workers) starts the loader's next epoch.
+    """
+
+    def __init__(self, loader: FreqLoader):
+        self._loader = loader
+        self._gen: Generator[tuple[Any, ...], None, None] | None = None
+        self.pool: WorkerPool | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Abandon what is left of this pass and start a new epoch."""
+        if self._gen is not None:
+            self._gen.close()
+        loader = self._loader
+        rng, self._epoch = loader._start_epoch()
+        # Workers start at iter(), as DataLoader's do: they prefetch before the first next().
+        self.pool, own = loader._worker_pool() if loader.num_workers else (None, None)
+        self._gen = loader._iterate(iter(loader.batch_sampler), rng, self.pool, own)
+
+    def __iter__(self) -> _LoaderIter:
+        return self
+
+    def __next__(self) -> tuple[Any, ...]:
+        if self._gen is None:
+            raise StopIteration
+        try:
+            return next(self._gen)
+        except StopIteration:
+            self._gen = None
+            self._loader._end_epoch(self._epoch)
+            raise
+
+    def __len__(self) -> int:
+        return len(self._loader)
