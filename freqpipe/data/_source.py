@@ -8,9 +8,11 @@ source that reads whole batches at once (the packed store) implements ``fill`` i
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +23,8 @@ from freqpipe.errors import BadFileWarning, FreqpipeError, InvalidArgumentError
 __all__ = ["ON_ERROR", "BadFileWarning", "ErrorPolicy", "SampleSource", "Source"]
 
 ON_ERROR = ("raise", "skip", "warn")
+
+_log = logging.getLogger("freqpipe.data")
 
 #: Replacement attempts for one bad sample before giving up.
 _MAX_ATTEMPTS = 16
@@ -47,6 +51,7 @@ class ErrorPolicy:
         self._bad_samples: set[int] = set()
         self._warned: set[str] = set()
         self._bad_files: dict[str, str] = {}
+        self._fallback_files: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def begin_epoch(self, epoch: int) -> None:
@@ -78,6 +83,20 @@ class ErrorPolicy:
             self._warned.add(name)
         if self.mode == "warn" and first:
             warnings.warn(f"skipped {name}: {reason}", BadFileWarning, stacklevel=2)
+
+    def record_fallback(self, name: str, reason: str) -> None:
+        """Note that ``name`` went through the Pillow fallback; log it once at INFO."""
+        with self._lock:
+            new = name not in self._fallback_files
+            self._fallback_files.setdefault(name, reason)
+        if new:
+            _log.info("%s: %s; decoded with Pillow (per-file fallback)", name, reason)
+
+    @property
+    def fallbacks(self) -> dict[str, int]:
+        """Distinct files that went through the fallback so far, per reason."""
+        with self._lock:
+            return dict(Counter(self._fallback_files.values()))
 
 
 def bad_file_reason(exc: BaseException) -> str:

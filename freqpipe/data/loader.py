@@ -123,9 +123,16 @@ class FreqLoader:
           Images smaller than the window are zero-padded (centred for evaluation, at a random
           offset for training); zero is exactly the DCT of mid-grey (128) pixels. Chroma is
           repeated onto the luma grid (``chroma="upsample"``) or kept on its 4:2:0 grid
-          (``"separate"``: ``size`` must be a multiple of 16, offsets are even, non-4:2:0 files
-          are bad files). Grayscale files get zero chroma. CMYK/RGB-stored files are bad files.
-          EXIF orientation is ignored, as torchvision's default loader does.
+          (``"separate"``: ``size`` must be a multiple of 16, offsets are even). Grayscale files
+          get zero chroma. EXIF orientation is ignored, as torchvision's default loader does.
+
+    Per-file fallback: whatever torchvision's ``ImageFolder`` reads with its Pillow loader,
+    FreqLoader reads. Files without YCbCr coefficients in the layout asked for (CMYK/YCCK/
+    RGB-stored JPEGs, PNGs named ``.jpg``, non-4:2:0 chroma with ``chroma="separate"``; for the
+    pixel source, whatever libjpeg-turbo cannot decode to RGB) are decoded with
+    ``Image.open(f).convert("RGB")`` and go through the pixel source's YCbCr + block DCT (unit
+    quant values with ``raw=True``) into the same batch slot, counted in :attr:`fallbacks`
+    and logged at ``logging.INFO``. Only files Pillow cannot read either are bad files.
         - ``"pixels"`` (default for dwt, rgb; the DCTNet setting): PyTurboJPEG decode (scaled
           decode when the region is at least twice the target), torchvision-default
           ``RandomResizedCrop(size)`` + flip when training, resize to ``round(size * 8 / 7)``
@@ -388,6 +395,16 @@ class FreqLoader:
         with 5 bad files gives 5 whatever the seed.
         """
         return self._policy.skipped
+
+    @property
+    def fallbacks(self) -> dict[str, int]:
+        """Files read through the Pillow fallback so far, counted per reason (distinct files).
+
+        CMYK/YCCK JPEGs, PNGs named ``.jpg`` and, with ``chroma="separate"``, JPEGs whose
+        chroma is not 4:2:0: each is logged once at ``logging.INFO`` (logger
+        ``freqpipe.data``).
+        """
+        return self._policy.fallbacks
 
     @property
     def bad_files(self) -> list[tuple[str, str]]:
