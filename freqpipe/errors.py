@@ -15,6 +15,7 @@ __all__ = [
     "CorruptJpegError",
     "CorruptJpegWarning",
     "DTypeError",
+    "DeviceUnavailableError",
     "DiskFullError",
     "FreqpipeError",
     "ImageTooLargeError",
@@ -116,6 +117,10 @@ class DTypeError(FreqpipeError, TypeError):
     def __init__(self, message: str, *, dtype: Any = None):
         super().__init__(message)
         self.dtype = dtype
+
+
+class DeviceUnavailableError(FreqpipeError, RuntimeError):
+    """The device asked for is not there (no CUDA build, driver or device); also a RuntimeError."""
 
 
 class BadFileWarning(UserWarning):

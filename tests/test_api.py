@@ -15,6 +15,7 @@ EXPECTED = {
     "CorruptJpegError",
     "CorruptJpegWarning",
     "DTypeError",
+    "DeviceUnavailableError",
     "DiskFullError",
     "FreqLoader",
     "FreqStore",

@@ -13,8 +13,11 @@ import threading
 import warnings
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
+from torch.utils.data import default_collate
 
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data.datasets import item_name
@@ -99,6 +102,10 @@ class ErrorPolicy:
             return dict(Counter(self._fallback_files.values()))
 
 
+def _plain_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def bad_file_reason(exc: BaseException) -> str:
     """The reason of a bad-file error, with its byte offset where the reader knows it."""
     reason = getattr(exc, "reason", None) or str(exc)
@@ -131,6 +138,24 @@ class Source(ABC):
     def __init__(self, dataset: Any, policy: ErrorPolicy):
         self.dataset = dataset
         self.policy = policy
+        #: Applied to each target (as torchvision datasets' ``target_transform``).
+        self.target_transform: Callable[[Any], Any] | None = None
+        #: Collates the list of a batch's targets (default: ``default_collate``).
+        self.collate_fn: Callable[[list[Any]], Any] | None = None
+
+    def set_targets(self, batch: HostBatch, targets: list[Any]) -> None:
+        """Store a batch's targets: int64 ``labels`` when all are ints, else collated.
+
+        Collation is torch's ``default_collate`` (or ``collate_fn``) of the list of targets,
+        so float, soft, multi-hot, tuple and dict targets come out as DataLoader's would.
+        """
+        if self.target_transform is not None:
+            targets = [self.target_transform(t) for t in targets]
+        batch.targets = None
+        if self.collate_fn is None and all(_plain_int(t) for t in targets):
+            batch.labels[: len(targets)] = targets
+            return
+        batch.targets = (self.collate_fn or default_collate)(targets)
 
     @abstractmethod
     def fill(self, batch: HostBatch, indices: Sequence[int], rng: SampleRng) -> None:
@@ -160,6 +185,7 @@ class SampleSource(Source):
                 replacement found under ``skip`` / ``warn``.
         """
         n_items = len(self.dataset)
+        targets: list[Any] = []
         for pos, sample in enumerate(indices):
             index = sample = int(sample)
             for attempt in range(_MAX_ATTEMPTS):
@@ -173,7 +199,7 @@ class SampleSource(Source):
                     self.policy.record(sample, name, exc)
                     index = int(rng.for_index(index, attempt + 1).integers(n_items))
                     continue
-                batch.labels[pos] = int(label)
+                targets.append(label)
                 break
             else:
                 raise FreqpipeError(
@@ -182,4 +208,5 @@ class SampleSource(Source):
                     source=name,
                 )
         batch.count = len(indices)
+        self.set_targets(batch, targets)
         self.finish(batch)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.context
 import os
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -26,7 +28,7 @@ from freqpipe.data._stats import resolve_stats
 from freqpipe.data._store import StoreItems, StoreSource, is_store
 from freqpipe.data._workers import WorkerPool
 from freqpipe.data.datasets import JpegFolder
-from freqpipe.errors import InvalidArgumentError
+from freqpipe.errors import DeviceUnavailableError, InvalidArgumentError
 from freqpipe.transforms import Selection
 from freqpipe.transforms.wavelets import WAVELETS
 
@@ -91,6 +93,71 @@ def _default_train(shuffle: bool | None, batch_sampler: Any) -> bool:
         stacklevel=3,
     )
     return False
+
+
+def _check_multiprocessing_context(context: Any, num_workers: int) -> None:
+    """DataLoader's checks of ``multiprocessing_context``; then say it changes nothing here."""
+    if context is None:
+        return
+    if num_workers == 0:
+        raise ValueError(
+            "multiprocessing_context can only be used with multi-process loading (num_workers "
+            f"> 0), but got num_workers={num_workers}"
+        )
+    if isinstance(context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if context not in methods:
+            raise ValueError(
+                "multiprocessing_context option should specify a valid start method in "
+                f"{methods!r}, but got multiprocessing_context={context!r}"
+            )
+    elif not isinstance(context, multiprocessing.context.BaseContext):
+        raise TypeError(
+            "multiprocessing_context option should be a valid context object or a string "
+            f"specifying the start method, but got multiprocessing_context={context!r}"
+        )
+    warnings.warn(
+        f"FreqLoader: multiprocessing_context={context!r} has no effect: its workers are "
+        "threads (the decode releases the GIL), nothing is pickled or forked",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _accelerator_available() -> bool:
+    accelerator = getattr(torch, "accelerator", None)
+    if accelerator is not None:
+        return bool(accelerator.is_available())
+    return bool(torch.cuda.is_available())  # pragma: no cover - torch < 2.6
+
+
+def _check_device(device: Any) -> torch.device:
+    """The output device, checked at construction rather than at the first batch."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InvalidArgumentError(f"device: {exc}", value=device) from None
+    if dev.type not in ("cpu", "cuda"):
+        raise InvalidArgumentError(f"device must be a CPU or CUDA device, got {dev}", value=device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = (
+                "this torch has no CUDA support (a CPU build)"
+                if torch.version.cuda is None
+                else "no CUDA device or driver is visible"
+            )
+            raise DeviceUnavailableError(
+                f"device={str(dev)!r} is not available: {why}; pass device='cpu' (batches "
+                "then come from the NumPy reference) or device=None to pick CUDA when present"
+            )
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise DeviceUnavailableError(
+                f"device={str(dev)!r} is not available: {count} CUDA device(s) visible"
+            )
+    return dev
 
 
 class FreqLoader:
@@ -159,13 +226,32 @@ class FreqLoader:
         sampler: a sampler of indices (mutually exclusive with ``shuffle``).
         batch_sampler: yields lists of indices (exclusive with the four above).
         num_workers: worker threads (0: load in the calling thread).
-        pin_memory: page-locked slots for asynchronous copies (CUDA devices; ignored on CPU).
+        collate_fn: collates the *targets* of a batch: it receives the list of the batch's
+            targets (after ``target_transform``) and returns what the loader yields as ``y``
+            (tensors in it are moved to ``device``). The images are batched natively and never
+            pass through it. Default: ``torch.utils.data.default_collate``, so int labels give
+            int64, float labels float64, soft/multi-hot tensors a stacked tensor, tuples and
+            dicts of targets the same structure, exactly as DataLoader.
+        pin_memory: page-locked slots for asynchronous copies (CUDA devices; ignored on CPU;
+            warns as DataLoader does when no accelerator is present).
         drop_last: drop the last incomplete batch.
         timeout: seconds to wait for a batch (0: forever).
         worker_init_fn: called with the worker id in each worker thread.
+        multiprocessing_context: validated as DataLoader does, then ignored with a warning:
+            the workers are threads.
         generator: ``torch.Generator`` for shuffling and augmentation.
-        prefetch_factor: batches in flight per worker (only with workers).
-        persistent_workers: keep the threads between epochs (only with workers).
+        prefetch_factor: batches in flight per worker (only with workers; 0 raises, as
+            DataLoader does, but at construction).
+        persistent_workers: keep the threads between epochs (only with workers). As
+            DataLoader's, ``iter(loader)`` then resets the loader's one iterator; without it
+            every ``iter()`` is an independent pass with its own threads.
+        pin_memory_device: accepted for DataLoader compatibility; pinning follows ``device``.
+        in_order: True (default): batches in sampler order. False: a batch is delivered as
+            soon as a worker has filled it, so one slow file does not stall the others.
+        target_transform: applied to each target before collation (as torchvision datasets'
+            ``target_transform``).
+        strict: True (default): a damaged JPEG is a bad file (``on_error`` decides).
+            False: accept what libjpeg recovers from it (missing blocks are zero).
         output: ``"dct"``, ``"dwt"`` or ``"rgb"``.
         select: DCT channels: a preset name (``dct6``/``24``/``32``/``48``/``64``/``all``) or a
             :class:`~freqpipe.transforms.Selection`; default ``"dct24"``, or the store's own
@@ -213,14 +299,20 @@ class FreqLoader:
         sampler: Any = None,
         batch_sampler: Any = None,
         num_workers: int = 0,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
         pin_memory: bool = False,
         drop_last: bool = False,
         timeout: float = 0,
         worker_init_fn: Callable[[int], Any] | None = None,
+        multiprocessing_context: Any = None,
         generator: torch.Generator | None = None,
         *,
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
+        target_transform: Callable[[Any], Any] | None = None,
+        strict: bool = True,
         output: str = "dct",
         select: str | Selection | None = None,
         size: int | None = None,
@@ -270,8 +362,14 @@ class FreqLoader:
             prefetch_factor = 2
         elif prefetch_factor is not None and prefetch_factor < 0:
             raise ValueError("prefetch_factor option should be non-negative")
+        if num_workers > 0 and prefetch_factor == 0:
+            # DataLoader fails the same way, but only at iter() (an assert in its iterator).
+            raise ValueError(
+                "prefetch_factor must be greater than 0 for MultiProcessingDataLoaderIter"
+            )
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        _check_multiprocessing_context(multiprocessing_context, num_workers)
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -306,6 +404,12 @@ class FreqLoader:
         self.generator = generator
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = persistent_workers
+        self.collate_fn = collate_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.pin_memory_device = pin_memory_device
+        self.in_order = bool(in_order)
+        self.target_transform = target_transform
+        self.strict = bool(strict)
         # -- freqpipe's arguments ------------------------------------------------------------
         _check_choice("output", output, _OUTPUTS)
         source = source if source is not None else ("coefficients" if output == "dct" else "pixels")
@@ -335,11 +439,14 @@ class FreqLoader:
             raise InvalidArgumentError(f"dtype must be float32 or float16, got {dtype!r}")
         self.output, self.size, self.chroma, self.source = output, size, chroma, source
         self.dtype = _DTYPES[key]
-        self.device = torch.device(
-            device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
-        )
-        if self.device.type not in ("cpu", "cuda"):
-            raise InvalidArgumentError(f"device must be a CPU or CUDA device, got {self.device}")
+        self.device = _check_device(device)
+        if pin_memory and not _accelerator_available():
+            warnings.warn(
+                "'pin_memory' argument is set as true but no accelerator is found, then device "
+                "pinned memory won't be used.",
+                UserWarning,
+                stacklevel=2,
+            )
         self.train = _default_train(shuffle, self.batch_sampler) if train is None else bool(train)
         self.selection = Selection.from_spec(select) if output == "dct" else None
         channels = {"dct": len(self.selection or ()), "dwt": 12, "rgb": 3}[output]
@@ -353,6 +460,8 @@ class FreqLoader:
         self.raw = raw
         self._policy = ErrorPolicy(on_error)
         self._source = self._make_source(transfer_dtype, store)
+        self._source.target_transform = target_transform
+        self._source.collate_fn = collate_fn
         self._stage = OutputStage(
             source=source, output=output, selection=self.selection, chroma=chroma, stats=stats,
             dtype=self.dtype, device=self.device, raw=raw, wavelet=wavelet,
@@ -380,6 +489,7 @@ class FreqLoader:
         return CoefficientSource(
             self.dataset, self._policy, selection=self.selection, size=self.size,
             batch_size=capacity, chroma=self.chroma, train=self.train, transfer=transfer,
+            strict=self.strict,
         )  # fmt: skip
 
     @property
@@ -506,7 +616,7 @@ class FreqLoader:
             return
         pending = None
         try:
-            for slot in pool.run(batches, fill, self.timeout):
+            for slot in pool.run(batches, fill, self.timeout, in_order=self.in_order):
                 issued = self._stage.issue(slot)  # H2D of this batch overlaps the consumer
                 pool.release(slot)
                 if self._stage.on_host:

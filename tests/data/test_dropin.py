@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sampler
 
 from freqpipe.data import FreqLoader, JpegFileList
+from freqpipe.errors import DeviceUnavailableError
 
 SMALL = {"size": 32, "device": "cpu"}
 
@@ -99,3 +103,143 @@ def test_skipped_counts_distinct_bad_files(files: list[Path], tmp_path: Path) ->
             assert loader.skipped == 5
         assert [name for name, _ in loader.bad_files] == sorted(map(str, bad))
         assert all("byte" in reason for _, reason in loader.bad_files)
+
+
+class _Targets(torch.utils.data.Dataset[Any]):
+    """The bundled samples with arbitrary targets."""
+
+    def __init__(self, files: list[Path], targets: list[Any]):
+        self.files, self.targets = files, targets
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> tuple[Path, Any]:
+        return self.files[i], self.targets[i]
+
+
+def _same(a: Any, b: Any) -> None:
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b)
+        for u, v in zip(a, b):
+            _same(u, v)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda i: i,
+        lambda i: i + 0.7,
+        lambda i: torch.full((3,), i / 10),
+        lambda i: np.eye(8, dtype=np.float32)[i],
+        lambda i: (i, float(i) / 2),
+        lambda i: {"cls": i, "box": torch.tensor([i, i + 1.5])},
+    ],
+    ids=["int", "float", "soft", "multi-hot-array", "tuple", "dict"],
+)
+@pytest.mark.parametrize("workers", [0, 2])
+def test_targets_collate_as_dataloader(files: list[Path], make: Any, workers: int) -> None:
+    targets = [make(i) for i in range(len(files))]
+    ours = FreqLoader(_Targets(files, targets), batch_size=3, num_workers=workers, **SMALL)
+    theirs = DataLoader(targets, batch_size=3)
+    got = [batch[-1] for batch in ours]
+    assert len(got) == len(theirs)
+    for a, b in zip(theirs, got):
+        _same(a, b)
+
+
+def test_target_transform_and_collate_fn(indexed: JpegFileList) -> None:
+    seen: list[list[Any]] = []
+
+    def collate(targets: list[Any]) -> torch.Tensor:
+        seen.append(targets)
+        return torch.tensor(targets) * 10
+
+    loader = FreqLoader(indexed, batch_size=4, target_transform=lambda t: t + 1,
+                        collate_fn=collate, **SMALL)  # fmt: skip
+    assert [y.tolist() for _, y in loader] == [[10, 20, 30, 40], [50, 60, 70, 80]]
+    assert seen == [[1, 2, 3, 4], [5, 6, 7, 8]]  # the list of targets, after target_transform
+
+
+def test_accepts_every_dataloader_argument_in_order() -> None:
+    theirs = list(inspect.signature(DataLoader.__init__).parameters.values())[1:]
+    ours = inspect.signature(FreqLoader.__init__).parameters
+    assert list(ours)[1 : len(theirs) + 1] == [p.name for p in theirs]
+    for p in theirs:  # same kind (positional or keyword-only) and the same default
+        assert ours[p.name].kind == p.kind, p.name
+        assert ours[p.name].default == p.default, p.name
+
+
+def _error(make: Any) -> tuple[type, str]:
+    with pytest.raises(Exception) as info:
+        make()
+    return type(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"multiprocessing_context": "spawn"},
+        {"multiprocessing_context": "nope", "num_workers": 1},
+        {"multiprocessing_context": 3, "num_workers": 1},
+    ],
+)
+def test_multiprocessing_context_errors_equal_dataloader(indexed: JpegFileList, kw: Any) -> None:
+    theirs = _error(lambda: DataLoader(range(8), **kw))
+    assert _error(lambda: FreqLoader(indexed, **kw, **SMALL)) == theirs
+
+
+def test_multiprocessing_context_warns_no_effect(indexed: JpegFileList) -> None:
+    with pytest.warns(UserWarning, match="no effect.*threads"):
+        loader = FreqLoader(indexed, num_workers=1, multiprocessing_context="spawn", **SMALL)
+    assert len(list(loader)) == 8
+
+
+# DataLoader's half-built iterator then fails again in its __del__.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_prefetch_factor_zero_raises(indexed: JpegFileList) -> None:
+    with pytest.raises(AssertionError, match="prefetch_factor must be greater than 0"):
+        next(iter(DataLoader(range(8), num_workers=1, prefetch_factor=0)))
+    with pytest.raises(ValueError, match="prefetch_factor must be greater than 0"):
+        FreqLoader(indexed, num_workers=1, prefetch_factor=0, **SMALL)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only behaviour")
+def test_pin_memory_without_accelerator_warns_as_dataloader(indexed: JpegFileList) -> None:
+    with pytest.warns(UserWarning) as theirs:
+        next(iter(DataLoader(range(8), pin_memory=True)))
+    with pytest.warns(UserWarning) as ours:
+        loader = FreqLoader(indexed, batch_size=8, pin_memory=True, pin_memory_device="", **SMALL)
+    assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+    assert next(iter(loader))[0].shape[0] == 8  # and it continues
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1", torch.device("cuda", 0)])
+def test_unavailable_device_fails_at_construction(indexed: JpegFileList, device: Any) -> None:
+    with pytest.raises(DeviceUnavailableError, match="not available.*device='cpu'"):
+        FreqLoader(indexed, device=device, size=32)
+
+
+class _SlowFirst(JpegFileList):
+    def __getitem__(self, index: int) -> Any:
+        if index == 0:
+            time.sleep(0.6)
+        return super().__getitem__(index)
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+def test_in_order(indexed: JpegFileList, in_order: bool) -> None:
+    ds = _SlowFirst(indexed.files, indexed.targets)
+    loader = FreqLoader(ds, batch_size=1, num_workers=2, in_order=in_order, **SMALL)
+    got = [int(y) for _, y in loader]
+    assert sorted(got) == list(range(8))
+    assert (got == list(range(8))) is in_order  # out of order: the slow file comes later
