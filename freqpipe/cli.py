@@ -50,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # what a command records of its own invocation (the store manifest)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

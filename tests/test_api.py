@@ -16,6 +16,7 @@ EXPECTED = {
     "CorruptJpegWarning",
     "DTypeError",
     "DeviceUnavailableError",
+    "FileMissingError",
     "DiskFullError",
     "FreqLoader",
     "FreqStore",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         world_size=args.world_size,
         merge_timeout=args.merge_timeout,
         progress=not args.no_progress,
-        command=" ".join(["freqpipe", "convert", *sys.argv[1:]]) if sys.argv else None,
+        command=shlex.join(["freqpipe", *getattr(args, "argv", sys.argv[1:])]),
     )
     print(summary.line())
     if summary.rejected:

@@ -21,7 +21,7 @@ from torch.utils.data import default_collate
 
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data.datasets import item_name
-from freqpipe.errors import BadFileWarning, FreqpipeError, InvalidArgumentError
+from freqpipe.errors import BadFileWarning, FreqpipeError, InvalidArgumentError, file_reason
 
 __all__ = ["ON_ERROR", "BadFileWarning", "ErrorPolicy", "SampleSource", "Source"]
 
@@ -78,7 +78,7 @@ class ErrorPolicy:
 
     def record(self, sample: int, name: str, exc: BaseException) -> None:
         """Note that ``name`` (read for sample ``sample``) is bad; warn when the mode says so."""
-        reason = bad_file_reason(exc)
+        reason = file_reason(exc)
         with self._lock:
             self._bad_samples.add(sample)
             self._bad_files.setdefault(name, reason)
@@ -106,23 +106,15 @@ def _plain_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def bad_file_reason(exc: BaseException) -> str:
-    """The reason of a bad-file error, with its byte offset where the reader knows it."""
-    reason = getattr(exc, "reason", None) or str(exc)
-    offset = getattr(exc, "offset", None)
-    return f"{reason} (byte {offset})" if offset is not None else reason
-
-
 def _bad_file_error(exc: BaseException, name: str) -> FreqpipeError:
-    """The error of ``on_error="raise"``: the file, the reason, and how to skip such files."""
-    hint = "; pass on_error='skip' to replace bad files and count them in loader.skipped"
+    """The error of ``on_error="raise"``: the file, the reason, and what FreqLoader offers."""
+    hint = "pass on_error='skip' to replace bad files and count them in loader.skipped"
+    if getattr(exc, "recoverable", False):
+        hint = f"pass strict=False to accept what libjpeg recovers, or {hint[5:]}"
     if isinstance(exc, FreqpipeError):
-        source = exc.source if exc.source not in (None, "<bytes>") else name
-        try:
-            return type(exc)(exc.reason + hint, source=source, offset=exc.offset)
-        except TypeError:
-            return FreqpipeError(exc.reason + hint, source=source, offset=exc.offset)
-    return FreqpipeError(f"cannot load: {type(exc).__name__}: {exc}{hint}", source=name)
+        keep = exc.source not in (None, "<bytes>")
+        return exc.retold(source=None if keep else name, hint=hint)
+    return FreqpipeError(f"cannot load: {type(exc).__name__}: {exc}", source=name, hint=hint)
 
 
 class Source(ABC):
