@@ -32,7 +32,9 @@ def register(subparsers: Any) -> None:
         "torchrun's RANK/WORLD_SIZE), finished by --merge.",
     )
     p.add_argument("paths", nargs="+", metavar="SRC DST", help="SRC DST (or DST with --merge)")
-    p.add_argument("--select", default="dct24", help="channel preset (default dct24)")
+    p.add_argument(
+        "--select", default="dct24", help="channel preset or Selection JSON (default dct24)"
+    )
     p.add_argument("--size", type=int, default=448, help="crop size in pixels (default 448)")
     p.add_argument(
         "--route",

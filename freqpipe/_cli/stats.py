@@ -104,7 +104,9 @@ def register(subparsers: Any) -> None:
         "under DIR and write them as JSON for normalisation.",
     )
     p.add_argument("dir", type=Path, help="folder searched recursively for *.jpg / *.jpeg")
-    p.add_argument("--select", default="dct24", help="channel preset (default dct24)")
+    p.add_argument(
+        "--select", default="dct24", help="channel preset or Selection JSON (default dct24)"
+    )
     p.add_argument("--size", type=int, default=448, help="centre-crop size (default 448)")
     p.add_argument("--out", type=Path, required=True, help="output JSON file")
     p.add_argument("--convention", choices=CONVENTIONS, default="per_coefficient")
@@ -129,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         2
     """
     try:
-        selection = Selection.preset(args.select)
+        selection = Selection.from_spec(args.select)
     except ValueError as exc:
         print(f"freqpipe stats: {exc}", file=sys.stderr)
         return 2

@@ -253,9 +253,10 @@ class FreqLoader:
         strict: True (default): a damaged JPEG is a bad file (``on_error`` decides).
             False: accept what libjpeg recovers from it (missing blocks are zero).
         output: ``"dct"``, ``"dwt"`` or ``"rgb"``.
-        select: DCT channels: a preset name (``dct6``/``24``/``32``/``48``/``64``/``all``) or a
-            :class:`~freqpipe.transforms.Selection`; default ``"dct24"``, or the store's own
-            for a :class:`~freqpipe.store.FreqStore`.
+        select: DCT channels: a preset name (``dct6``/``24``/``32``/``48``/``64``/``all``), a
+            :class:`~freqpipe.transforms.Selection`, or the path of a Selection JSON file (what
+            ``freqpipe select --out`` writes; ``str`` ending in ``.json`` or a ``Path``);
+            default ``"dct24"``, or the store's own for a :class:`~freqpipe.store.FreqStore`.
         size: crop side in pixels, a multiple of 8; default 448, or the store's own.
         chroma: ``"upsample"`` or ``"separate"`` (dct output, coefficient source).
         normalize: None (dequantised but not normalised), ``"default"`` (dct: the shipped
@@ -314,7 +315,7 @@ class FreqLoader:
         target_transform: Callable[[Any], Any] | None = None,
         strict: bool = True,
         output: str = "dct",
-        select: str | Selection | None = None,
+        select: str | os.PathLike[str] | Selection | None = None,
         size: int | None = None,
         chroma: str = "upsample",
         normalize: Any = "default",
