@@ -51,3 +51,21 @@ def test_bad_selection_file_names_it(tmp_path: Path) -> None:
         Selection.from_spec(bad)
     with pytest.raises(SelectionError, match="missing.json"):
         Selection.from_spec(str(tmp_path / "missing.json"))
+
+
+def test_select_and_verify_show_progress(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "s.json"
+    assert main(["select", str(samples_path()), "--out", str(out), "--steps", "3", "--size",
+                 "32", "--limit", "8", "--batch-size", "4", "--device", "cpu"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "3/3" in err and "loss=" in err and "kept=" in err and "/192" in err
+    assert main(["convert", str(samples_path()), str(tmp_path / "st"), "--size", "16",
+                 "--shard-size", "3", "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["verify", str(tmp_path / "st")]) == 0
+    err = capsys.readouterr().err
+    assert "verify" in err and "3/3" in err and "shard" in err
+    assert main(["verify", str(tmp_path / "st"), "--no-progress"]) == 0
+    assert "shard/s" not in capsys.readouterr().err
