@@ -59,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except FreqpipeError as exc:
-        print(f"freqpipe {args.command}: error: {exc}", file=sys.stderr)
+        # A hint names an option of the surface printing it: the reader's strict=False is
+        # not an option of these commands (inspect, which has --no-strict, reports its own).
+        shown = exc.retold(hint=None) if getattr(exc, "recoverable", False) else exc
+        print(f"freqpipe {args.command}: error: {shown}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"freqpipe {args.command}: interrupted", file=sys.stderr)

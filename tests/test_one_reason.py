@@ -108,3 +108,13 @@ def test_inspect_names_files_directories_and_missing_files(
     assert isinstance(info.value, FreqpipeError) and isinstance(info.value, FileNotFoundError)
     assert main(["inspect", str(missing)]) == 1
     assert "FileMissingError: no such file" in capsys.readouterr().err
+
+
+def test_cli_errors_hint_no_python_option(
+    truncated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["demo", "--image", str(truncated), "--out", str(truncated.with_suffix(".png"))]) == 1
+    )
+    err = capsys.readouterr().err
+    assert f"{truncated} (byte " in err and "Premature end" in err and "strict=False" not in err
