@@ -84,7 +84,7 @@ def main() -> None:
             "python": platform.python_version(),
             "torch": torch.__version__,
             "freqpipe": freqpipe.__version__,
-        },  # fmt: skip
+        },
     }
     for name, rs in runs.items():
         walls, waits = [w for w, _ in rs], [m for _, m in rs]
@@ -94,7 +94,7 @@ def main() -> None:
                 "median": statistics.median(waits),
                 "min": min(waits),
                 "max": max(waits),
-            },  # fmt: skip
+            },
             "images_per_s": len(files) / statistics.median(walls),
         }
         print(f"{name:13s} epoch {statistics.median(walls):.3f} s "
