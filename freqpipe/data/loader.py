@@ -629,7 +629,7 @@ class FreqLoader:
             if pending is not None:
                 yield self._stage.deliver(pending)
         finally:
-            if own is not None:
+            if own is not None:  # this pass's own threads: stop them, keep the slots
                 pool.close()
                 self._idle_slots.append(own)
 
@@ -678,18 +678,33 @@ class _LoaderIter:
     def __init__(self, loader: FreqLoader):
         self._loader = loader
         self._gen: Generator[tuple[Any, ...], None, None] | None = None
+        self._started = False
         self.pool: WorkerPool | None = None
+        self._own: list[HostBatch] | None = None
         self.reset()
+
+    def _stop(self, join: bool = True) -> None:
+        """End this pass: a started pass cleans up in its generator; an unstarted one here."""
+        gen, self._gen = self._gen, None
+        if gen is None:
+            return
+        gen.close()
+        pool = self.pool
+        if not self._started and pool is not None and pool is not self._loader._pool:
+            # The generator never ran, so its cleanup never will: stop the threads it had.
+            pool.close(join=join)
+            if join:  # joined: no thread can still write into these slots
+                self._loader._idle_slots.append(self._own or [])
 
     def reset(self) -> None:
         """Abandon what is left of this pass and start a new epoch."""
-        if self._gen is not None:
-            self._gen.close()
+        self._stop()
         loader = self._loader
         rng, self._epoch = loader._start_epoch()
         # Workers start at iter(), as DataLoader's do: they prefetch before the first next().
-        self.pool, own = loader._worker_pool() if loader.num_workers else (None, None)
-        self._gen = loader._iterate(iter(loader.batch_sampler), rng, self.pool, own)
+        self.pool, self._own = loader._worker_pool() if loader.num_workers else (None, None)
+        self._started = False
+        self._gen = loader._iterate(iter(loader.batch_sampler), rng, self.pool, self._own)
 
     def __iter__(self) -> _LoaderIter:
         return self
@@ -697,12 +712,17 @@ class _LoaderIter:
     def __next__(self) -> tuple[Any, ...]:
         if self._gen is None:
             raise StopIteration
+        self._started = True
         try:
             return next(self._gen)
         except StopIteration:
             self._gen = None
             self._loader._end_epoch(self._epoch)
             raise
+
+    def __del__(self) -> None:
+        if getattr(self, "_gen", None) is not None:
+            self._stop(join=False)
 
     def __len__(self) -> int:
         return len(self._loader)

@@ -243,3 +243,22 @@ def test_in_order(indexed: JpegFileList, in_order: bool) -> None:
     got = [int(y) for _, y in loader]
     assert sorted(got) == list(range(8))
     assert (got == list(range(8))) is in_order  # out of order: the slow file comes later
+
+
+def test_unstarted_iterators_leave_no_threads(indexed: JpegFileList) -> None:
+    import gc
+    import threading
+
+    def live() -> int:
+        return sum(t.name.startswith("freqpipe-loader-") for t in threading.enumerate())
+
+    before = live()
+    loader = FreqLoader(indexed, batch_size=2, num_workers=2, **SMALL)
+    for _ in range(3):
+        iter(loader)  # dropped before its first batch
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while live() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live() == before
+    assert len(list(loader)) == 4
