@@ -5,16 +5,23 @@ Each image goes through the DCTNet pixel route: Pillow decode to RGB, resize the
 :func:`freqpipe.transforms.image_to_dct192` and the selection. Unreadable files are skipped and
 counted.
 
-``python -m freqpipe._cli.stats --regenerate-defaults`` rewrites the statistics shipped in
-``freqpipe/transforms/data`` from the bundled sample photographs.
+``freqpipe stats --regenerate-defaults`` rewrites the statistics shipped in
+``freqpipe/transforms/data`` from the bundled sample photographs, recording in each file the
+command and the versions of the packages whose arithmetic the numbers depend on. With the
+pinned test environment (``constraints.txt``) it reproduces the shipped files; elsewhere the
+float32 DCT may round differently in the last bits (a different NumPy or Pillow, another CPU's
+SIMD path), which the reproducibility test allows for.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import platform
 import sys
 import warnings
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +29,23 @@ from freqpipe.jpeg.pixels import load_resized_rgb
 from freqpipe.transforms import ChannelStats, Selection, image_to_dct192
 from freqpipe.transforms.stats import CONVENTIONS, DEFAULT_STATS
 
-__all__ = ["iter_jpegs", "regenerate_defaults", "register", "run"]
+__all__ = [
+    "REGENERATE_COMMAND",
+    "iter_jpegs",
+    "provenance",
+    "regenerate_defaults",
+    "register",
+    "run",
+]
 
 _EXTENSIONS = {".jpg", ".jpeg"}
+
+#: The command that writes the shipped default statistics (recorded in each file).
+REGENERATE_COMMAND = "freqpipe stats --regenerate-defaults"
+
+# The packages whose arithmetic decides the numbers: NumPy runs the float32 block DCT and the
+# float64 accumulation, Pillow (with the libjpeg-turbo it bundles) decodes and resizes.
+_PROVENANCE_PACKAGES = ("freqpipe", "numpy", "pillow")
 
 
 def iter_jpegs(root: str | Path) -> Iterator[Path]:
@@ -103,15 +124,24 @@ def register(subparsers: Any) -> None:
         description="Compute per-channel DCT statistics (DCTNet pixel route) of the JPEGs "
         "under DIR and write them as JSON for normalisation.",
     )
-    p.add_argument("dir", type=Path, help="folder searched recursively for *.jpg / *.jpeg")
+    p.add_argument(
+        "dir", type=Path, nargs="?", help="folder searched recursively for *.jpg / *.jpeg"
+    )
     p.add_argument(
         "--select", default="dct24", help="channel preset or Selection JSON (default dct24)"
     )
     p.add_argument("--size", type=int, default=448, help="centre-crop size (default 448)")
-    p.add_argument("--out", type=Path, required=True, help="output JSON file")
+    p.add_argument("--out", type=Path, help="output JSON file")
     p.add_argument("--convention", choices=CONVENTIONS, default="per_coefficient")
     p.add_argument("--limit", type=int, default=None, help="use at most N images")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument(
+        "--regenerate-defaults",
+        action="store_true",
+        help="rewrite the default statistics shipped with freqpipe from its sample photos "
+        "(no DIR; --out-dir to write them elsewhere)",
+    )
+    p.add_argument("--out-dir", type=Path, help="with --regenerate-defaults: where to write")
     p.set_defaults(func=run)
 
 
@@ -130,6 +160,17 @@ def run(args: argparse.Namespace) -> int:
         >>> run(ns)
         2
     """
+    if getattr(args, "regenerate_defaults", False):
+        if args.dir is not None or args.out is not None:
+            message = "--regenerate-defaults takes no DIR or --out (use --out-dir)"
+            print(f"freqpipe stats: {message}", file=sys.stderr)
+            return 2
+        for path in regenerate_defaults(args.out_dir, progress=not args.no_progress):
+            print(path)
+        return 0
+    if args.dir is None or args.out is None:
+        print("freqpipe stats: DIR and --out are required", file=sys.stderr)
+        return 2
     try:
         selection = Selection.from_spec(args.select)
     except ValueError as exc:
@@ -171,11 +212,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def regenerate_defaults(out_dir: Path | None = None) -> list[Path]:
+def provenance(files: list[Path]) -> dict[str, Any]:
+    """Describe how statistics were made: command, Python, package versions, input files.
+
+    Args:
+        files: the images the statistics were computed from.
+
+    Returns:
+        A JSON-ready dict.
+
+    Example:
+        >>> sorted(provenance([])["packages"])
+        ['freqpipe', 'libjpeg-turbo (Pillow)', 'numpy', 'pillow']
+    """
+    from PIL import features
+
+    packages = {name: metadata.version(name) for name in _PROVENANCE_PACKAGES}
+    packages["libjpeg-turbo (Pillow)"] = str(features.version("libjpeg_turbo"))
+    return {
+        "command": REGENERATE_COMMAND,
+        "python": platform.python_version(),
+        "packages": packages,
+        "images": [p.name for p in files],
+    }
+
+
+def regenerate_defaults(out_dir: Path | None = None, progress: bool = True) -> list[Path]:
     """Recompute the default statistics shipped in ``freqpipe/transforms/data``.
+
+    Each file also records its :func:`provenance` under ``"provenance"``.
 
     Args:
         out_dir: where to write ``stats_<name>.json``; the package's data folder by default.
+        progress: show a tqdm progress bar.
 
     Returns:
         The files written.
@@ -184,8 +253,9 @@ def regenerate_defaults(out_dir: Path | None = None) -> list[Path]:
     from freqpipe._samples import sample_files
 
     out_dir = out_dir or Path(tf.__file__).resolve().parent / "data"
+    out_dir.mkdir(parents=True, exist_ok=True)
     files = sample_files()
-    full, skipped = compute_stats(files, Selection.preset("all"), 448, progress=True)
+    full, skipped = compute_stats(files, Selection.preset("all"), 448, progress=progress)
     if skipped:
         raise RuntimeError(f"bundled samples unreadable: {skipped}")
     written = []
@@ -198,7 +268,8 @@ def regenerate_defaults(out_dir: Path | None = None) -> list[Path]:
         stats._mean = full._mean[idx].copy()
         stats._m2 = full._m2[idx].copy()
         path = out_dir / f"stats_{name}.json"
-        stats.save(path)
+        obj = stats.to_dict() | {"provenance": provenance(files)}
+        path.write_text(json.dumps(obj, indent=1) + "\n")
         written.append(path)
     return written
 
@@ -213,10 +284,6 @@ def main(argv: list[str] | None = None) -> int:
         Exit status.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv == ["--regenerate-defaults"]:
-        for path in regenerate_defaults():
-            print(path)
-        return 0
     parser = argparse.ArgumentParser(prog="freqpipe")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["stats", *argv])

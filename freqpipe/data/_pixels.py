@@ -13,7 +13,6 @@ errors are bad files for the loader's ``on_error`` policy.
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
@@ -24,56 +23,11 @@ from freqpipe.data._batch import BatchSpec, HostBatch
 from freqpipe.data._fallback import open_rgb
 from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import MissingExtraError
-from freqpipe.transforms import center_crop_box, resize_shape
+from freqpipe.transforms import center_crop_box, random_resized_crop_params, resize_shape
 
 __all__ = ["PixelSource", "decode_rgb", "random_resized_crop_params"]
 
 _SCALES = ((1, 8), (1, 4), (1, 2))
-
-
-def random_resized_crop_params(
-    height: int,
-    width: int,
-    rng: Any,
-    scale: tuple[float, float] = (0.08, 1.0),
-    ratio: tuple[float, float] = (3 / 4, 4 / 3),
-) -> tuple[int, int, int, int]:
-    """Torchvision's ``RandomResizedCrop.get_params``: ``(top, left, h, w)`` of the region.
-
-    Args:
-        height: image height.
-        width: image width.
-        rng: ``numpy.random.Generator``.
-        scale: range of the region's area as a fraction of the image's.
-        ratio: range of the region's aspect ratio (w / h), sampled log-uniformly.
-
-    Returns:
-        ``(top, left, h, w)`` in pixels.
-
-    Example:
-        >>> t, l, h, w = random_resized_crop_params(100, 200, np.random.default_rng(0))
-        >>> 0 <= t <= 100 - h and 0 <= l <= 200 - w
-        True
-    """
-    area = height * width
-    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
-    for _ in range(10):
-        target = area * float(rng.uniform(scale[0], scale[1]))
-        aspect = math.exp(float(rng.uniform(log_lo, log_hi)))
-        w = round(math.sqrt(target * aspect))
-        h = round(math.sqrt(target / aspect))
-        if 0 < w <= width and 0 < h <= height:
-            top = int(rng.integers(0, height - h + 1))
-            left = int(rng.integers(0, width - w + 1))
-            return top, left, h, w
-    in_ratio = width / height
-    if in_ratio < min(ratio):
-        w, h = width, round(width / min(ratio))
-    elif in_ratio > max(ratio):
-        h, w = height, round(height * max(ratio))
-    else:
-        w, h = width, height
-    return (height - h) // 2, (width - w) // 2, h, w
 
 
 def _turbo() -> Any:

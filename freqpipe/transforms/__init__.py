@@ -19,8 +19,12 @@ Wavelets by lifting (FACTS §6)
     :func:`unstack_subbands`, :data:`WAVELETS`, :data:`MODES`
 Statistics and normalisation (FACTS §3)
     :class:`ChannelStats`, :func:`normalize`, :func:`load_default_stats`
+Resizing in the DCT domain (no decoding)
+    :func:`resize_dct`, :func:`dct_resize_matrix`, :func:`resize_matrix`,
+    :func:`upsample_matrix`; batched on a torch device: :mod:`freqpipe.transforms.resize_torch`
 DCTNet pixel route
-    :func:`image_to_dct192`, :func:`resize_shape`, :func:`center_crop_box`
+    :func:`image_to_dct192`, :func:`resize_shape`, :func:`center_crop_box`,
+    :func:`random_resized_crop_params`
 GPU dispatch
     :func:`register_gpu`, :func:`gpu_impl`, :func:`array_namespace`
 Errors
@@ -45,7 +49,12 @@ from freqpipe.transforms.augment import (
 )
 from freqpipe.transforms.color import rgb_to_ycbcr, ycbcr_to_rgb
 from freqpipe.transforms.dct import block_dct, block_idct, dct_matrix
-from freqpipe.transforms.dct_pipeline import center_crop_box, image_to_dct192, resize_shape
+from freqpipe.transforms.dct_pipeline import (
+    center_crop_box,
+    image_to_dct192,
+    random_resized_crop_params,
+    resize_shape,
+)
 from freqpipe.transforms.layout import (
     NATURAL_TO_ZIGZAG,
     ZIGZAG_TO_NATURAL,
@@ -58,6 +67,7 @@ from freqpipe.transforms.layout import (
     subsampling_factors,
     zigzag_to_natural,
 )
+from freqpipe.transforms.resize import dct_resize_matrix, resize_dct, resize_matrix, upsample_matrix
 from freqpipe.transforms.selection import PLANE_NAMES, PRESETS, Selection
 from freqpipe.transforms.stats import ChannelStats, load_default_stats, normalize
 from freqpipe.transforms.wavelets import (
@@ -93,6 +103,7 @@ __all__ = [
     "channels_last",
     "crop_blocks",
     "dct_matrix",
+    "dct_resize_matrix",
     "dwt2",
     "flip_signs",
     "gather_blocks",
@@ -103,7 +114,10 @@ __all__ = [
     "load_default_stats",
     "natural_to_zigzag",
     "normalize",
+    "random_resized_crop_params",
     "register_gpu",
+    "resize_dct",
+    "resize_matrix",
     "resize_shape",
     "rgb_to_ycbcr",
     "split_planes",
@@ -111,6 +125,7 @@ __all__ = [
     "stack_subbands",
     "subsampling_factors",
     "unstack_subbands",
+    "upsample_matrix",
     "vflip_dct",
     "wavedec2",
     "waverec2",

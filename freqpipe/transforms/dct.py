@@ -23,6 +23,32 @@ from freqpipe.transforms._xp import array_namespace
 
 __all__ = ["block_dct", "block_idct", "dct_matrix"]
 
+# torchvision-style transforms of coefficient batches (they need torch, so they load on first
+# use): ``from freqpipe.transforms.dct import RandomResizedCrop`` and friends.
+_BATCH_TRANSFORMS = frozenset(
+    {
+        "CenterCrop",
+        "ColorJitter",
+        "Compose",
+        "CutMix",
+        "DctBatch",
+        "MixUp",
+        "RandomErasing",
+        "RandomGrayscale",
+        "RandomHorizontalFlip",
+        "RandomResizedCrop",
+        "Resize",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BATCH_TRANSFORMS:
+        from freqpipe.transforms import _dct_batch
+
+        return getattr(_dct_batch, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def dct_matrix(dtype: Any = np.float64) -> np.ndarray:
     """Return the 8x8 orthonormal DCT-II matrix ``M`` of FACTS §1.

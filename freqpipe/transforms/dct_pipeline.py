@@ -9,6 +9,7 @@ does the maths on an already decoded array.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from freqpipe.transforms._xp import array_namespace
 from freqpipe.transforms.color import rgb_to_ycbcr
 from freqpipe.transforms.dct import block_dct
 
-__all__ = ["center_crop_box", "image_to_dct192", "resize_shape"]
+__all__ = ["center_crop_box", "image_to_dct192", "random_resized_crop_params", "resize_shape"]
 
 
 def resize_shape(
@@ -79,6 +80,51 @@ def center_crop_box(height: int, width: int, size: int) -> tuple[int, int]:
     if height < size or width < size:
         raise ShapeError(f"image {height}x{width} is smaller than the {size}x{size} crop")
     return round((height - size) / 2.0), round((width - size) / 2.0)
+
+
+def random_resized_crop_params(
+    height: int,
+    width: int,
+    rng: Any,
+    scale: tuple[float, float] = (0.08, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> tuple[int, int, int, int]:
+    """Torchvision's ``RandomResizedCrop.get_params``: ``(top, left, h, w)`` of the region.
+
+    Args:
+        height: image height.
+        width: image width.
+        rng: ``numpy.random.Generator``.
+        scale: range of the region's area as a fraction of the image's.
+        ratio: range of the region's aspect ratio (w / h), sampled log-uniformly.
+
+    Returns:
+        ``(top, left, h, w)`` in pixels.
+
+    Example:
+        >>> t, l, h, w = random_resized_crop_params(100, 200, np.random.default_rng(0))
+        >>> 0 <= t <= 100 - h and 0 <= l <= 200 - w
+        True
+    """
+    area = height * width
+    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
+    for _ in range(10):
+        target = area * float(rng.uniform(scale[0], scale[1]))
+        aspect = math.exp(float(rng.uniform(log_lo, log_hi)))
+        w = round(math.sqrt(target * aspect))
+        h = round(math.sqrt(target / aspect))
+        if 0 < w <= width and 0 < h <= height:
+            top = int(rng.integers(0, height - h + 1))
+            left = int(rng.integers(0, width - w + 1))
+            return top, left, h, w
+    in_ratio = width / height
+    if in_ratio < min(ratio):
+        w, h = width, round(width / min(ratio))
+    elif in_ratio > max(ratio):
+        h, w = height, round(height * max(ratio))
+    else:
+        w, h = width, height
+    return (height - h) // 2, (width - w) // 2, h, w
 
 
 def image_to_dct192(rgb: Any, size: int | None = None) -> Any:

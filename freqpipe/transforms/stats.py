@@ -276,7 +276,7 @@ def load_default_stats(name: str = "dct24") -> ChannelStats:
 
     They were computed on the bundled sample photographs with the DCTNet pixel route
     (resize 512, centre crop 448, blockwise DCT of Y, Cb, Cr; regenerate with
-    ``python -m freqpipe._cli.stats --regenerate-defaults``). Eight photographs are a small
+    ``freqpipe stats --regenerate-defaults``). Eight photographs are a small
     sample: use them to get started, and ``freqpipe stats`` on your data for real training.
 
     Args:

@@ -91,7 +91,7 @@ def test_pixel_route_round_trip(small_folder: Path, tmp_path: Path) -> None:
         h, w = resize_shape(rgb.height, rgb.width, size)
         rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
         ref = sel.select(image_to_dct192(np.asarray(rgb), size))
-        assert_close(store[i][0]["coeffs"], ref, dtype=np.float16)
+        assert_close(store[i][0]["coeffs"], ref, precision=np.float16)
 
 
 def test_pixel_route_resize_short(small_folder: Path, tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_pixel_route_resize_short(small_folder: Path, tmp_path: Path) -> None:
     h, w = (48, int(48 * long / short)) if rgb.height <= rgb.width else (int(48 * long / short), 48)
     rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
     ref = fp.Selection.preset("dct6").select(image_to_dct192(np.asarray(rgb), 32))
-    assert_close(store[0][0]["coeffs"], ref, dtype=np.float16)
+    assert_close(store[0][0]["coeffs"], ref, precision=np.float16)
 
 
 def test_jpeg_bytes_round_trip(small_folder: Path, tmp_path: Path) -> None:

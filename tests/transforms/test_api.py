@@ -11,7 +11,9 @@ PUBLIC = {
     "align_chroma", "array_namespace", "block_dct", "block_idct", "center_crop_box",
     "channels_first", "channels_last", "crop_blocks", "dct_matrix", "dwt2", "flip_signs",
     "gather_blocks", "gpu_impl", "hflip_dct", "idwt2", "image_to_dct192", "load_default_stats",
-    "natural_to_zigzag", "normalize", "register_gpu", "resize_shape", "rgb_to_ycbcr",
+    "natural_to_zigzag", "normalize", "random_resized_crop_params", "register_gpu",
+    "resize_shape", "rgb_to_ycbcr", "dct_resize_matrix", "resize_dct", "resize_matrix",
+    "upsample_matrix",
     "split_planes", "stack_planes", "stack_subbands", "subsampling_factors", "unstack_subbands",
     "vflip_dct", "wavedec2", "waverec2", "ycbcr_to_rgb", "zigzag_to_natural",
 }  # fmt: skip

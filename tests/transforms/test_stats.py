@@ -16,6 +16,7 @@ from freqpipe.transforms import (
     load_default_stats,
     normalize,
 )
+from freqpipe.transforms.stats import _DATA
 from tests.tolerances import assert_close
 
 
@@ -132,16 +133,44 @@ def test_default_stats_ship_and_match_their_selection(name):
     assert -1024 < y_dc < 1016  # FACTS §1 range
 
 
-def test_default_stats_are_reproducible(sample_photos):
-    """Recompute dct24 on the bundled samples with the documented route (Pillow resize)."""
-    from freqpipe._cli.stats import compute_stats
+@pytest.mark.parametrize("name", ["dct24", "dct64", "all"])
+def test_default_stats_record_how_they_were_made(name):
+    from freqpipe._cli.stats import REGENERATE_COMMAND
     from freqpipe._samples import sample_files
 
-    stats, skipped = compute_stats(sample_files(), Selection.preset("dct24"), 448, progress=False)
-    assert not skipped
-    shipped = load_default_stats("dct24")
-    assert_close(stats.mean, shipped.mean)
-    assert_close(stats.std, shipped.std)
+    obj = json.loads((_DATA / f"stats_{name}.json").read_text())
+    prov = obj["provenance"]
+    assert prov["command"] == REGENERATE_COMMAND
+    assert {"freqpipe", "numpy", "pillow", "libjpeg-turbo (Pillow)"} <= set(prov["packages"])
+    assert prov["images"] == [p.name for p in sample_files()]
+
+
+def test_default_stats_are_reproducible(tmp_path):
+    """``freqpipe stats --regenerate-defaults`` remakes the shipped files.
+
+    The statistics are float64 sums of float32 block DCTs, so they agree to float32 precision:
+    another NumPy, Pillow or CPU rounds the float32 DCT differently in the last bit (a fresh
+    machine once gave -47.6435164 for -47.6435167, 7.8e-9 relative, on a mean whose inputs are
+    rounded at 6e-8 relative).
+    """
+    from freqpipe import cli
+
+    argv = ["stats", "--regenerate-defaults", "--out-dir", str(tmp_path), "--no-progress"]
+    assert cli.main(argv) == 0
+    for name in ("dct24", "dct64", "all"):
+        made, shipped = ChannelStats.load(tmp_path / f"stats_{name}.json"), load_default_stats(name)
+        assert made.count == shipped.count and made.selection == shipped.selection
+        assert_close(made.mean, shipped.mean, precision=np.float32)
+        assert_close(made.std, shipped.std, precision=np.float32)
+
+
+def test_regenerate_defaults_refuses_a_folder(tmp_path, capsys):
+    from freqpipe import cli
+
+    assert cli.main(["stats", str(tmp_path), "--regenerate-defaults"]) == 2
+    assert "--out-dir" in capsys.readouterr().err
+    assert cli.main(["stats", "--out", str(tmp_path / "s.json")]) == 2
+    assert "DIR and --out are required" in capsys.readouterr().err
 
 
 def test_unknown_default():
