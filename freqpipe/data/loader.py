@@ -85,8 +85,9 @@ def _default_train(shuffle: bool | None, batch_sampler: Any) -> bool:
         return True
     if isinstance(sampler, SequentialSampler):
         return False
+    given = sampler if sampler is not None else batch_sampler
     warnings.warn(
-        f"FreqLoader: neither shuffle nor the sampler ({type(sampler).__name__}) says whether "
+        f"FreqLoader: neither shuffle nor the sampler ({type(given).__name__}) says whether "
         "this is training; using train=False (centre crops, no flips): pass train=True or "
         "train=False to choose",
         UserWarning,
