@@ -50,14 +50,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # what a command records of its own invocation (the store manifest)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return int(args.func(args))
     except FreqpipeError as exc:
-        print(f"freqpipe {args.command}: error: {exc}", file=sys.stderr)
+        # A hint names an option of the surface printing it: the reader's strict=False is
+        # not an option of these commands (inspect, which has --no-strict, reports its own).
+        shown = exc.retold(hint=None) if getattr(exc, "recoverable", False) else exc
+        print(f"freqpipe {args.command}: error: {shown}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"freqpipe {args.command}: interrupted", file=sys.stderr)

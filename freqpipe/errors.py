@@ -7,6 +7,7 @@ known, the byte offset in ``offset``, so a loader can report or skip the file.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 __all__ = [
@@ -15,7 +16,9 @@ __all__ = [
     "CorruptJpegError",
     "CorruptJpegWarning",
     "DTypeError",
+    "DeviceUnavailableError",
     "DiskFullError",
+    "FileMissingError",
     "FreqpipeError",
     "ImageTooLargeError",
     "IncompleteStoreError",
@@ -27,28 +30,67 @@ __all__ = [
     "StoreCorruptError",
     "StoreError",
     "UnsupportedJpegError",
+    "file_reason",
 ]
 
 
 class FreqpipeError(Exception):
     """Base class of every error freqpipe raises on purpose.
 
+    The message is ``"{source} (byte {offset}): {reason}; {hint}"``: the same ``reason`` and
+    ``offset`` whichever surface (reader, loader, ``convert``, ``inspect``) reports the file
+    (:func:`file_reason`), and a ``hint`` that names an option of the surface that prints it.
+
     Args:
-        message: what went wrong and what to do about it.
+        message: what went wrong (the ``reason``).
         source: the file (path or ``"<bytes>"``) the error is about, if any.
         offset: byte offset in ``source`` where the problem was found, if known.
+        hint: what to do about it, where the surface printing it offers something.
     """
 
-    def __init__(self, message: str, *, source: str | None = None, offset: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        offset: int | None = None,
+        hint: str | None = None,
+    ):
         self.source = source
         self.offset = offset
         self.reason = message
+        self.hint = hint
+        super().__init__(self._message())
+
+    def _message(self) -> str:
         where = ""
+        if self.source is not None:
+            where = f"{self.source}: "
+            if self.offset is not None:
+                where = f"{self.source} (byte {self.offset}): "
+        return where + self.reason + (f"; {self.hint}" if self.hint else "")
+
+    def retold(self, *, source: str | None = None, hint: str | None = None) -> FreqpipeError:
+        """A copy of this error for another surface: its file name and its own hint.
+
+        Args:
+            source: the file name to report (default: keep this error's).
+            hint: what the reporting surface offers (replaces this error's hint).
+
+        Returns:
+            An error of the same type, reason and offset.
+
+        Example:
+            >>> e = CorruptJpegError("Premature end of JPEG file", source="<bytes>", offset=9)
+            >>> str(e.retold(source="a.jpg", hint="try --no-strict"))
+            'a.jpg (byte 9): Premature end of JPEG file; try --no-strict'
+        """
+        other = copy.copy(self)
         if source is not None:
-            where = f"{source}: "
-            if offset is not None:
-                where = f"{source} (byte {offset}): "
-        super().__init__(where + message)
+            other.source = source
+        other.hint = hint
+        other.args = (other._message(),)
+        return other
 
 
 class UnsupportedJpegError(FreqpipeError):
@@ -60,7 +102,20 @@ class NotAJpegError(UnsupportedJpegError):
 
 
 class CorruptJpegError(FreqpipeError):
-    """The JPEG is truncated or its data are corrupt."""
+    """The JPEG is truncated or its data are corrupt.
+
+    ``recoverable`` is True when libjpeg only warns about the damage (a truncated scan, a
+    corrupt segment of entropy-coded data): a non-strict read then returns what it decoded.
+    When False, libjpeg cannot decode the file either.
+    """
+
+    def __init__(self, message: str, *, recoverable: bool = False, **where: Any):
+        super().__init__(message, **where)
+        self.recoverable = recoverable
+
+
+class FileMissingError(FreqpipeError, FileNotFoundError):
+    """The file does not exist (also a ``FileNotFoundError``)."""
 
 
 class ImageTooLargeError(FreqpipeError):
@@ -116,6 +171,28 @@ class DTypeError(FreqpipeError, TypeError):
     def __init__(self, message: str, *, dtype: Any = None):
         super().__init__(message)
         self.dtype = dtype
+
+
+class DeviceUnavailableError(FreqpipeError, RuntimeError):
+    """The device asked for is not there (no CUDA build, driver or device); also a RuntimeError."""
+
+
+def file_reason(exc: BaseException) -> str:
+    """Why a file could not be read, with the byte offset: the one wording every surface uses.
+
+    Args:
+        exc: the error (a :class:`FreqpipeError`, or anything else a read raised).
+
+    Returns:
+        ``"{reason} (byte {offset})"``, or the reason alone when no offset is known.
+
+    Example:
+        >>> file_reason(CorruptJpegError("Premature end of JPEG file", source="a.jpg", offset=9))
+        'Premature end of JPEG file (byte 9)'
+    """
+    reason = getattr(exc, "reason", None) or str(exc)
+    offset = getattr(exc, "offset", None)
+    return f"{reason} (byte {offset})" if offset is not None else reason
 
 
 class BadFileWarning(UserWarning):

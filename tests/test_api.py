@@ -15,6 +15,8 @@ EXPECTED = {
     "CorruptJpegError",
     "CorruptJpegWarning",
     "DTypeError",
+    "DeviceUnavailableError",
+    "FileMissingError",
     "DiskFullError",
     "FreqLoader",
     "FreqStore",

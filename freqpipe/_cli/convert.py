@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ def register(subparsers: Any) -> None:
         "torchrun's RANK/WORLD_SIZE), finished by --merge.",
     )
     p.add_argument("paths", nargs="+", metavar="SRC DST", help="SRC DST (or DST with --merge)")
-    p.add_argument("--select", default="dct24", help="channel preset (default dct24)")
+    p.add_argument(
+        "--select", default="dct24", help="channel preset or Selection JSON (default dct24)"
+    )
     p.add_argument("--size", type=int, default=448, help="crop size in pixels (default 448)")
     p.add_argument(
         "--route",
@@ -113,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         merge_timeout=args.merge_timeout,
         progress=not args.no_progress,
         order=None if args.order is None else parse_order(args.order),
-        command=" ".join(["freqpipe", "convert", *sys.argv[1:]]) if sys.argv else None,
+        command=shlex.join(["freqpipe", *getattr(args, "argv", sys.argv[1:])]),
     )
     print(summary.line())
     if summary.rejected:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from freqpipe.errors import FreqpipeError
+from freqpipe.errors import CorruptJpegError, FreqpipeError, file_reason
 from freqpipe.jpeg.markers import parse_jpeg
 from freqpipe.jpeg.reader import read_coefficients
 from freqpipe.jpeg.scans import complete_after, scan_table, selection_wanted
@@ -47,6 +47,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--json", action="store_true", help="print one JSON document for all files")
+    p.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fail on damaged data (default); --no-strict shows what libjpeg recovers",
+    )
     p.set_defaults(func=run)
 
 
@@ -67,19 +73,40 @@ def subsampling_name(sampling: list[tuple[int, int]]) -> str:
     return ",".join(f"{h}x{v}" for h, v in sampling)
 
 
-def describe(path: Path) -> dict[str, Any]:
+_NO_STRICT_HINT = "pass --no-strict to see what libjpeg recovers"
+
+
+def describe(path: Path, *, strict: bool = True) -> dict[str, Any]:
     """Return everything ``inspect`` reports about one file, as a JSON-ready dict.
 
+    A file whose coefficients cannot be read but whose header parses (a truncated scan) is
+    still described from its markers, with ``"error"`` giving the reader's reason and offset.
+
     Raises:
-        FreqpipeError: the file cannot be read or parsed.
+        FreqpipeError: the file cannot be read or its header cannot be parsed (the native
+            reader's reason, the same as every other surface gives).
     """
-    data = path.read_bytes() if path.is_file() else None
-    if data is None:
-        raise FreqpipeError("no such file", source=str(path))
-    structure = parse_jpeg(data, source=str(path))
+    name = str(path)
+    if path.is_dir():
+        raise FreqpipeError("is a directory; inspect takes files (e.g. DIR/*.jpg)", source=name)
+    error: CorruptJpegError | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        coeffs = read_coefficients(data)
+        try:
+            coeffs = read_coefficients(path, strict=strict)  # FileMissingError when missing
+        except CorruptJpegError as exc:
+            error = exc
+    data = path.read_bytes()
+    try:
+        structure = parse_jpeg(data, source=name)
+    except FreqpipeError:
+        if error is not None:
+            raise error from None
+        raise
+    if error is not None:
+        if not structure.frame:
+            raise error
+        return _header_only(path, data, structure, error)
     names = _PLANE_NAMES.get(coeffs.colorspace, tuple(f"C{i}" for i in range(9)))
     components = []
     for i, (plane, deq) in enumerate(zip(coeffs.planes, coeffs.dequantized())):
@@ -141,6 +168,43 @@ def _scans_with_prefixes(data: bytes, parsed: list[dict[str, Any]]) -> list[dict
     ]
 
 
+def _header_only(
+    path: Path, data: bytes, structure: Any, error: CorruptJpegError
+) -> dict[str, Any]:
+    """What the markers say about a file whose coefficients could not be read."""
+    frame = structure.frame
+    sampling = [(c["h"], c["v"]) for c in frame.get("components", [])]
+    return {
+        "file": str(path),
+        "bytes": len(data),
+        "width": frame.get("width"),
+        "height": frame.get("height"),
+        "frame": frame.get("kind"),
+        "marker": frame.get("marker"),
+        "precision": frame.get("precision"),
+        "colorspace": None,
+        "subsampling": subsampling_name(sampling) if sampling else None,
+        "progressive": "progressive" in str(frame.get("kind")),
+        "arithmetic": "arithmetic" in str(frame.get("kind")),
+        "restart_interval": structure.restart_interval,
+        "scans": structure.scans,
+        "orientation": structure.orientation,
+        "icc_profile_bytes": structure.icc_profile_bytes,
+        "segments": [f"{n} {ident}".strip() for n, _, _, ident in structure.segments],
+        "stray_bytes": structure.stray_bytes,
+        "warnings": [],
+        "components": [],
+        "error": _error_record(path, error),
+    }
+
+
+def _error_record(path: Path, exc: FreqpipeError) -> dict[str, Any]:
+    record = {"file": str(path), "error": file_reason(exc), "type": type(exc).__name__}
+    if getattr(exc, "recoverable", False):
+        record["hint"] = _NO_STRICT_HINT
+    return record
+
+
 def _grid(rows: list[list[float]], fmt: str) -> list[str]:
     return ["      " + " ".join(format(v, fmt) for v in row) for row in rows]
 
@@ -187,24 +251,33 @@ def _print_text(info: dict[str, Any]) -> None:
     print("\n".join(out))
 
 
+def _print_error(record: dict[str, Any]) -> None:
+    hint = f"; {record['hint']}" if "hint" in record else ""
+    print(f"{record['file']}: {record['type']}: {record['error']}{hint}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     """Describe each file; return 1 if any could not be read."""
     failures = 0
     results = []
     for path in args.files:
         try:
-            info = describe(path)
+            info = describe(path, strict=getattr(args, "strict", True))
         except FreqpipeError as exc:
             failures += 1
+            record = _error_record(path, exc)
             if args.json:
-                results.append({"file": str(path), "error": str(exc), "type": type(exc).__name__})
+                results.append(record)
             else:
-                print(f"{path}: {type(exc).__name__}: {exc.reason}", file=sys.stderr)
+                _print_error(record)
             continue
         if args.json:
             results.append(info)
         else:
             _print_text(info)
+            if "error" in info:
+                _print_error(info["error"])
+        failures += "error" in info
     if args.json:
         json.dump(results, sys.stdout, indent=1)
         print()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 __all__ = ["load_sample", "register", "run", "write_heatmap"]
 
@@ -155,6 +156,7 @@ def register(subparsers: Any) -> None:
                    help="keep channels on for at least this fraction of images")  # fmt: skip
     p.add_argument("--device", default=None, help="torch device (default cuda if available)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -208,7 +210,16 @@ def run(args: argparse.Namespace) -> int:
     x = torch.from_numpy(x_np).to(device)
     y = torch.from_numpy(y_np).to(device)
     gen = torch.Generator().manual_seed(args.seed)
-    freq = fm.fit_gate(model, x, y, args.steps, args.batch_size, lr=args.lr, generator=gen)
+    bar = tqdm(total=args.steps, unit="step", desc="select",
+               disable=getattr(args, "no_progress", False))  # fmt: skip
+
+    def report(step: int, loss: float, kept: float) -> None:
+        bar.set_postfix(loss=f"{loss:.3f}", kept=f"{kept:.1f}/192", refresh=False)
+        bar.update()
+
+    freq = fm.fit_gate(model, x, y, args.steps, args.batch_size, lr=args.lr, generator=gen,
+                       callback=report)  # fmt: skip
+    bar.close()
     freq_np = freq.numpy()
     keep = np.flatnonzero(freq_np >= args.threshold)
     if keep.size == 0:

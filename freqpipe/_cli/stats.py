@@ -127,7 +127,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "dir", type=Path, nargs="?", help="folder searched recursively for *.jpg / *.jpeg"
     )
-    p.add_argument("--select", default="dct24", help="channel preset (default dct24)")
+    p.add_argument(
+        "--select", default="dct24", help="channel preset or Selection JSON (default dct24)"
+    )
     p.add_argument("--size", type=int, default=448, help="centre-crop size (default 448)")
     p.add_argument("--out", type=Path, help="output JSON file")
     p.add_argument("--convention", choices=CONVENTIONS, default="per_coefficient")
@@ -170,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         print("freqpipe stats: DIR and --out are required", file=sys.stderr)
         return 2
     try:
-        selection = Selection.preset(args.select)
+        selection = Selection.from_spec(args.select)
     except ValueError as exc:
         print(f"freqpipe stats: {exc}", file=sys.stderr)
         return 2

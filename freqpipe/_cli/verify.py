@@ -30,6 +30,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("dst", type=Path, metavar="DST")
     p.add_argument("--rank", type=int, default=None, help="check only this rank's shards")
     p.add_argument("--world-size", type=int, default=None, help="with --rank")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     """
     from freqpipe.store import verify
 
-    report = verify(args.dst, rank=args.rank, world_size=args.world_size)
+    progress = not getattr(args, "no_progress", False)
+    report = verify(args.dst, rank=args.rank, world_size=args.world_size, progress=progress)
     for problem in report.problems:
         print(f"freqpipe verify: {args.dst}: {problem}", file=sys.stderr)
     if not report.ok:

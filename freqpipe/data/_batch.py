@@ -39,7 +39,10 @@ class HostBatch:
     Attributes:
         arrays: the declared fields, NumPy views (of pinned torch tensors when pinned).
         tensors: the same memory as torch tensors (for asynchronous copies), or empty.
-        labels: int64 (batch_size,).
+        labels: int64 (batch_size,): the targets when every one is a plain int (the fast path:
+            pinned, one asynchronous copy).
+        targets: otherwise the batch's collated targets (``default_collate`` or the
+            loader's ``collate_fn``), or None.
         count: samples filled in this use (the last batch may be partial).
         result: per-batch output computed on the host (CPU device), or None.
         reuse_event: a CUDA event the next fill waits for (the H2D copy reading the slot).
@@ -49,6 +52,7 @@ class HostBatch:
     arrays: dict[str, np.ndarray]
     tensors: dict[str, Any]
     labels: np.ndarray
+    targets: Any = None
     count: int = 0
     result: Any = None
     reuse_event: Any = None

@@ -10,7 +10,10 @@ Geometry rules (documented on :class:`~freqpipe.data.FreqLoader`):
   (centred for evaluation, at a random offset for training);
 - ``chroma="upsample"``: chroma blocks are repeated onto the luma grid, so any luma block
   offset stays aligned; ``chroma="separate"``: chroma keeps its own 4:2:0 grid (size / 16), the
-  window offsets are even, and files whose chroma is not 4:2:0 are bad files.
+  window offsets are even;
+- files without YCbCr coefficients in that layout (CMYK/YCCK/RGB-stored JPEGs, non-4:2:0 chroma
+  with ``separate``, PNGs named ``.jpg``) go through the Pillow fallback
+  (:mod:`freqpipe.data._fallback`): unit quant values, the pixel source's block DCT.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from freqpipe.data._batch import BatchSpec, HostBatch
+from freqpipe.data._fallback import coefficient_window, open_rgb
 from freqpipe.data._source import ErrorPolicy, SampleSource
-from freqpipe.errors import UnsupportedJpegError
+from freqpipe.errors import NotAJpegError, UnsupportedJpegError
 from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
-from freqpipe.jpeg.gather import gather_planes
+from freqpipe.jpeg.gather import DecodedJpeg, gather_planes
 from freqpipe.transforms import Selection
 
 __all__ = ["CoefficientSource", "choose_window"]
@@ -74,6 +79,7 @@ class CoefficientSource(SampleSource):
         train: random windows and flips.
         transfer: ``"int16"``, or ``"int8"`` (also fill int8 copies when a batch fits).
         max_pixels: the reader's decompression-bomb guard.
+        strict: raise on damaged data (True) or accept what libjpeg recovers.
     """
 
     def __init__(
@@ -88,8 +94,10 @@ class CoefficientSource(SampleSource):
         train: bool,
         transfer: str = "int16",
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        strict: bool = True,
     ):
         super().__init__(dataset, policy)
+        self.strict = strict
         self.selection = selection
         self.blocks = size // 8
         self.chroma = chroma
@@ -111,20 +119,36 @@ class CoefficientSource(SampleSource):
                 fields["cq8"] = (fields["cq"][0], "int8")
         self.spec = BatchSpec(batch_size, fields)
 
+    def _layout_problem(self, dec: DecodedJpeg) -> str | None:
+        """Why this JPEG has no YCbCr coefficients in the layout asked for (None: it has)."""
+        if dec.colorspace not in ("ycbcr", "gray"):
+            return f"{dec.colorspace.upper()} JPEG (no YCbCr coefficients)"
+        if self.chroma == "separate" and len(dec.grids) > 1:
+            if any(dec.repeat(p) != (2, 2) for p in range(1, len(dec.grids))):
+                return f"chroma sampling {dec.sampling} is not 4:2:0 (chroma='separate')"
+        return None
+
     def load_one(self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any) -> None:
-        """Decode one file and gather its window into ``batch`` position ``pos``."""
-        dec = decode_jpeg(source, strict=True, max_pixels=self.max_pixels, select=self.selection)
+        """Decode one file and gather its window into ``batch`` position ``pos``.
+
+        Files without YCbCr coefficients in the asked layout (CMYK/YCCK/RGB-stored JPEGs,
+        non-4:2:0 chroma with ``separate``, other formats such as PNG) go through the Pillow
+        fallback; a file Pillow cannot read either raises the reader's error.
+        """
+        try:
+            dec = decode_jpeg(
+                source, strict=self.strict, max_pixels=self.max_pixels, select=self.selection
+            )
+        except UnsupportedJpegError as exc:  # NotAJpegError included: maybe a PNG
+            self._fallback(batch, pos, source, name, rng, exc)
+            return
         if dec.source == "<bytes>":
             object.__setattr__(dec, "source", name)
+        problem = self._layout_problem(dec)
+        if problem is not None:
+            self._fallback(batch, pos, source, name, rng, problem)
+            return
         separate = self.chroma == "separate"
-        if separate and len(dec.grids) > 1:
-            for plane in range(1, len(dec.grids)):
-                if dec.repeat(plane) != (2, 2):
-                    raise UnsupportedJpegError(
-                        f"chroma='separate' needs 4:2:0 chroma, the file has sampling "
-                        f"{dec.sampling}; use chroma='upsample'",
-                        source=name,
-                    )
         top, left, flip = choose_window(
             dec.grids[0], self.blocks, train=self.train, rng=rng, align=2 if separate else 1
         )
@@ -140,6 +164,37 @@ class CoefficientSource(SampleSource):
             chroma_out=a["cq"][pos] if separate else None,
             chroma_quant=a["cquant"][pos] if separate else None,
         )
+
+    def _fallback(
+        self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any, why: Any
+    ) -> None:
+        """Fill position ``pos`` from Pillow's RGB decode (unit quant values)."""
+        try:
+            rgb, kind = open_rgb(source)
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            if isinstance(why, BaseException):  # not an image at all: the reader's reason
+                raise why from exc
+            raise
+        separate = self.chroma == "separate"
+        grid = (-(-rgb.shape[0] // 8), -(-rgb.shape[1] // 8))
+        top, left, flip = choose_window(
+            grid, self.blocks, train=self.train, rng=rng, align=2 if separate else 1
+        )
+        x, c = coefficient_window(
+            rgb, self.selection, top=top, left=left, blocks=self.blocks, hflip=flip,
+            separate=separate,
+        )  # fmt: skip
+        a = batch.arrays
+        np.copyto(a["q"][pos], np.clip(np.rint(x), -32768, 32767), casting="unsafe")
+        a["quant"][pos] = 1
+        if c is not None:
+            np.copyto(a["cq"][pos], np.clip(np.rint(c), -32768, 32767), casting="unsafe")
+            a["cquant"][pos] = 1
+        if isinstance(why, NotAJpegError):
+            reason = f"{kind} file, not a JPEG"
+        else:
+            reason = why if isinstance(why, str) else f"{kind}: {why.reason}"
+        self.policy.record_fallback(name, reason)
 
     def finish(self, batch: HostBatch) -> None:
         """Choose the batch's transfer dtype: int8 when asked for and every value fits."""

@@ -13,6 +13,7 @@ that refills it waits on that event only.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,35 @@ from freqpipe.transforms import (
 )
 
 __all__ = ["OutputStage"]
+
+
+def _tensors(obj: Any) -> Iterator[Any]:
+    """The torch tensors inside a batch structure (tuples, lists, dicts)."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, Mapping):
+        for v in obj.values():
+            yield from _tensors(v)
+    elif isinstance(obj, (tuple, list)):
+        for v in obj:
+            yield from _tensors(v)
+
+
+def _to_device(obj: Any, device: Any) -> Any:
+    """Collated targets on ``device``, structure kept (as DataLoader's pin_memory walks it)."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, Mapping):
+        return type(obj)({k: _to_device(v, device) for k, v in obj.items()})  # type: ignore[call-arg]
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
+        return type(obj)(*(_to_device(v, device) for v in obj))
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_to_device(v, device) for v in obj)
+    return obj
 
 
 class OutputStage:
@@ -76,7 +106,7 @@ class OutputStage:
     def host_finish(self, batch: HostBatch) -> None:
         """Compute the batch's output arrays into ``batch.result`` (CPU device only)."""
         n, a = batch.count, batch.arrays
-        labels = batch.labels[:n].copy()
+        labels = batch.labels[:n].copy() if batch.targets is None else batch.targets
         if self.source == "coefficients":
             if self.raw:
                 names = ["q", "quant"] + (["cq", "cquant"] if self._split is not None else [])
@@ -124,9 +154,11 @@ class OutputStage:
         """
         if self.on_host:
             x, labels = batch.result
-            batch.result = None
+            batch.result = batch.targets = None
             xs = self._tensor(x) if self.raw else (self._tensor(x),)
-            return (*xs, self._tensor(labels)), None
+            if isinstance(labels, np.ndarray):
+                labels = self._tensor(labels)
+            return (*xs, labels), None
         return self._cuda(batch)
 
     def deliver(self, issued: tuple[tuple[Any, ...], Any]) -> tuple[Any, ...]:
@@ -138,8 +170,8 @@ class OutputStage:
 
         consumer = torch.cuda.current_stream(self.device)
         consumer.wait_event(done)
-        for t in out:
-            for u in t if isinstance(t, tuple) else (t,):
+        for u in _tensors(out):
+            if u.is_cuda:
                 u.record_stream(consumer)
         return out
 
@@ -163,7 +195,10 @@ class OutputStage:
         with torch.cuda.stream(side):
             names = self._fields(batch)
             moved = {k: self._host(batch, k).to(dev, non_blocking=True) for k in names}
-            labels = self._host(batch, "labels").to(dev, non_blocking=True)
+            if batch.targets is None:
+                labels = self._host(batch, "labels").to(dev, non_blocking=True)
+            else:
+                labels, batch.targets = _to_device(batch.targets, dev), None
             reuse = torch.cuda.Event()
             reuse.record(side)
             batch.reuse_event = reuse

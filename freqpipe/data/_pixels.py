@@ -17,8 +17,10 @@ import os
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from freqpipe.data._batch import BatchSpec, HostBatch
+from freqpipe.data._fallback import open_rgb
 from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import MissingExtraError
 from freqpipe.transforms import center_crop_box, random_resized_crop_params, resize_shape
@@ -108,13 +110,16 @@ class PixelSource(SampleSource):
 
     def crop_rgb(self, data: bytes, rng: Any) -> np.ndarray:
         """The (size, size, 3) uint8 crop of one JPEG (the exact per-sample transform)."""
-        from PIL import Image
-
         width, height, _, _ = self._turbo.decode_header(data)
+        return self._crop(height, width, lambda region, target: self._decode(data, region, target),
+                          rng)  # fmt: skip
+
+    def _crop(self, height: int, width: int, decode: Any, rng: Any) -> np.ndarray:
+        """Crop, resize and flip an image that ``decode(region, target)`` delivers as RGB."""
         s = self.size
         if self.train:
             top, left, h, w = random_resized_crop_params(height, width, rng)
-            rgb = self._decode(data, (h, w), (s, s))
+            rgb = decode((h, w), (s, s))
             fy, fx = rgb.shape[0] / height, rgb.shape[1] / width
             box = (left * fx, top * fy, (left + w) * fx, (top + h) * fy)
             out = np.asarray(
@@ -124,11 +129,28 @@ class PixelSource(SampleSource):
                 out = out[:, ::-1]
             return out
         rh, rw = resize_shape(height, width, s)  # short side round(s * 8 / 7)
-        rgb = self._decode(data, (height, width), (rh, rw))
+        rgb = decode((height, width), (rh, rw))
         resized = np.asarray(Image.fromarray(rgb).resize((rw, rh), Image.Resampling.BILINEAR))
         top, left = center_crop_box(rh, rw, s)
         return resized[top : top + s, left : left + s]
 
+    def _fallback_crop(self, data: bytes, rng: Any, name: str, error: OSError) -> np.ndarray:
+        """Pillow's RGB decode of a file libjpeg-turbo refused (CMYK, PNG), same crop."""
+        try:
+            rgb, kind = open_rgb(data)
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise error from exc  # Pillow cannot read it either: a bad file
+        self.policy.record_fallback(name, f"{kind} (libjpeg-turbo: {error})")
+        return self._crop(rgb.shape[0], rgb.shape[1], lambda region, target: rgb, rng)
+
     def load_one(self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any) -> None:
-        """Decode, crop and flip one file into ``batch`` position ``pos``."""
-        batch.arrays["pixels"][pos] = self.crop_rgb(_read(source), rng)
+        """Decode, crop and flip one file into ``batch`` position ``pos``.
+
+        A file libjpeg-turbo cannot decode to RGB goes through the Pillow fallback.
+        """
+        data = _read(source)
+        try:
+            crop = self.crop_rgb(data, rng)
+        except OSError as exc:  # PyTurboJPEG's; the fallback continues the same random stream
+            crop = self._fallback_crop(data, rng, name, exc)
+        batch.arrays["pixels"][pos] = crop

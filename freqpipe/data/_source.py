@@ -8,19 +8,26 @@ source that reads whole batches at once (the packed store) implements ``fill`` i
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
+from torch.utils.data import default_collate
 
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data.datasets import item_name
-from freqpipe.errors import BadFileWarning, FreqpipeError, InvalidArgumentError
+from freqpipe.errors import BadFileWarning, FreqpipeError, InvalidArgumentError, file_reason
 
 __all__ = ["ON_ERROR", "BadFileWarning", "ErrorPolicy", "SampleSource", "Source"]
 
 ON_ERROR = ("raise", "skip", "warn")
+
+_log = logging.getLogger("freqpipe.data")
 
 #: Replacement attempts for one bad sample before giving up.
 _MAX_ATTEMPTS = 16
@@ -30,8 +37,11 @@ class ErrorPolicy:
     """What to do with a file that cannot be read: ``"raise"``, ``"skip"`` or ``"warn"``.
 
     ``skip`` and ``warn`` replace the sample with another one drawn deterministically from
-    the sample's own random stream, so the batch keeps its size and runs stay reproducible;
-    each skipped file is counted (and, for ``warn``, reported with ``warnings.warn``).
+    the sample's own random stream, so the batch keeps its size and runs stay reproducible.
+    Counting is by file, not by attempt: :attr:`skipped` is the number of distinct samples of
+    the current epoch that were bad (a replacement that is bad too does not count again),
+    :attr:`bad_files` every distinct bad file met so far with its reason. ``warn`` reports
+    each bad file once per epoch with ``warnings.warn``.
     """
 
     def __init__(self, mode: str):
@@ -40,31 +50,71 @@ class ErrorPolicy:
                 f"on_error must be one of {', '.join(ON_ERROR)}, got {mode!r}", value=mode
             )
         self.mode = mode
-        self.skipped = 0
-        self.skipped_files: list[tuple[str, str]] = []
+        self._epoch: int | None = None
+        self._bad_samples: set[int] = set()
+        self._warned: set[str] = set()
+        self._bad_files: dict[str, str] = {}
+        self._fallback_files: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def record(self, name: str, exc: BaseException) -> None:
-        """Count a skipped file (thread-safe) and warn when the mode says so."""
-        reason = getattr(exc, "reason", None) or str(exc)
+    def begin_epoch(self, epoch: int) -> None:
+        """Start counting a new epoch (a second iterator of the same epoch shares the count)."""
         with self._lock:
-            self.skipped += 1
-            if len(self.skipped_files) < 1000:
-                self.skipped_files.append((name, reason))
-        if self.mode == "warn":
+            if epoch != self._epoch:
+                self._epoch = epoch
+                self._bad_samples = set()
+                self._warned = set()
+
+    @property
+    def skipped(self) -> int:
+        """Distinct samples of the current epoch that were bad files."""
+        return len(self._bad_samples)
+
+    @property
+    def bad_files(self) -> list[tuple[str, str]]:
+        """``(file, reason)`` of every distinct bad file met so far, sorted by file."""
+        with self._lock:
+            return sorted(self._bad_files.items())
+
+    def record(self, sample: int, name: str, exc: BaseException) -> None:
+        """Note that ``name`` (read for sample ``sample``) is bad; warn when the mode says so."""
+        reason = file_reason(exc)
+        with self._lock:
+            self._bad_samples.add(sample)
+            self._bad_files.setdefault(name, reason)
+            first = name not in self._warned
+            self._warned.add(name)
+        if self.mode == "warn" and first:
             warnings.warn(f"skipped {name}: {reason}", BadFileWarning, stacklevel=2)
+
+    def record_fallback(self, name: str, reason: str) -> None:
+        """Note that ``name`` went through the Pillow fallback; log it once at INFO."""
+        with self._lock:
+            new = name not in self._fallback_files
+            self._fallback_files.setdefault(name, reason)
+        if new:
+            _log.info("%s: %s; decoded with Pillow (per-file fallback)", name, reason)
+
+    @property
+    def fallbacks(self) -> dict[str, int]:
+        """Distinct files that went through the fallback so far, per reason."""
+        with self._lock:
+            return dict(Counter(self._fallback_files.values()))
+
+
+def _plain_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _bad_file_error(exc: BaseException, name: str) -> FreqpipeError:
-    """A FreqpipeError that names the file and the reason (the original when it does)."""
+    """The error of ``on_error="raise"``: the file, the reason, and what FreqLoader offers."""
+    hint = "pass on_error='skip' to replace bad files and count them in loader.skipped"
+    if getattr(exc, "recoverable", False):
+        hint = f"pass strict=False to accept what libjpeg recovers, or {hint[5:]}"
     if isinstance(exc, FreqpipeError):
-        if exc.source not in (None, "<bytes>"):
-            return exc
-        try:
-            return type(exc)(exc.reason, source=name, offset=exc.offset)
-        except TypeError:
-            return FreqpipeError(exc.reason, source=name, offset=exc.offset)
-    return FreqpipeError(f"cannot load: {type(exc).__name__}: {exc}", source=name)
+        keep = exc.source not in (None, "<bytes>")
+        return exc.retold(source=None if keep else name, hint=hint)
+    return FreqpipeError(f"cannot load: {type(exc).__name__}: {exc}", source=name, hint=hint)
 
 
 class Source(ABC):
@@ -80,6 +130,24 @@ class Source(ABC):
     def __init__(self, dataset: Any, policy: ErrorPolicy):
         self.dataset = dataset
         self.policy = policy
+        #: Applied to each target (as torchvision datasets' ``target_transform``).
+        self.target_transform: Callable[[Any], Any] | None = None
+        #: Collates the list of a batch's targets (default: ``default_collate``).
+        self.collate_fn: Callable[[list[Any]], Any] | None = None
+
+    def set_targets(self, batch: HostBatch, targets: list[Any]) -> None:
+        """Store a batch's targets: int64 ``labels`` when all are ints, else collated.
+
+        Collation is torch's ``default_collate`` (or ``collate_fn``) of the list of targets,
+        so float, soft, multi-hot, tuple and dict targets come out as DataLoader's would.
+        """
+        if self.target_transform is not None:
+            targets = [self.target_transform(t) for t in targets]
+        batch.targets = None
+        if self.collate_fn is None and all(_plain_int(t) for t in targets):
+            batch.labels[: len(targets)] = targets
+            return
+        batch.targets = (self.collate_fn or default_collate)(targets)
 
     @abstractmethod
     def fill(self, batch: HostBatch, indices: Sequence[int], rng: SampleRng) -> None:
@@ -109,8 +177,9 @@ class SampleSource(Source):
                 replacement found under ``skip`` / ``warn``.
         """
         n_items = len(self.dataset)
-        for pos, index in enumerate(indices):
-            index = int(index)
+        targets: list[Any] = []
+        for pos, sample in enumerate(indices):
+            index = sample = int(sample)
             for attempt in range(_MAX_ATTEMPTS):
                 source, label = self.dataset[index]
                 name = item_name(source, index)
@@ -119,10 +188,10 @@ class SampleSource(Source):
                 except (FreqpipeError, OSError, ValueError) as exc:
                     if self.policy.mode == "raise":
                         raise _bad_file_error(exc, name) from exc
-                    self.policy.record(name, exc)
+                    self.policy.record(sample, name, exc)
                     index = int(rng.for_index(index, attempt + 1).integers(n_items))
                     continue
-                batch.labels[pos] = int(label)
+                targets.append(label)
                 break
             else:
                 raise FreqpipeError(
@@ -131,4 +200,5 @@ class SampleSource(Source):
                     source=name,
                 )
         batch.count = len(indices)
+        self.set_targets(batch, targets)
         self.finish(batch)

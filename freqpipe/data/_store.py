@@ -70,3 +70,6 @@ class StoreSource(Source):
             quant[:] = 1
         batch.count = n
         batch.meta["transfer"] = "stored"
+        batch.targets = None
+        if self.target_transform is not None or self.collate_fn is not None:
+            self.set_targets(batch, batch.labels[:n].tolist())

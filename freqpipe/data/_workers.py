@@ -107,10 +107,14 @@ class WorkerPool:
         """Whether the threads are running."""
         return not self._closed and all(t.is_alive() for t in self._threads)
 
-    def run(self, batches: Iterator[list[int]], fill: Fill, timeout: float) -> Iterator[HostBatch]:
+    def run(
+        self, batches: Iterator[list[int]], fill: Fill, timeout: float, in_order: bool = True
+    ) -> Iterator[HostBatch]:
         """Yield slots filled by ``fill(slot, indices)`` in the order of ``batches``.
 
-        The caller gives each slot back with :meth:`release` once done with it.
+        With ``in_order=False`` (DataLoader's ``in_order``) a batch is yielded as soon as it
+        is filled, so one slow file does not hold back the batches behind it. The caller
+        gives each slot back with :meth:`release` once done with it.
 
         Raises:
             BatchTimeoutError: a batch took longer than ``timeout`` seconds (0: no limit).
@@ -133,11 +137,14 @@ class WorkerPool:
                     if received == submitted and exhausted:
                         return
                     key = (run, received)
+                    any_of = None if in_order else run
                     ok = self._cond.wait_for(
-                        functools.partial(self._ready, key, exhausted), timeout or None
+                        functools.partial(self._ready, key, exhausted, any_of), timeout or None
                     )
                     if self._closed:
                         return
+                    if any_of is not None:
+                        key = next((k for k in sorted(self._done) if k[0] == run), key)
                     if ok and key not in self._done:
                         continue  # a slot came back: submit more first
                     if not ok:
@@ -153,9 +160,14 @@ class WorkerPool:
         finally:
             self._drain(run, submitted, received)
 
-    def _ready(self, key: tuple[int, int], exhausted: bool) -> bool:
-        """Wake-up test (under the lock): the batch is done, a slot is free, or closing."""
-        return key in self._done or self._closed or (bool(self._free) and not exhausted)
+    def _ready(self, key: tuple[int, int], exhausted: bool, any_of: int | None) -> bool:
+        """Wake-up test (under the lock): a batch is done, a slot is free, or closing.
+
+        The batch is ``key``, or with ``any_of`` any batch of that run (``in_order=False``).
+        """
+        if key in self._done or self._closed or (bool(self._free) and not exhausted):
+            return True
+        return any_of is not None and any(k[0] == any_of for k in self._done)
 
     def _drain(self, run: int, submitted: int, received: int) -> None:
         """Take back the slots of a finished or abandoned epoch, without waiting."""

@@ -1,7 +1,8 @@
 """Datasets of JPEG files for :class:`~freqpipe.data.FreqLoader`.
 
 Every dataset the loader takes is map-style: ``len(ds)`` and ``ds[i] -> (source, label)`` with
-``source`` a path or the JPEG's bytes and ``label`` an int. :class:`JpegFolder` labels a folder
+``source`` a path or the JPEG's bytes and ``label`` the target (an int class index, or anything
+``torch.utils.data.default_collate`` batches). :class:`JpegFolder` labels a folder
 exactly as torchvision's ``ImageFolder``; :class:`JpegFileList` takes explicit files and labels.
 Nothing is decoded here: the loader's sources read the files.
 """
@@ -98,14 +99,15 @@ class JpegFolder:
 
 
 class JpegFileList:
-    """JPEG files (paths or bytes) with integer labels.
+    """JPEG files (paths or bytes) with their targets.
 
     Args:
         files: paths, or the JPEGs' bytes.
-        labels: one int per file (default all 0).
+        labels: one target per file (default all 0): an int class index, or anything
+            ``default_collate`` batches (floats, soft/multi-hot tensors or arrays, tuples, dicts).
 
     Raises:
-        InvalidArgumentError: the lengths differ or a label is not an int.
+        InvalidArgumentError: the lengths differ.
 
     Example:
         >>> from freqpipe._samples import sample_files
@@ -114,9 +116,10 @@ class JpegFileList:
         (2, 4)
     """
 
-    def __init__(self, files: Sequence[PathLike | bytes], labels: Sequence[int] | None = None):
+    def __init__(self, files: Sequence[PathLike | bytes], labels: Sequence[Any] | None = None):
         self.files = [f if isinstance(f, (bytes, bytearray)) else os.fspath(f) for f in files]
-        self.targets = [0] * len(self.files) if labels is None else [int(v) for v in labels]
+        # Targets are kept as given (floats, tensors, dicts): the loader collates them.
+        self.targets = [0] * len(self.files) if labels is None else list(labels)
         if len(self.targets) != len(self.files):
             raise InvalidArgumentError(
                 f"{len(self.files)} files but {len(self.targets)} labels", value=len(self.targets)

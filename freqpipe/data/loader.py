@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.context
 import os
-from collections.abc import Callable, Iterable, Iterator
+import warnings
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import BatchSampler, IterableDataset, RandomSampler, SequentialSampler
+from torch.utils.data import (
+    BatchSampler,
+    IterableDataset,
+    RandomSampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data._coefficients import CoefficientSource
@@ -18,7 +28,7 @@ from freqpipe.data._stats import resolve_stats
 from freqpipe.data._store import StoreItems, StoreSource, is_store
 from freqpipe.data._workers import WorkerPool
 from freqpipe.data.datasets import JpegFolder
-from freqpipe.errors import InvalidArgumentError
+from freqpipe.errors import DeviceUnavailableError, InvalidArgumentError
 from freqpipe.transforms import Selection
 from freqpipe.transforms.wavelets import WAVELETS
 
@@ -27,6 +37,7 @@ __all__ = ["FreqLoader"]
 _OUTPUTS = ("dct", "dwt", "rgb")
 _SOURCES = ("coefficients", "pixels")
 _DTYPES = {"float32": torch.float32, "float16": torch.float16}
+_RANDOM_SAMPLERS = (RandomSampler, SubsetRandomSampler, WeightedRandomSampler)
 
 
 def _check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
@@ -56,6 +67,98 @@ def _store_geometry(
     if size is not None and size != store.size:
         raise InvalidArgumentError(f"this store holds {store.size}-pixel crops, not {size}")
     return stored, int(store.size)
+
+
+def _default_train(shuffle: bool | None, batch_sampler: Any) -> bool:
+    """Augment or not when ``train`` is unset: what ``shuffle`` or the sampler says.
+
+    The standard DDP pattern passes ``DistributedSampler(ds)`` and no ``shuffle``: the
+    sampler's own ``shuffle`` attribute (or a random sampler's type) is the user's intent.
+    """
+    if shuffle is not None:
+        return bool(shuffle)
+    sampler = getattr(batch_sampler, "sampler", None)
+    said = getattr(sampler, "shuffle", None)
+    if isinstance(said, bool):
+        return said
+    if isinstance(sampler, _RANDOM_SAMPLERS):
+        return True
+    if isinstance(sampler, SequentialSampler):
+        return False
+    given = sampler if sampler is not None else batch_sampler
+    warnings.warn(
+        f"FreqLoader: neither shuffle nor the sampler ({type(given).__name__}) says whether "
+        "this is training; using train=False (centre crops, no flips): pass train=True or "
+        "train=False to choose",
+        UserWarning,
+        stacklevel=3,
+    )
+    return False
+
+
+def _check_multiprocessing_context(context: Any, num_workers: int) -> None:
+    """DataLoader's checks of ``multiprocessing_context``; then say it changes nothing here."""
+    if context is None:
+        return
+    if num_workers == 0:
+        raise ValueError(
+            "multiprocessing_context can only be used with multi-process loading (num_workers "
+            f"> 0), but got num_workers={num_workers}"
+        )
+    if isinstance(context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if context not in methods:
+            raise ValueError(
+                "multiprocessing_context option should specify a valid start method in "
+                f"{methods!r}, but got multiprocessing_context={context!r}"
+            )
+    elif not isinstance(context, multiprocessing.context.BaseContext):
+        raise TypeError(
+            "multiprocessing_context option should be a valid context object or a string "
+            f"specifying the start method, but got multiprocessing_context={context!r}"
+        )
+    warnings.warn(
+        f"FreqLoader: multiprocessing_context={context!r} has no effect: its workers are "
+        "threads (the decode releases the GIL), nothing is pickled or forked",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _accelerator_available() -> bool:
+    accelerator = getattr(torch, "accelerator", None)
+    if accelerator is not None:
+        return bool(accelerator.is_available())
+    return bool(torch.cuda.is_available())  # pragma: no cover - torch < 2.6
+
+
+def _check_device(device: Any) -> torch.device:
+    """The output device, checked at construction rather than at the first batch."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InvalidArgumentError(f"device: {exc}", value=device) from None
+    if dev.type not in ("cpu", "cuda"):
+        raise InvalidArgumentError(f"device must be a CPU or CUDA device, got {dev}", value=device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = (
+                "this torch has no CUDA support (a CPU build)"
+                if torch.version.cuda is None
+                else "no CUDA device or driver is visible"
+            )
+            raise DeviceUnavailableError(
+                f"device={str(dev)!r} is not available: {why}; pass device='cpu' (batches "
+                "then come from the NumPy reference) or device=None to pick CUDA when present"
+            )
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise DeviceUnavailableError(
+                f"device={str(dev)!r} is not available: {count} CUDA device(s) visible"
+            )
+    return dev
 
 
 class FreqLoader:
@@ -88,9 +191,16 @@ class FreqLoader:
           Images smaller than the window are zero-padded (centred for evaluation, at a random
           offset for training); zero is exactly the DCT of mid-grey (128) pixels. Chroma is
           repeated onto the luma grid (``chroma="upsample"``) or kept on its 4:2:0 grid
-          (``"separate"``: ``size`` must be a multiple of 16, offsets are even, non-4:2:0 files
-          are bad files). Grayscale files get zero chroma. CMYK/RGB-stored files are bad files.
-          EXIF orientation is ignored, as torchvision's default loader does.
+          (``"separate"``: ``size`` must be a multiple of 16, offsets are even). Grayscale files
+          get zero chroma. EXIF orientation is ignored, as torchvision's default loader does.
+
+    Per-file fallback: whatever torchvision's ``ImageFolder`` reads with its Pillow loader,
+    FreqLoader reads. Files without YCbCr coefficients in the layout asked for (CMYK/YCCK/
+    RGB-stored JPEGs, PNGs named ``.jpg``, non-4:2:0 chroma with ``chroma="separate"``; for the
+    pixel source, whatever libjpeg-turbo cannot decode to RGB) are decoded with
+    ``Image.open(f).convert("RGB")`` and go through the pixel source's YCbCr + block DCT (unit
+    quant values with ``raw=True``) into the same batch slot, counted in :attr:`fallbacks`
+    and logged at ``logging.INFO``. Only files Pillow cannot read either are bad files.
         - ``"pixels"`` (default for dwt, rgb; the DCTNet setting): PyTurboJPEG decode (scaled
           decode when the region is at least twice the target), torchvision-default
           ``RandomResizedCrop(size)`` + flip when training, resize to ``round(size * 8 / 7)``
@@ -117,17 +227,37 @@ class FreqLoader:
         sampler: a sampler of indices (mutually exclusive with ``shuffle``).
         batch_sampler: yields lists of indices (exclusive with the four above).
         num_workers: worker threads (0: load in the calling thread).
-        pin_memory: page-locked slots for asynchronous copies (CUDA devices; ignored on CPU).
+        collate_fn: collates the *targets* of a batch: it receives the list of the batch's
+            targets (after ``target_transform``) and returns what the loader yields as ``y``
+            (tensors in it are moved to ``device``). The images are batched natively and never
+            pass through it. Default: ``torch.utils.data.default_collate``, so int labels give
+            int64, float labels float64, soft/multi-hot tensors a stacked tensor, tuples and
+            dicts of targets the same structure, exactly as DataLoader.
+        pin_memory: page-locked slots for asynchronous copies (CUDA devices; ignored on CPU;
+            warns as DataLoader does when no accelerator is present).
         drop_last: drop the last incomplete batch.
         timeout: seconds to wait for a batch (0: forever).
         worker_init_fn: called with the worker id in each worker thread.
+        multiprocessing_context: validated as DataLoader does, then ignored with a warning:
+            the workers are threads.
         generator: ``torch.Generator`` for shuffling and augmentation.
-        prefetch_factor: batches in flight per worker (only with workers).
-        persistent_workers: keep the threads between epochs (only with workers).
+        prefetch_factor: batches in flight per worker (only with workers; 0 raises, as
+            DataLoader does, but at construction).
+        persistent_workers: keep the threads between epochs (only with workers). As
+            DataLoader's, ``iter(loader)`` then resets the loader's one iterator; without it
+            every ``iter()`` is an independent pass with its own threads.
+        pin_memory_device: accepted for DataLoader compatibility; pinning follows ``device``.
+        in_order: True (default): batches in sampler order. False: a batch is delivered as
+            soon as a worker has filled it, so one slow file does not stall the others.
+        target_transform: applied to each target before collation (as torchvision datasets'
+            ``target_transform``).
+        strict: True (default): a damaged JPEG is a bad file (``on_error`` decides).
+            False: accept what libjpeg recovers from it (missing blocks are zero).
         output: ``"dct"``, ``"dwt"`` or ``"rgb"``.
-        select: DCT channels: a preset name (``dct6``/``24``/``32``/``48``/``64``/``all``) or a
-            :class:`~freqpipe.transforms.Selection`; default ``"dct24"``, or the store's own
-            for a :class:`~freqpipe.store.FreqStore`.
+        select: DCT channels: a preset name (``dct6``/``24``/``32``/``48``/``64``/``all``), a
+            :class:`~freqpipe.transforms.Selection`, or the path of a Selection JSON file (what
+            ``freqpipe select --out`` writes; ``str`` ending in ``.json`` or a ``Path``);
+            default ``"dct24"``, or the store's own for a :class:`~freqpipe.store.FreqStore`.
         size: crop side in pixels, a multiple of 8; default 448, or the store's own.
         chroma: ``"upsample"`` or ``"separate"`` (dct output, coefficient source).
         normalize: None (dequantised but not normalised), ``"default"`` (dct: the shipped
@@ -135,7 +265,9 @@ class FreqLoader:
             statistics name, a statistics JSON path, a ``ChannelStats`` or ``(mean, std)``.
         dtype: ``torch.float32`` or ``torch.float16`` output.
         device: output device (default CUDA when available, else CPU).
-        train: random crops and flips; default ``shuffle``.
+        train: random crops and flips. Default: ``shuffle`` when given, else what the sampler
+            says (``DistributedSampler.shuffle``; True for torch's random samplers, False for
+            ``SequentialSampler``); for any other sampler False, with a warning.
         source: ``"coefficients"`` or ``"pixels"``; default by ``output``.
         on_error: bad files: ``"raise"`` (default; names the file and the reason), ``"skip"``
             (replace deterministically, keep the batch size, count in :attr:`skipped`) or
@@ -169,16 +301,22 @@ class FreqLoader:
         sampler: Any = None,
         batch_sampler: Any = None,
         num_workers: int = 0,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
         pin_memory: bool = False,
         drop_last: bool = False,
         timeout: float = 0,
         worker_init_fn: Callable[[int], Any] | None = None,
+        multiprocessing_context: Any = None,
         generator: torch.Generator | None = None,
         *,
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
+        target_transform: Callable[[Any], Any] | None = None,
+        strict: bool = True,
         output: str = "dct",
-        select: str | Selection | None = None,
+        select: str | os.PathLike[str] | Selection | None = None,
         size: int | None = None,
         chroma: str = "upsample",
         normalize: Any = "default",
@@ -226,8 +364,14 @@ class FreqLoader:
             prefetch_factor = 2
         elif prefetch_factor is not None and prefetch_factor < 0:
             raise ValueError("prefetch_factor option should be non-negative")
+        if num_workers > 0 and prefetch_factor == 0:
+            # DataLoader fails the same way, but only at iter() (an assert in its iterator).
+            raise ValueError(
+                "prefetch_factor must be greater than 0 for MultiProcessingDataLoaderIter"
+            )
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        _check_multiprocessing_context(multiprocessing_context, num_workers)
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
@@ -262,6 +406,12 @@ class FreqLoader:
         self.generator = generator
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = persistent_workers
+        self.collate_fn = collate_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.pin_memory_device = pin_memory_device
+        self.in_order = bool(in_order)
+        self.target_transform = target_transform
+        self.strict = bool(strict)
         # -- freqpipe's arguments ------------------------------------------------------------
         _check_choice("output", output, _OUTPUTS)
         source = source if source is not None else ("coefficients" if output == "dct" else "pixels")
@@ -291,12 +441,15 @@ class FreqLoader:
             raise InvalidArgumentError(f"dtype must be float32 or float16, got {dtype!r}")
         self.output, self.size, self.chroma, self.source = output, size, chroma, source
         self.dtype = _DTYPES[key]
-        self.device = torch.device(
-            device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
-        )
-        if self.device.type not in ("cpu", "cuda"):
-            raise InvalidArgumentError(f"device must be a CPU or CUDA device, got {self.device}")
-        self.train = bool(shuffle) if train is None else bool(train)
+        self.device = _check_device(device)
+        if pin_memory and not _accelerator_available():
+            warnings.warn(
+                "'pin_memory' argument is set as true but no accelerator is found, then device "
+                "pinned memory won't be used.",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.train = _default_train(shuffle, self.batch_sampler) if train is None else bool(train)
         self.selection = Selection.from_spec(select) if output == "dct" else None
         channels = {"dct": len(self.selection or ()), "dwt": 12, "rgb": 3}[output]
         stats = (
@@ -309,6 +462,8 @@ class FreqLoader:
         self.raw = raw
         self._policy = ErrorPolicy(on_error)
         self._source = self._make_source(transfer_dtype, store)
+        self._source.target_transform = target_transform
+        self._source.collate_fn = collate_fn
         self._stage = OutputStage(
             source=source, output=output, selection=self.selection, chroma=chroma, stats=stats,
             dtype=self.dtype, device=self.device, raw=raw, wavelet=wavelet,
@@ -316,6 +471,8 @@ class FreqLoader:
         self._pinned = bool(pin_memory) and self.device.type == "cuda"
         self._slots: list[HostBatch] = []
         self._pool: WorkerPool | None = None
+        self._idle_slots: list[list[HostBatch]] = []
+        self._iterator: _LoaderIter | None = None
         self._epoch = 0
         self._base_seed: int | None = None
 
@@ -334,6 +491,7 @@ class FreqLoader:
         return CoefficientSource(
             self.dataset, self._policy, selection=self.selection, size=self.size,
             batch_size=capacity, chroma=self.chroma, train=self.train, transfer=transfer,
+            strict=self.strict,
         )  # fmt: skip
 
     @property
@@ -343,13 +501,27 @@ class FreqLoader:
 
     @property
     def skipped(self) -> int:
-        """Bad files skipped so far (``on_error="skip"`` / ``"warn"``)."""
+        """Distinct samples of the current epoch that were bad files (``skip`` / ``warn``).
+
+        A replacement that is bad too does not count again, so a full pass over a dataset
+        with 5 bad files gives 5 whatever the seed.
+        """
         return self._policy.skipped
 
     @property
-    def skipped_files(self) -> list[tuple[str, str]]:
-        """``(file, reason)`` of the skipped files (the first 1000)."""
-        return list(self._policy.skipped_files)
+    def fallbacks(self) -> dict[str, int]:
+        """Files read through the Pillow fallback so far, counted per reason (distinct files).
+
+        CMYK/YCCK JPEGs, PNGs named ``.jpg`` and, with ``chroma="separate"``, JPEGs whose
+        chroma is not 4:2:0: each is logged once at ``logging.INFO`` (logger
+        ``freqpipe.data``).
+        """
+        return self._policy.fallbacks
+
+    @property
+    def bad_files(self) -> list[tuple[str, str]]:
+        """``(file, reason)`` of every distinct bad file met so far, sorted by file."""
+        return self._policy.bad_files
 
     def h2d_bytes_per_sample(self) -> int:
         """Bytes per sample that cross to the device (input fields, int16 transfer, labels)."""
@@ -393,30 +565,60 @@ class FreqLoader:
             )
         return self._base_seed
 
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        batches = iter(self.batch_sampler)
-        rng = SampleRng(self._seed(), self._epoch)
-        self._epoch += 1
-        return self._iterate(batches, rng)
+    def __iter__(self) -> _LoaderIter:
+        # DataLoader: every iter() is an independent iterator, except with persistent workers,
+        # where the loader's one iterator is reset (a loop holding it continues in the new
+        # epoch). Either way an iterator only ends when it is exhausted or dropped.
+        if self.persistent_workers and self._iterator is not None:
+            self._iterator.reset()
+            return self._iterator
+        it = _LoaderIter(self)
+        if self.persistent_workers:
+            self._iterator = it
+        return it
 
-    def _iterate(self, batches: Iterator[list[int]], rng: SampleRng) -> Iterator[tuple[Any, ...]]:
+    def _start_epoch(self) -> tuple[SampleRng, int]:
+        """Seed and number of a new iterator's epoch (DataLoader draws a base seed per iter)."""
+        epoch = self._epoch
+        if self.persistent_workers:  # a reset is a new epoch, as DataLoader's
+            self._epoch += 1
+        self._policy.begin_epoch(epoch)
+        return SampleRng(self._seed(), epoch), epoch
+
+    def _end_epoch(self, epoch: int) -> None:
+        """An iterator ran to its end: without persistent workers, that completes an epoch."""
+        if not self.persistent_workers and self._epoch == epoch:
+            self._epoch += 1
+
+    def _take_slots(self) -> list[HostBatch]:
+        if self._idle_slots:
+            return self._idle_slots.pop()
+        return [
+            HostBatch.allocate(self.spec, pinned=self._pinned) for _ in range(self._slot_count())
+        ]
+
+    def _iterate(
+        self,
+        batches: Iterator[list[int]],
+        rng: SampleRng,
+        pool: WorkerPool | None,
+        own: list[HostBatch] | None,
+    ) -> Generator[tuple[Any, ...], None, None]:
         def fill(slot: HostBatch, indices: list[int]) -> None:
             self._fill(slot, indices, rng)
 
-        if self.num_workers == 0:
+        if pool is None:
+            # One shared slot is safe: a delivered batch never aliases it (host results are
+            # fresh arrays; a device copy is guarded by the slot's reuse event).
             slot = self._slot_pool(1)[0]
             for indices in batches:
                 slot.wait_reusable()
                 fill(slot, list(indices))
                 yield self._stage.deliver(self._stage.issue(slot))
             return
-        if self._pool is None or not self._pool.alive:
-            slots = self._slot_pool(max(1, self.num_workers * (self.prefetch_factor or 1)))
-            self._pool = WorkerPool(slots, self.num_workers, self.worker_init_fn)
-        pool = self._pool
         pending = None
         try:
-            for slot in pool.run(batches, fill, self.timeout):
+            for slot in pool.run(batches, fill, self.timeout, in_order=self.in_order):
                 issued = self._stage.issue(slot)  # H2D of this batch overlaps the consumer
                 pool.release(slot)
                 if self._stage.on_host:
@@ -428,11 +630,28 @@ class FreqLoader:
             if pending is not None:
                 yield self._stage.deliver(pending)
         finally:
-            if not self.persistent_workers:
-                self.close()
+            if own is not None:  # this pass's own threads: stop them, keep the slots
+                pool.close()
+                self._idle_slots.append(own)
+
+    def _worker_pool(self) -> tuple[WorkerPool, list[HostBatch] | None]:
+        """The threads of one pass: the loader's persistent pool, or a new one with own slots."""
+        if self.persistent_workers:
+            if self._pool is None or not self._pool.alive:
+                slots = self._slot_pool(self._slot_count())
+                self._pool = WorkerPool(slots, self.num_workers, self.worker_init_fn)
+            return self._pool, None
+        # Each iterator has its own threads and slots, as DataLoader's iterators have their
+        # own worker processes: a second iter() cannot end or disturb the first.
+        own = self._take_slots()
+        return WorkerPool(own, self.num_workers, self.worker_init_fn), own
+
+    def _slot_count(self) -> int:
+        return max(1, self.num_workers * (self.prefetch_factor or 1))
 
     def close(self) -> None:
-        """Stop the worker threads (they restart on the next iteration)."""
+        """Stop the persistent worker threads (they restart on the next iteration)."""
+        self._iterator = None
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
@@ -448,3 +667,63 @@ class FreqLoader:
             f"source={self.source!r}, size={self.size}, device={str(self.device)!r}, "
             f"num_workers={self.num_workers})"
         )
+
+
+class _LoaderIter:
+    """One pass over a :class:`FreqLoader` (DataLoader's ``_BaseDataLoaderIter``).
+
+    Holds its epoch's random streams, so another ``iter(loader)`` never changes the batches of
+    an epoch in progress; :meth:`reset` (persistent workers) starts the loader's next epoch.
+    """
+
+    def __init__(self, loader: FreqLoader):
+        self._loader = loader
+        self._gen: Generator[tuple[Any, ...], None, None] | None = None
+        self._started = False
+        self.pool: WorkerPool | None = None
+        self._own: list[HostBatch] | None = None
+        self.reset()
+
+    def _stop(self, join: bool = True) -> None:
+        """End this pass: a started pass cleans up in its generator; an unstarted one here."""
+        gen, self._gen = self._gen, None
+        if gen is None:
+            return
+        gen.close()
+        pool = self.pool
+        if not self._started and pool is not None and pool is not self._loader._pool:
+            # The generator never ran, so its cleanup never will: stop the threads it had.
+            pool.close(join=join)
+            if join:  # joined: no thread can still write into these slots
+                self._loader._idle_slots.append(self._own or [])
+
+    def reset(self) -> None:
+        """Abandon what is left of this pass and start a new epoch."""
+        self._stop()
+        loader = self._loader
+        rng, self._epoch = loader._start_epoch()
+        # Workers start at iter(), as DataLoader's do: they prefetch before the first next().
+        self.pool, self._own = loader._worker_pool() if loader.num_workers else (None, None)
+        self._started = False
+        self._gen = loader._iterate(iter(loader.batch_sampler), rng, self.pool, self._own)
+
+    def __iter__(self) -> _LoaderIter:
+        return self
+
+    def __next__(self) -> tuple[Any, ...]:
+        if self._gen is None:
+            raise StopIteration
+        self._started = True
+        try:
+            return next(self._gen)
+        except StopIteration:
+            self._gen = None
+            self._loader._end_epoch(self._epoch)
+            raise
+
+    def __del__(self) -> None:
+        if getattr(self, "_gen", None) is not None:
+            self._stop(join=False)
+
+    def __len__(self) -> int:
+        return len(self._loader)

@@ -38,6 +38,8 @@
 
 /* Error kinds reported to Python; reader.py maps them to FreqpipeError subclasses. */
 #define KIND_CORRUPT "corrupt"
+/* Damage libjpeg only warns about (it recovers): fatal in a strict read, decoded otherwise. */
+#define KIND_DAMAGED "damaged"
 #define KIND_UNSUPPORTED "unsupported"
 #define KIND_NOT_JPEG "not_jpeg"
 #define KIND_TOO_LARGE "too_large"
@@ -121,7 +123,7 @@ static void on_emit_message(j_common_ptr cinfo, int level) {
      * coefficients are intact: report it, but do not fail a strict read over it. */
     if (err->strict && err->pub.msg_code != JWRN_EXTRANEOUS_DATA) {
         (*err->pub.format_message)(cinfo, err->message);
-        err->kind = KIND_CORRUPT;
+        err->kind = KIND_DAMAGED;
         longjmp(err->jump, 1);
     }
     if (err->n_warnings < MAX_WARNINGS_KEPT) {

@@ -15,6 +15,7 @@ import numpy as np
 from freqpipe.errors import (
     CorruptJpegError,
     CorruptJpegWarning,
+    FileMissingError,
     FreqpipeError,
     ImageTooLargeError,
     InvalidArgumentError,
@@ -36,6 +37,9 @@ __all__ = [
 #: Pillow's ``Image.MAX_IMAGE_PIXELS``: the same decompression-bomb guard users already know.
 DEFAULT_MAX_PIXELS = 89_478_485
 
+#: The reader's hint on damage libjpeg recovers from (other surfaces name their own option).
+STRICT_HINT = "pass strict=False to accept what libjpeg recovers (missing blocks are zero)"
+
 #: A progressive JPEG rarely has more than ~12 scans; thousands means a decoding-time bomb.
 _MAX_SCANS = 1000
 
@@ -54,6 +58,10 @@ def _load(src: JpegSource) -> tuple[bytes | bytearray | memoryview, str]:
         try:
             with open(path, "rb") as f:
                 return f.read(), path
+        except FileNotFoundError as exc:
+            raise FileMissingError("no such file", source=path) from exc
+        except IsADirectoryError as exc:
+            raise FreqpipeError("is a directory, not a file", source=path) from exc
         except OSError as exc:
             raise FreqpipeError(f"cannot read file: {exc.strerror}", source=path) from exc
     read = getattr(src, "read", None)
@@ -77,11 +85,11 @@ def _translate(exc: Exception, name: str) -> FreqpipeError:
         )
     if kind == "unsupported":
         return UnsupportedJpegError(message, source=name, offset=offset)
-    return CorruptJpegError(
-        f"{message}; pass strict=False to recover what can be decoded",
-        source=name,
-        offset=offset,
-    )
+    if kind == "damaged":  # libjpeg would have recovered: only the strict read refused
+        return CorruptJpegError(
+            message, source=name, offset=offset, recoverable=True, hint=STRICT_HINT
+        )
+    return CorruptJpegError(message, source=name, offset=offset)
 
 
 @dataclass(frozen=True, eq=False)

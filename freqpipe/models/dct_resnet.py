@@ -113,16 +113,23 @@ def dct_resnet50(
     init_from: Mapping[str, torch.Tensor] | str | Path | None = None,
     **kwargs: Any,
 ) -> ResNet:
-    """DCTNet's ResNet-50: C x 56 x 56 DCT channels straight into ``layer1`` (FACTS §3)."""
+    """DCTNet's ResNet-50: C x 56 x 56 DCT channels straight into ``layer1`` (FACTS §3).
+
+    Loader: ``FreqLoader(root, select="dct24", size=448)``.
+    """
     return _create_dct_resnet(in_channels, num_classes, init_from, **kwargs)
 
 
 class LateConcatResNet(nn.Module):
     """ResNet-50 on separate Y and CbCr DCT tensors, chroma concatenated at 14 x 14.
 
+    The defaults take what ``FreqLoader(chroma="separate")`` yields with its default
+    selection (dct24: 16 Y channels, 4 + 4 chroma), as it comes: ``model(x)`` with ``x`` the
+    loader's ``(y, cbcr)`` pair, or ``model(y, cbcr)``.
+
     Args:
-        y_channels: Y DCT channels (64 for all frequencies).
-        cbcr_channels: Cb and Cr channels together (128 for all frequencies).
+        y_channels: Y DCT channels (16 for dct24, 64 for all frequencies).
+        cbcr_channels: Cb and Cr channels together (8 for dct24, 128 for all frequencies).
         num_classes: output size.
 
     Shapes:
@@ -135,7 +142,7 @@ class LateConcatResNet(nn.Module):
         torch.Size([1, 3])
     """
 
-    def __init__(self, y_channels: int = 64, cbcr_channels: int = 128, num_classes: int = 1000):
+    def __init__(self, y_channels: int = 16, cbcr_channels: int = 8, num_classes: int = 1000):
         super().__init__()
         for name, v in (("y_channels", y_channels), ("cbcr_channels", cbcr_channels),
                         ("num_classes", num_classes)):  # fmt: skip
@@ -153,8 +160,18 @@ class LateConcatResNet(nn.Module):
         self.fc = nn.Linear(2048, num_classes)
         init_weights(self)
 
-    def forward(self, y: torch.Tensor, cbcr: torch.Tensor) -> torch.Tensor:
-        """Map Y (N, Cy, 2h, 2w) and CbCr (N, Cc, h, w) to logits (N, num_classes)."""
+    def forward(self, y: Any, cbcr: torch.Tensor | None = None) -> torch.Tensor:
+        """Map Y (N, Cy, 2h, 2w) and CbCr (N, Cc, h, w) to logits (N, num_classes).
+
+        ``y`` may be the loader's ``(y, cbcr)`` pair, with ``cbcr`` left out.
+        """
+        if cbcr is None:
+            if not isinstance(y, (tuple, list)) or len(y) != 2:
+                raise InvalidArgumentError(
+                    "pass (y, cbcr), the batch FreqLoader(chroma='separate') yields, or y and "
+                    f"cbcr as two arguments; got one {type(y).__name__}"
+                )
+            y, cbcr = y
         f = self.layer3(self.layer2(self.bn_y(y)))
         if f.shape[-2:] != cbcr.shape[-2:]:
             raise InvalidArgumentError(
@@ -167,7 +184,10 @@ class LateConcatResNet(nn.Module):
 
 @register_model
 def dct_resnet50_late_concat(
-    y_channels: int = 64, cbcr_channels: int = 128, num_classes: int = 1000
+    y_channels: int = 16, cbcr_channels: int = 8, num_classes: int = 1000
 ) -> LateConcatResNet:
-    """Gueguen-style ResNet-50: Y 28 x 28 and CbCr 14 x 14, concatenated before ``layer4``."""
+    """Gueguen-style ResNet-50: Y 28 x 28 and CbCr 14 x 14, concatenated before ``layer4``.
+
+    Loader: ``FreqLoader(root, chroma="separate", size=224)``.
+    """
     return LateConcatResNet(y_channels, cbcr_channels, num_classes)

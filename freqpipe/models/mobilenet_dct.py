@@ -19,5 +19,8 @@ def _create_mobilenet_v2_dct(in_channels: int, num_classes: int, **kwargs: Any) 
 
 @register_model
 def mobilenet_v2_dct(in_channels: int = 24, num_classes: int = 1000, **kwargs: Any) -> MobileNetV2:
-    """DCTNet's MobileNetV2: C x 112 x 112 DCT input, no stem (FACTS §3)."""
+    """DCTNet's MobileNetV2: C x 112 x 112 DCT input, no stem (FACTS §3).
+
+    Loader: ``FreqLoader(root, select="dct24", size=896)``.
+    """
     return _create_mobilenet_v2_dct(in_channels, num_classes, **kwargs)

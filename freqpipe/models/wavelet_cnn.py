@@ -92,11 +92,17 @@ class WaveletCNN(nn.Module):
 
 @register_model
 def wavelet_cnn_vgg16(num_classes: int = 1000, **kwargs: Any) -> WaveletCNN:
-    """Wavelet+CNN with VGG16: bior4.4 subbands (N, 12, 112, 112) of a 224 image."""
+    """Wavelet+CNN with VGG16: bior4.4 subbands (N, 12, 112, 112) of a 224 image.
+
+    Loader: ``FreqLoader(root, output="dwt", wavelet="bior4.4", size=224)``.
+    """
     return WaveletCNN("vgg16", num_classes=num_classes, **kwargs)
 
 
 @register_model
 def wavelet_cnn_resnet50(num_classes: int = 1000, **kwargs: Any) -> WaveletCNN:
-    """Wavelet+CNN with ResNet-50: bior4.4 subbands (N, 12, 112, 112) of a 224 image."""
+    """Wavelet+CNN with ResNet-50: bior4.4 subbands (N, 12, 112, 112) of a 224 image.
+
+    Loader: ``FreqLoader(root, output="dwt", wavelet="bior4.4", size=224)``.
+    """
     return WaveletCNN("resnet50", num_classes=num_classes, **kwargs)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from freqpipe.errors import CorruptJpegWarning, FreqpipeError, InvalidArgumentError
+from freqpipe.errors import CorruptJpegWarning, FreqpipeError, InvalidArgumentError, file_reason
 from freqpipe.jpeg import reorder_jpeg
 from freqpipe.store.format import (
     FORMAT_NAME,
@@ -293,9 +293,8 @@ class _Encoder:
                 slot["quant"][j] = q
                 if not quantized:  # dequantise in float32, store float16
                     slot["coeffs"][j] = c.astype(np.float32) * q[:, None, None]
-        except _READ_ERRORS as exc:
-            msg = " ".join(str(exc).split())
-            return f"{type(exc).__name__}: {msg}"
+        except _READ_ERRORS as exc:  # the reader's reason and offset, as every surface gives
+            return f"{type(exc).__name__}: {' '.join(file_reason(exc).split())}"
         return None
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from freqpipe.errors import FreqpipeError
 from freqpipe.store.format import SHARD_SUFFIX, read_header
@@ -111,7 +112,11 @@ def _check_shard(
 
 
 def verify(
-    path: str | os.PathLike[str], *, rank: int | None = None, world_size: int | None = None
+    path: str | os.PathLike[str],
+    *,
+    rank: int | None = None,
+    world_size: int | None = None,
+    progress: bool = False,
 ) -> VerifyReport:
     """Check a store: manifest consistency, per-shard checksums, sizes, counts, labels.
 
@@ -120,6 +125,7 @@ def verify(
         rank: with ``world_size``, check only that rank's shards (a node holding part of the
             store; see :meth:`FreqStore.for_rank`).
         world_size: number of ranks.
+        progress: show a tqdm progress bar over the shards (checksumming is the slow part).
 
     Returns:
         A :class:`VerifyReport`; ``report.ok`` is False with one message per problem.
@@ -168,12 +174,15 @@ def verify(
     else:
         for extra in sorted(set(q.name for q in p.glob(f"*{SHARD_SUFFIX}")) - set(names)):
             report.problems.append(f"{extra}: shard file not listed in the manifest")
-    for e in entries:
-        if e["name"] not in chosen:
-            continue
+    todo = [e for e in entries if e["name"] in chosen]
+    bar = tqdm(total=len(todo), unit="shard", desc="verify", disable=not progress)
+    for e in todo:
         report.bytes += _check_shard(p / e["name"], e, manifest, report.problems)
         report.shards += 1
         report.records += int(e["records"])
+        bar.set_postfix(records=report.records, problems=len(report.problems), refresh=False)
+        bar.update()
+    bar.close()
     rejects_file = p / "rejects.tsv"
     if rejects_file.exists():
         rows = len(rejects_file.read_text().splitlines()) - 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -190,28 +191,53 @@ class Selection:
         return cls(*(idx[(idx >= 64 * p) & (idx < 64 * p + 64)] - 64 * p for p in range(3)))
 
     @classmethod
-    def from_spec(cls, spec: str | Selection) -> Selection:
-        """Accept a Selection or a preset name, as the ``select=`` arguments do.
+    def from_spec(cls, spec: str | os.PathLike[str] | Selection) -> Selection:
+        """Accept a Selection, a preset name or a Selection JSON file, as ``select=`` does.
+
+        Every ``select=`` argument and ``--select`` option goes through here, so the JSON that
+        ``freqpipe select --out sel.json`` writes (or :meth:`to_json`) is accepted everywhere.
 
         Args:
-            spec: a :class:`Selection` (returned as is) or a preset name.
+            spec: a :class:`Selection` (returned as is), a preset name, or the path (``str``
+                ending in ``.json``, or any ``os.PathLike``) of a Selection JSON file.
 
         Returns:
             The selection.
 
         Raises:
-            SelectionError: unknown preset name or wrong type.
+            SelectionError: unknown preset name, unreadable or malformed file, or wrong type.
 
         Example:
             >>> Selection.from_spec("dct6") == Selection.preset("dct6")
             True
+            >>> import tempfile, pathlib
+            >>> f = pathlib.Path(tempfile.mkdtemp()) / "sel.json"
+            >>> _ = f.write_text(Selection.preset("dct24").to_json())
+            >>> Selection.from_spec(f) == Selection.from_spec(str(f)) == Selection.preset("dct24")
+            True
         """
         if isinstance(spec, Selection):
             return spec
+        if isinstance(spec, os.PathLike) or (
+            isinstance(spec, str) and spec.lower().endswith(".json")
+        ):
+            path = os.fspath(spec)
+            try:
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+            except OSError as exc:
+                raise SelectionError(
+                    f"cannot read the selection file {path}: {exc.strerror}"
+                ) from exc
+            try:
+                return cls.from_json(text)
+            except SelectionError as exc:
+                raise SelectionError(f"{path}: {exc}") from exc
         if isinstance(spec, str):
             return cls.preset(spec)
         raise SelectionError(
-            f"expected a Selection or a preset name ({', '.join(PRESETS)}), got {spec!r}"
+            f"expected a Selection, a preset name ({', '.join(PRESETS)}) or a Selection JSON "
+            f"file, got {spec!r}"
         )
 
     @property

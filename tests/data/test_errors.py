@@ -59,7 +59,7 @@ def test_warn_and_bytes_items(files: list[Path]) -> None:
     with pytest.warns(BadFileWarning, match="<bytes of item 1>"):
         x, y = next(iter(loader))
     assert x.shape[0] == 4 and loader.skipped >= 1  # a replacement may be the bad item again
-    assert loader.skipped_files[0][0] == "<bytes of item 1>"
+    assert loader.bad_files[0][0] == "<bytes of item 1>"
     with pytest.raises(FreqpipeError, match="<bytes of item 1>"):
         next(iter(FreqLoader(ds, batch_size=4, size=32, device="cpu")))
 

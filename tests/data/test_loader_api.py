@@ -165,12 +165,12 @@ def test_workers_init_fn_timeout_and_prefetch(indexed: JpegFileList) -> None:
     it = iter(loader)
     next(it)
     time.sleep(0.3)  # a slow consumer: the next batches are filled meanwhile
-    pool = loader._pool
+    pool = it.pool
     assert pool is not None and len(pool._done) >= 2
     rest = list(it)
     assert len(rest) == 7 and sorted(w for w, _ in seen) == [0, 1]
     assert all(name.startswith("freqpipe-loader-") for _, name in seen)
-    assert loader._pool is None  # not persistent: stopped after the epoch
+    assert not pool.alive  # not persistent: stopped after the epoch
 
     class Slow(JpegFileList):
         def __getitem__(self, index: int) -> Any:

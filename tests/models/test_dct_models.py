@@ -71,7 +71,7 @@ def test_mobilenet_v2_dct_shapes():
 
 
 def test_late_concat_shapes_and_mismatch():
-    m = fm.dct_resnet50_late_concat(num_classes=4).eval()
+    m = fm.dct_resnet50_late_concat(y_channels=64, cbcr_channels=128, num_classes=4).eval()
     with torch.no_grad():
         assert m(torch.zeros(1, 64, 28, 28), torch.zeros(1, 128, 14, 14)).shape == (1, 4)
         with pytest.raises(InvalidArgumentError, match="half"):
