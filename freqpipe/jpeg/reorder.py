@@ -115,7 +115,8 @@ def reorder_jpeg(
         return out
     except module.DecodeError as exc:
         kind, message, offset = exc.args
-        if kind == "corrupt":
+        # "damaged" is what a non-strict read would recover; a lossless rewrite cannot
+        if kind in ("corrupt", "damaged"):
             raise CorruptJpegError(
                 f"{message}; a damaged file cannot be reordered losslessly",
                 source=name,
