@@ -25,28 +25,27 @@ __all__ = ["block_dct", "block_idct", "dct_matrix"]
 
 # torchvision-style transforms of coefficient batches (they need torch, so they load on first
 # use): ``from freqpipe.transforms.dct import RandomResizedCrop`` and friends.
-_BATCH_TRANSFORMS = frozenset(
-    {
-        "CenterCrop",
-        "ColorJitter",
-        "Compose",
-        "CutMix",
-        "DctBatch",
-        "MixUp",
-        "RandomErasing",
-        "RandomGrayscale",
-        "RandomHorizontalFlip",
-        "RandomResizedCrop",
-        "Resize",
-    }
-)
+_BATCH_TRANSFORMS = {
+    "Compose": "_dct_batch",
+    "DctBatch": "_dct_batch",
+    "CenterCrop": "_dct_geometry",
+    "RandomHorizontalFlip": "_dct_geometry",
+    "RandomResizedCrop": "_dct_geometry",
+    "Resize": "_dct_geometry",
+    "ColorJitter": "_dct_colour",
+    "RandomGrayscale": "_dct_colour",
+    "CutMix": "_dct_mix",
+    "MixUp": "_dct_mix",
+    "RandomErasing": "_dct_mix",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _BATCH_TRANSFORMS:
-        from freqpipe.transforms import _dct_batch
+        import importlib
 
-        return getattr(_dct_batch, name)
+        module = importlib.import_module(f"freqpipe.transforms.{_BATCH_TRANSFORMS[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
