@@ -26,6 +26,7 @@ __all__ = [
     "ShapeError",
     "StoreCorruptError",
     "StoreError",
+    "StoreSchemaError",
     "UnsupportedJpegError",
 ]
 
@@ -136,6 +137,20 @@ class IncompleteStoreError(StoreError):
 
 class StoreCorruptError(StoreError):
     """A shard or the manifest does not match what was written (checksum, size, header)."""
+
+
+class StoreSchemaError(StoreCorruptError):
+    """A manifest or shard header field is missing, of the wrong type, or inconsistent.
+
+    Args:
+        message: what is wrong with the field.
+        field: the field's path (``"dtype"``, ``"shards[2].inputs"``), kept for callers.
+        source: the file.
+    """
+
+    def __init__(self, message: str, *, field: str, source: str | None = None):
+        super().__init__(message, source=source)
+        self.field = field
 
 
 class DiskFullError(StoreError):

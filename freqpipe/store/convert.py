@@ -44,6 +44,7 @@ from freqpipe.store.format import (
     shard_name,
 )
 from freqpipe.store.records import RecordSpec, coefficient_record, pixel_record
+from freqpipe.store.schema import manifest_dtype
 from freqpipe.store.writer import atomic_write_bytes, atomic_write_json, write_shard
 from freqpipe.transforms import Selection
 
@@ -585,13 +586,7 @@ def merge(dst: str | os.PathLike[str]) -> dict[str, Any]:
             side["rejects"] = len(side_rejects)
             shards.append(side)
     kind = first["kind"]
-    dtypes = {s["dtype"] for s in shards if s["records"]}
-    if kind == "jpeg":
-        store_dtype = "uint8"
-    elif kind == "float16":
-        store_dtype = "float16"
-    else:
-        store_dtype = "int8" if dtypes == {"int8"} else "int16"
+    store_dtype = manifest_dtype(kind, [s["dtype"] for s in shards if s["records"]])
     c, g = len(Selection.from_json(first["selection"])), first["size"] // 8
     layout: dict[str, Any] = {"labels": {"dtype": "int64", "shape": []}}
     if kind == "jpeg":

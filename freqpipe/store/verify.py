@@ -14,6 +14,7 @@ import numpy as np
 from freqpipe.errors import FreqpipeError
 from freqpipe.store.format import SHARD_SUFFIX, read_header
 from freqpipe.store.reader import load_manifest, shards_for_rank
+from freqpipe.store.schema import check_shard_matches
 
 __all__ = ["VerifyReport", "verify"]
 
@@ -72,14 +73,11 @@ def _check_shard(
         return actual
     try:
         header = read_header(path)
+        check_shard_matches(manifest, entry, header, str(path))
     except FreqpipeError as exc:
         problems.append(f"{name}: {exc.reason}")
         return actual
     n = entry["records"]
-    if header.records != n or header.kind != manifest["kind"]:
-        problems.append(f"{name}: header says {header.kind}/{header.records} records, manifest "
-                        f"{manifest['kind']}/{n}")  # fmt: skip
-        return actual
     maps = {k: header.memmap(path, k) for k in header.sections}
     layout = manifest["layout"]
     if "coeffs" in layout:
