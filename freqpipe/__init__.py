@@ -51,8 +51,10 @@ from freqpipe.errors import (
     NotAJpegError,
     SelectionError,
     ShapeError,
+    StoreBusyError,
     StoreCorruptError,
     StoreError,
+    StoreSchemaError,
     UnsupportedJpegError,
 )
 from freqpipe.jpeg import JpegCoefficients, read_coefficients, read_coefficients_batch
@@ -138,8 +140,10 @@ __all__ = [
     "Selection",
     "SelectionError",
     "ShapeError",
+    "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreSchemaError",
     "UnsupportedJpegError",
     "__version__",
     "align_chroma",

@@ -24,6 +24,7 @@ __all__ = [
     "NotAJpegError",
     "SelectionError",
     "ShapeError",
+    "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
     "StoreSchemaError",
@@ -129,6 +130,10 @@ class BatchTimeoutError(FreqpipeError, RuntimeError):
 
 class StoreError(FreqpipeError):
     """A store cannot be written or opened (wrong directory, settings mismatch)."""
+
+
+class StoreBusyError(StoreError):
+    """Another process is converting into the same store (it holds the destination's lock)."""
 
 
 class IncompleteStoreError(StoreError):

@@ -28,6 +28,7 @@ gather along its first axis. The blake2b checksum (32-byte digest) covers the wh
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -57,6 +58,7 @@ __all__ = [
     "StoreCorruptError",
     "StoreError",
     "align",
+    "blake2b_file",
     "check_header",
     "read_header",
     "shard_name",
@@ -82,6 +84,23 @@ def align(n: int, page: int = PAGE) -> int:
         (4096, 4096, 8192)
     """
     return -(-n // page) * page
+
+
+def blake2b_file(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
+    """The hex blake2b digest (32 bytes) of a file: the checksum a shard's sidecar records.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "x"
+        >>> _ = p.write_bytes(b"")
+        >>> blake2b_file(p) == hashlib.blake2b(digest_size=32).hexdigest()
+        True
+    """
+    h = hashlib.blake2b(digest_size=32)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 def shard_name(rank: int, index: int) -> str:
