@@ -54,8 +54,10 @@ from freqpipe.errors import (
     NotAJpegError,
     SelectionError,
     ShapeError,
+    StoreBusyError,
     StoreCorruptError,
     StoreError,
+    StoreSchemaError,
     UnsupportedJpegError,
 )
 from freqpipe.jpeg import (
@@ -148,8 +150,10 @@ __all__ = [
     "Selection",
     "SelectionError",
     "ShapeError",
+    "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreSchemaError",
     "UnsupportedJpegError",
     "__version__",
     "align_chroma",

@@ -27,8 +27,10 @@ __all__ = [
     "NotAJpegError",
     "SelectionError",
     "ShapeError",
+    "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreSchemaError",
     "UnsupportedJpegError",
     "file_reason",
 ]
@@ -207,12 +209,30 @@ class StoreError(FreqpipeError):
     """A store cannot be written or opened (wrong directory, settings mismatch)."""
 
 
+class StoreBusyError(StoreError):
+    """Another process is converting into the same store (it holds the destination's lock)."""
+
+
 class IncompleteStoreError(StoreError):
     """The directory holds an unfinished conversion (no manifest yet)."""
 
 
 class StoreCorruptError(StoreError):
     """A shard or the manifest does not match what was written (checksum, size, header)."""
+
+
+class StoreSchemaError(StoreCorruptError):
+    """A manifest or shard header field is missing, of the wrong type, or inconsistent.
+
+    Args:
+        message: what is wrong with the field.
+        field: the field's path (``"dtype"``, ``"shards[2].inputs"``), kept for callers.
+        source: the file.
+    """
+
+    def __init__(self, message: str, *, field: str, source: str | None = None):
+        super().__init__(message, source=source)
+        self.field = field
 
 
 class DiskFullError(StoreError):

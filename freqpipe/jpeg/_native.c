@@ -14,7 +14,7 @@
  * speed is the same; the filter callback would add a call per block-row region.
  *
  * Usage from Python (freqpipe/jpeg/reader.py; scans.py and reorder.py for the last two):
- *     dec = Decoder(data, strict, max_scans, max_pixels)  # parses the header, GIL released
+ *     dec = Decoder(data, strict, max_scans, max_pixels, max_passes)  # header, GIL released
  *     dec.header                                # dict of header facts
  *     dec.decode(outs, components, freqs)       # entropy decode + copy, GIL released
  *     dec.view(component)                       # or borrow libjpeg's array, no copy
@@ -26,7 +26,9 @@
 #include <Python.h>
 
 #include <setjmp.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +45,28 @@
 #define KIND_UNSUPPORTED "unsupported"
 #define KIND_NOT_JPEG "not_jpeg"
 #define KIND_TOO_LARGE "too_large"
+#define KIND_REFUSED "refused"     /* a corrupt or hostile file refused outright: no hint */
+#define KIND_NO_MEMORY "no_memory" /* malloc failed */
+
+/* ---- what a file may make us allocate ----------------------------------------------------
+ * Every block of a Huffman-coded image costs at least one bit (its DC code), so a complete
+ * file of N bytes holds at most 8N blocks, i.e. 8N * 128 bytes of coefficients; twice that
+ * leaves room for the MCU padding libjpeg allocates but a non-interleaved scan does not code.
+ * Arithmetic coding can spend far less than a bit on a block, so its allowance is a plain
+ * multiple, like libjpeg-turbo's max_memory_to_use. Below COEF_BUDGET_FLOOR nothing is refused.
+ * A file asking for more is corrupt or truncated: refused before anything is allocated. */
+#define COEF_BUDGET_FLOOR ((unsigned long long)64 << 20)
+#define COEF_BYTES_PER_FILE_BYTE_HUFFMAN 2048ULL
+#define COEF_BYTES_PER_FILE_BYTE_ARITH (128ULL << 10)
+#define MAX_COEF_ARRAYS MAX_COMPONENTS
+
+/* One component's coefficients: a single zeroed allocation (calloc: pages are mapped lazily,
+ * nothing is touched twice), rows evenly spaced so NumPy can always borrow it. */
+typedef struct {
+    JBLOCK *base;
+    JBLOCKROW *rows;
+    JDIMENSION blocksperrow, numrows;
+} CoefArray;
 
 static PyObject *DecodeError; /* args: (kind, message, offset or None) */
 
@@ -59,6 +83,10 @@ typedef struct {
 typedef struct {
     struct jpeg_progress_mgr pub;
     int max_scans;
+    int max_passes;            /* scan work allowed, in passes over all the image's blocks */
+    int last_scan;             /* input_scan_number last checked */
+    unsigned long long visits; /* blocks walked by the scans so far */
+    signed char bits[MAX_COMPONENTS][DCTSIZE2]; /* precision decoded so far; -1: none */
 } ScanLimit;
 
 typedef struct {
@@ -75,7 +103,14 @@ typedef struct {
     int finished;    /* jpeg_read_coefficients returned: coef_arrays valid until destroy */
     jvirt_barray_ptr *coef_arrays;
     PyObject *header;
+    CoefArray arrays[MAX_COEF_ARRAYS];
+    int narrays;
+    void (*libjpeg_realize)(j_common_ptr);
 } Decoder;
+
+static Decoder *decoder_of(j_common_ptr cinfo) {
+    return (Decoder *)((char *)cinfo - offsetof(Decoder, cinfo));
+}
 
 static int is_unsupported_code(int code) {
     switch (code) {
@@ -107,6 +142,8 @@ static void on_error_exit(j_common_ptr cinfo) {
     (*err->pub.format_message)(cinfo, err->message);
     if (code == JERR_NO_SOI || code == JERR_INPUT_EMPTY)
         err->kind = KIND_NOT_JPEG;
+    else if (code == JERR_OUT_OF_MEMORY)
+        err->kind = KIND_NO_MEMORY;
     else if (is_unsupported_code(code))
         err->kind = KIND_UNSUPPORTED;
     else
@@ -136,6 +173,52 @@ static void on_output_message(j_common_ptr cinfo) { /* never print to stderr */ 
 
 /* A progressive file may hold thousands of tiny scans that each re-walk the whole
  * coefficient buffer; cap them so a malicious file cannot make a decode take minutes. */
+static void refuse(j_common_ptr cinfo) {
+    ErrorState *err = (ErrorState *)cinfo->err;
+    err->kind = KIND_REFUSED;
+    longjmp(err->jump, 1);
+}
+
+/* A scan that sends a coefficient at a precision already decoded adds nothing but work (libjpeg
+ * accepts a repeated first scan without a warning): refuse it. Each accepted scan lowers the
+ * precision of its coefficients, so no coefficient is sent more than 14 times; on top, the
+ * blocks walked by all scans together are capped at max_passes times the image's blocks. */
+static void check_scan(j_decompress_ptr d, ScanLimit *limit) {
+    ErrorState *err = (ErrorState *)d->err;
+    unsigned long long in_scan = 0, total = 0;
+    for (int ci = 0; ci < d->num_components; ci++)
+        total += (unsigned long long)d->comp_info[ci].width_in_blocks *
+                 d->comp_info[ci].height_in_blocks;
+    for (int i = 0; i < d->comps_in_scan; i++) {
+        jpeg_component_info *comp = d->cur_comp_info[i];
+        int ci = comp->component_index;
+        in_scan += (unsigned long long)comp->width_in_blocks * comp->height_in_blocks;
+        if (ci < 0 || ci >= MAX_COMPONENTS) continue;
+        int ss = d->progressive_mode ? d->Ss : 0, se = d->progressive_mode ? d->Se : 63;
+        for (int k = ss; k <= se && k < DCTSIZE2; k++) {
+            int bits = limit->bits[ci][k];
+            int al = d->progressive_mode ? d->Al : 0;
+            int again = d->progressive_mode && d->Ah != 0 ? bits >= 0 && bits <= al : bits >= 0;
+            if (again) {
+                snprintf(err->message, sizeof(err->message),
+                         "scan %d sends coefficient %d of component %d again at a precision "
+                         "already decoded (Ss=%d, Se=%d, Ah=%d, Al=%d); refusing redundant "
+                         "scans", d->input_scan_number, k, ci, d->Ss, d->Se, d->Ah, d->Al);
+                refuse((j_common_ptr)d);
+            }
+            limit->bits[ci][k] = (signed char)al;
+        }
+    }
+    limit->visits += in_scan;
+    if (limit->max_passes > 0 && limit->visits > (unsigned long long)limit->max_passes * total) {
+        snprintf(err->message, sizeof(err->message),
+                 "its %d scans walk the image's %llu blocks more than %d times over; refusing "
+                 "to decode (progressive scan bomb?)", d->input_scan_number, total,
+                 limit->max_passes);
+        refuse((j_common_ptr)d);
+    }
+}
+
 static void on_progress(j_common_ptr cinfo) {
     if (!cinfo->is_decompressor) return;
     j_decompress_ptr dinfo = (j_decompress_ptr)cinfo;
@@ -145,9 +228,84 @@ static void on_progress(j_common_ptr cinfo) {
         snprintf(err->message, sizeof(err->message),
                  "more than %d scans; refusing to decode (progressive scan bomb?)",
                  limit->max_scans);
-        err->kind = KIND_CORRUPT;
-        longjmp(err->jump, 1);
+        refuse(cinfo);
     }
+    /* Called before each chunk of input is consumed, so a new scan's header (read by the
+     * previous chunk) is seen here before any of its data is decoded. */
+    if (dinfo->input_scan_number != limit->last_scan && dinfo->comps_in_scan > 0) {
+        limit->last_scan = dinfo->input_scan_number;
+        check_scan(dinfo, limit);
+    }
+}
+
+/* ---- the coefficient arrays: one allocation per component ---------------------------------
+ * libjpeg's own manager splits a virtual array into 1 GB chunks, which NumPy cannot borrow, and
+ * zero-fills it eagerly. These three replace its barray methods (jpeg_read_coefficients only
+ * uses barrays); the arrays belong to the Decoder and are freed with it. */
+static jvirt_barray_ptr coef_request(j_common_ptr cinfo, int pool_id, boolean pre_zero,
+                                     JDIMENSION blocksperrow, JDIMENSION numrows,
+                                     JDIMENSION maxaccess) {
+    Decoder *self = decoder_of(cinfo);
+    if (self->narrays >= MAX_COEF_ARRAYS) ERREXIT(cinfo, JERR_VIRTUAL_BUG);
+    CoefArray *a = &self->arrays[self->narrays++];
+    a->base = NULL;
+    a->rows = NULL;
+    a->blocksperrow = blocksperrow;
+    a->numrows = numrows;
+    return (jvirt_barray_ptr)a;
+}
+
+static void free_coef_arrays(Decoder *self) {
+    for (int i = 0; i < self->narrays; i++) {
+        free(self->arrays[i].base);
+        free(self->arrays[i].rows);
+    }
+    self->narrays = 0;
+}
+
+static void coef_realize(j_common_ptr cinfo) {
+    Decoder *self = decoder_of(cinfo);
+    ErrorState *err = (ErrorState *)cinfo->err;
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    self->libjpeg_realize(cinfo); /* anything else requested from libjpeg's own manager */
+    unsigned long long need = 0;
+    for (int i = 0; i < self->narrays; i++)
+        need += (unsigned long long)self->arrays[i].blocksperrow * self->arrays[i].numrows *
+                sizeof(JBLOCK);
+    unsigned long long file = (unsigned long long)self->data.len;
+    unsigned long long budget =
+        file * (d->arith_code ? COEF_BYTES_PER_FILE_BYTE_ARITH : COEF_BYTES_PER_FILE_BYTE_HUFFMAN);
+    if (budget < COEF_BUDGET_FLOOR) budget = COEF_BUDGET_FLOOR;
+    if (need > budget) {
+        snprintf(err->message, sizeof(err->message),
+                 "its %ux%u frame needs %llu bytes of coefficients, more than a %s-coded file "
+                 "of %llu bytes can hold (at most %llu); the file is corrupt or truncated",
+                 (unsigned)d->image_width, (unsigned)d->image_height, need,
+                 d->arith_code ? "arithmetic" : "Huffman", file, budget);
+        refuse(cinfo);
+    }
+    for (int i = 0; i < self->narrays; i++) {
+        CoefArray *a = &self->arrays[i];
+        size_t nblocks = (size_t)a->blocksperrow * a->numrows;
+        a->base = (JBLOCK *)calloc(nblocks ? nblocks : 1, sizeof(JBLOCK));
+        a->rows = (JBLOCKROW *)malloc((a->numrows ? a->numrows : 1) * sizeof(JBLOCKROW));
+        if (a->base == NULL || a->rows == NULL) {
+            snprintf(err->message, sizeof(err->message),
+                     "out of memory allocating %llu bytes of coefficients for a %ux%u image",
+                     need, (unsigned)d->image_width, (unsigned)d->image_height);
+            err->kind = KIND_NO_MEMORY;
+            longjmp(err->jump, 1);
+        }
+        for (JDIMENSION r = 0; r < a->numrows; r++) a->rows[r] = a->base + (size_t)r * a->blocksperrow;
+    }
+}
+
+static JBLOCKARRAY coef_access(j_common_ptr cinfo, jvirt_barray_ptr ptr, JDIMENSION start_row,
+                               JDIMENSION num_rows, boolean writable) {
+    CoefArray *a = (CoefArray *)ptr;
+    if (a->rows == NULL || start_row > a->numrows || num_rows > a->numrows - start_row)
+        ERREXIT(cinfo, JERR_BAD_VIRTUAL_ACCESS);
+    return a->rows + start_row;
 }
 
 static void raise_decode_error(Decoder *self) {
@@ -228,6 +386,7 @@ static const char *classify_frame(const unsigned char *buf, size_t len, char *wh
 
 static void Decoder_dealloc(Decoder *self) {
     if (self->created) jpeg_destroy_decompress(&self->cinfo);
+    free_coef_arrays(self);
     if (self->have_data) PyBuffer_Release(&self->data);
     Py_XDECREF(self->header);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -281,12 +440,12 @@ static PyObject *build_header(Decoder *self) {
 }
 
 static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"data", "strict", "max_scans", "max_pixels", NULL};
+    static char *kwlist[] = {"data", "strict", "max_scans", "max_pixels", "max_passes", NULL};
     PyObject *data_obj;
-    int strict = 1, max_scans = 1000;
+    int strict = 1, max_scans = 1000, max_passes = 0;
     unsigned long long max_pixels = 0; /* 0: no limit */
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|piK", kwlist, &data_obj, &strict,
-                                     &max_scans, &max_pixels))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|piKi", kwlist, &data_obj, &strict,
+                                     &max_scans, &max_pixels, &max_passes))
         return -1;
     if (self->have_data || self->created) {
         PyErr_SetString(PyExc_RuntimeError, "Decoder cannot be re-initialised");
@@ -314,6 +473,8 @@ static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
     self->err.strict = strict;
     self->progress.pub.progress_monitor = on_progress;
     self->progress.max_scans = max_scans;
+    self->progress.max_passes = max_passes;
+    memset(self->progress.bits, -1, sizeof(self->progress.bits));
 
     volatile int failed = 0;
     Py_BEGIN_ALLOW_THREADS
@@ -322,6 +483,10 @@ static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
     } else {
         jpeg_create_decompress(&self->cinfo);
         self->created = 1;
+        self->libjpeg_realize = self->cinfo.mem->realize_virt_arrays;
+        self->cinfo.mem->request_virt_barray = coef_request;
+        self->cinfo.mem->realize_virt_arrays = coef_realize;
+        self->cinfo.mem->access_virt_barray = coef_access;
         self->cinfo.progress = &self->progress.pub;
         jpeg_save_markers(&self->cinfo, JPEG_APP0 + 1, 0xFFFF); /* EXIF */
         jpeg_save_markers(&self->cinfo, JPEG_APP0 + 2, 0xFFFF); /* ICC */
@@ -525,6 +690,7 @@ done:
         /* Failed: free libjpeg's pools now rather than when Python collects the object. */
         jpeg_destroy_decompress(&self->cinfo);
         self->created = 0;
+        free_coef_arrays(self);
     }
     /* The source bytes are no longer needed; the coefficients may still be borrowed. */
     if (self->have_data) {
@@ -822,7 +988,8 @@ static PyTypeObject DecoderType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "freqpipe.jpeg._native.Decoder",
     .tp_basicsize = sizeof(Decoder),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Decoder(data, strict=True, max_scans=1000, max_pixels=0): one JPEG's coefficients.",
+    .tp_doc = "Decoder(data, strict=True, max_scans=1000, max_pixels=0, max_passes=0): one JPEG's "
+               "coefficients.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Decoder_init,
     .tp_dealloc = (destructor)Decoder_dealloc,

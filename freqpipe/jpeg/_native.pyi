@@ -9,7 +9,12 @@ class DecodeError(Exception): ...
 
 class Decoder:
     def __init__(
-        self, data: Buffer, strict: bool = ..., max_scans: int = ..., max_pixels: int = ...
+        self,
+        data: Buffer,
+        strict: bool = ...,
+        max_scans: int = ...,
+        max_pixels: int = ...,
+        max_passes: int = ...,
     ) -> None: ...
     @property
     def header(self) -> dict[str, Any]: ...

@@ -6,6 +6,7 @@ and Huffman tables, restart interval, scans, APPn metadata) to describe a file t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,14 @@ _SOF_NAMES = {
     0xF7: "JPEG-LS",
 }
 _STANDALONE = {0x01, *range(0xD0, 0xD9)}
+#: A run of 0xFF: fill bytes before a marker (T.81 B.1.1.2), skipped in one regex match.
+_FILL = re.compile(rb"\xff+")
+
+
+def _last_fill(data: bytes, pos: int) -> int:
+    """Offset of the last 0xFF of the run starting at ``pos``: the marker's own prefix."""
+    match = _FILL.match(data, pos)
+    return match.end() - 1 if match else pos
 
 
 @dataclass
@@ -94,8 +103,11 @@ def _skip_entropy_data(data: bytes, pos: int) -> int:
         if pos < 0 or pos + 1 >= len(data):
             return len(data)
         nxt = data[pos + 1]
-        if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
-            pos += 1 if nxt == 0xFF else 2
+        if nxt == 0xFF:
+            pos = _last_fill(data, pos)
+            continue
+        if nxt == 0x00 or 0xD0 <= nxt <= 0xD7:
+            pos += 2
             continue
         return pos
 
@@ -139,7 +151,9 @@ def parse_jpeg(data: bytes, *, source: str = "<bytes>") -> JpegStructure:
             break
         code = data[pos + 1]
         if code == 0xFF:
-            pos += 1
+            pos = _last_fill(data, pos)
+            if pos + 1 >= n:
+                break
             continue
         if code == 0xD9:
             out.ends_with_eoi = True

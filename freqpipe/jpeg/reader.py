@@ -43,6 +43,12 @@ STRICT_HINT = "pass strict=False to accept what libjpeg recovers (missing blocks
 #: A progressive JPEG rarely has more than ~12 scans; thousands means a decoding-time bomb.
 _MAX_SCANS = 1000
 
+#: Scan work allowed, in passes over all the image's blocks. libjpeg's progressive script walks
+#: them about 6 times; one scan per coefficient (the most a frequency-ordered file needs) about
+#: 64 times for luma but fewer averaged over the components. Beyond that, a file costs more than
+#: a small multiple of a normal decode of its size: a decoding-time bomb.
+_MAX_PASSES = 64
+
 JpegSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
 _APP1, _APP2 = 0xE1, 0xE2
@@ -89,6 +95,10 @@ def _translate(exc: Exception, name: str) -> FreqpipeError:
         return CorruptJpegError(
             message, source=name, offset=offset, recoverable=True, hint=STRICT_HINT
         )
+    if kind == "no_memory":
+        return ImageTooLargeError(message, source=name, offset=offset)
+    # "refused" (a bound on hostile files) and "corrupt" (libjpeg failed too): strict=False
+    # would not help, so no hint
     return CorruptJpegError(message, source=name, offset=offset)
 
 
@@ -192,6 +202,11 @@ def _freq_lists(freqs: Any, count: int) -> list[np.ndarray]:
     every = np.arange(64, dtype=np.int64)
     if freqs is None:
         return [every] * count
+    if isinstance(freqs, (str, bytes)) or not isinstance(freqs, Iterable):
+        raise InvalidArgumentError(
+            f"freqs must be a list of frequency indices (or one per component), got {freqs!r}",
+            value=freqs,
+        )
     items = list(freqs)
     per_component = bool(items) and all(
         isinstance(f, (Sequence, np.ndarray)) and not isinstance(f, (str, bytes)) for f in items
@@ -203,7 +218,13 @@ def _freq_lists(freqs: Any, count: int) -> list[np.ndarray]:
         )
     out = []
     for f in lists:
-        arr = np.asarray(f, dtype=np.int64).reshape(-1)
+        values = list(f) if isinstance(f, (Sequence, np.ndarray)) else [f]
+        bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
+        if bad:
+            raise InvalidArgumentError(
+                f"freqs must hold integer frequency indices 0..63, got {bad[0]!r}", value=freqs
+            )
+        arr = np.asarray(values, dtype=np.int64).reshape(-1)
         if arr.size and (arr.min() < 0 or arr.max() > 63):
             raise InvalidArgumentError(f"frequency indices must be in 0..63, got {arr.tolist()}")
         out.append(arr)
@@ -214,11 +235,11 @@ _ALL_FREQS = np.arange(64, dtype=np.int64)
 
 
 def _borrowed_plane(decoder: Any, component: int, shape: tuple[int, int, int]) -> np.ndarray:
+    # The native reader keeps each component in one allocation, so the view always exists:
+    # a plane is never copied, whatever its size.
     view = decoder.view(component)
-    if view is None:  # rows not evenly spaced in libjpeg's memory: copy instead
-        plane = np.empty(shape, dtype=np.int16)
-        decoder.copy_out(component, plane)
-        return plane
+    if view is None:  # pragma: no cover - C guarantees it
+        raise FreqpipeError("internal error: coefficient plane cannot be borrowed")
     plane = np.asarray(view)
     if plane.shape != shape or plane.dtype != np.int16:  # pragma: no cover - C guarantees it
         raise FreqpipeError(f"internal error: borrowed plane {plane.shape} != {shape}")
@@ -229,7 +250,10 @@ def _outputs(
     out: Sequence[Any] | None, shapes: list[tuple[int, int, int]], skip: list[bool]
 ) -> list[np.ndarray | None]:
     if out is None:
-        return [None if s else np.empty(shape, dtype=np.int16) for shape, s in zip(shapes, skip)]
+        try:
+            return [None if s else np.empty(shape, np.int16) for shape, s in zip(shapes, skip)]
+        except MemoryError as exc:
+            raise ImageTooLargeError(f"out of memory allocating planes of {shapes}") from exc
     if len(out) != len(shapes):
         raise InvalidArgumentError(f"out has {len(out)} buffers for {len(shapes)} planes")
     arrays: list[np.ndarray | None] = []
@@ -299,12 +323,16 @@ def open_decoder(
         FreqpipeError: the typed errors of :func:`read_coefficients`.
     """
     data, name = _load(src)
-    if max_pixels is not None and max_pixels < 1:
-        raise InvalidArgumentError(f"max_pixels must be positive or None, got {max_pixels}")
+    integer = isinstance(max_pixels, (int, np.integer)) and not isinstance(max_pixels, bool)
+    if max_pixels is not None and (not integer or max_pixels < 1):
+        raise InvalidArgumentError(
+            f"max_pixels must be a positive integer or None, got {max_pixels!r}", value=max_pixels
+        )
     native = _native()
     data, extent = _scan_prefix(data, wanted)
     try:
-        return native.Decoder(data, strict, _MAX_SCANS, max_pixels or 0), name, extent
+        decoder = native.Decoder(data, strict, _MAX_SCANS, int(max_pixels or 0), _MAX_PASSES)
+        return decoder, name, extent
     except native.DecodeError as exc:
         raise _translate(exc, name) from None
 
@@ -358,7 +386,11 @@ def read_coefficients(
             returned (missing blocks are zero). Stray bytes between segments, which libjpeg
             skips after the preceding scan has decoded completely, only warn in both modes.
         max_pixels: refuse images with more pixels than this before allocating anything
-            (default Pillow's 89,478,485); None disables the check.
+            (default Pillow's 89,478,485); None disables the check. Whatever its value, a
+            file is refused (:class:`CorruptJpegError`) when its frame needs more coefficient
+            memory than a file of its size can code: every block of a Huffman-coded image
+            costs at least one bit, so an N-byte file gets 2 x 8N blocks x 128 bytes
+            (arithmetic coding: 128 KiB per byte), and at least 64 MiB.
         out: optional preallocated int16 arrays, one per returned plane, C-contiguous and of
             exactly the plane's shape (e.g. views into a pinned batch buffer).
 
@@ -368,8 +400,9 @@ def read_coefficients(
     Raises:
         NotAJpegError: the data do not start with a JPEG SOI marker.
         UnsupportedJpegError: 12/16-bit, lossless, hierarchical or JPEG-LS, > 4 components.
-        CorruptJpegError: truncated or corrupt data (``strict=True``) or unrecoverable damage.
-        ImageTooLargeError: more than ``max_pixels`` pixels.
+        CorruptJpegError: truncated or corrupt data (``strict=True``), unrecoverable damage, a
+            frame larger than the file can code, or redundant scans (a band sent twice).
+        ImageTooLargeError: more than ``max_pixels`` pixels, or no memory for the planes.
         InvalidArgumentError: a bad ``components``, ``freqs`` or ``out``.
 
     Example:

@@ -17,11 +17,13 @@ Checking
     :func:`verify` (``freqpipe verify``), :class:`VerifyReport`
 Errors
     :class:`StoreError`, :class:`IncompleteStoreError`, :class:`StoreCorruptError`,
-    :class:`DiskFullError` (all :class:`~freqpipe.errors.FreqpipeError`)
+    :class:`StoreSchemaError`, :class:`StoreBusyError`, :class:`DiskFullError` (all
+    :class:`~freqpipe.errors.FreqpipeError`)
 """
 
 from __future__ import annotations
 
+from freqpipe.errors import StoreBusyError, StoreSchemaError
 from freqpipe.store.convert import ConvertSummary, convert, merge, scan_inputs
 from freqpipe.store.format import (
     FORMAT_VERSION,
@@ -44,8 +46,10 @@ __all__ = [
     "RecordSpec",
     "ReorderSummary",
     "StoreBatch",
+    "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreSchemaError",
     "VerifyReport",
     "coefficient_record",
     "convert",

@@ -11,29 +11,38 @@ Plan (deterministic, so a resumed or multi-rank run makes the same store as one 
 
 Crash safety: a shard is written as ``.tmp``, fsynced and renamed, then its sidecar JSON (the
 completion mark: input range, rejects, checksum) likewise. ``resume=True`` keeps every shard
-whose sidecar exists and redoes the rest. ``_rank-R.done.json`` marks a finished rank; the
-merge (rank 0, or :func:`merge`) writes ``rejects.tsv`` and then ``manifest.json``, last.
+whose sidecar exists and whose bytes match its checksum, and redoes the rest.
+``_rank-R.done.json`` marks a finished rank; the merge (rank 0, or :func:`merge`) writes
+``rejects.tsv`` and then ``manifest.json``, last.
 """
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import math
 import os
 import re
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from freqpipe.errors import CorruptJpegWarning, FreqpipeError, InvalidArgumentError, file_reason
+from freqpipe.errors import (
+    CorruptJpegWarning,
+    FreqpipeError,
+    InvalidArgumentError,
+    StoreBusyError,
+    file_reason,
+)
 from freqpipe.jpeg import reorder_jpeg
 from freqpipe.store.format import (
     FORMAT_NAME,
@@ -42,10 +51,12 @@ from freqpipe.store.format import (
     REJECTS,
     SHARD_SUFFIX,
     StoreError,
+    blake2b_file,
     load_json,
     shard_name,
 )
 from freqpipe.store.records import RecordSpec, coefficient_record, pixel_record
+from freqpipe.store.schema import manifest_dtype
 from freqpipe.store.writer import atomic_write_bytes, atomic_write_json, write_shard
 from freqpipe.transforms import Selection
 
@@ -205,6 +216,61 @@ def _done_path(dst: Path, rank: int) -> Path:
     return dst / f"_rank-{rank:04d}.done.json"
 
 
+def _lock_path(dst: Path, rank: int) -> Path:
+    return dst / f"_rank-{rank:04d}.lock"
+
+
+@contextmanager
+def _destination_lock(dst: Path, rank: int) -> Iterator[None]:
+    """Hold an exclusive lock on ``dst`` for ``rank`` (one writer per rank, ranks in parallel).
+
+    flock locks belong to the open file: the kernel drops them when the holder exits in any
+    way (kill -9 included), so a stale lock file of a dead process never blocks anyone.
+    """
+    try:
+        dst.mkdir(parents=True, exist_ok=True)
+        f = open(_lock_path(dst, rank), "a+")
+    except OSError as exc:
+        raise StoreError(
+            f"cannot use the destination: {exc.strerror or exc}", source=str(dst)
+        ) from exc
+    try:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            raise StoreBusyError(
+                f"another freqpipe convert (pid {holder}) is writing rank {rank} into this "
+                "destination; wait for it to finish (or stop it), then rerun with --resume",
+                source=str(dst),
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        yield
+    finally:
+        f.close()
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _exclusive(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a conversion holding its rank's lock on the destination (see _destination_lock)."""
+
+    @functools.wraps(fn)
+    def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        dst = Path(kwargs["dst"] if "dst" in kwargs else args[1])  # type: ignore[arg-type]
+        rank, _ = _rank_world(kwargs.get("rank"), kwargs.get("world_size"))  # type: ignore[arg-type]
+        with _destination_lock(dst, rank):
+            return fn(*args, **kwargs)
+
+    return locked
+
+
 def _input_digest(inputs: Inputs) -> str:
     import hashlib
 
@@ -235,6 +301,8 @@ def _check_dst(dst: Path, plan: dict[str, Any], resume: bool) -> bool:
     own = re.compile(rf"^(_rank-{rank:04d}\.|shard-r{rank:04d}-|manifest\.json|rejects\.tsv)")
     other = re.compile(r"^(_rank-\d{4}\.|shard-r\d{4}-)")
     for entry in dst.iterdir():
+        if entry.name == _lock_path(dst, rank).name:
+            continue
         if own.match(entry.name) or (world == 1 or not other.match(entry.name)):
             raise StoreError(
                 "destination is not empty; pass --resume (resume=True) to finish an "
@@ -244,6 +312,23 @@ def _check_dst(dst: Path, plan: dict[str, Any], resume: bool) -> bool:
     return False
 
 
+def _shard_intact(side: Path, data: Path) -> bool:
+    """Whether a written shard matches its sidecar's size and checksum.
+
+    Not its size alone: a shard damaged after it was written (same size, other bytes) is
+    redone rather than carried into the store.
+    """
+    if not (side.exists() and data.exists()):
+        return False
+    try:
+        info = load_json(side)
+        if info.get("bytes") != data.stat().st_size:
+            return False
+        return bool(info.get("blake2b") == blake2b_file(data))
+    except (StoreError, OSError):
+        return False
+
+
 def _complete_shards(dst: Path, rank: int, n_shards: int) -> set[int]:
     for stale in dst.glob(f"shard-r{rank:04d}-*.tmp"):  # only this rank writes these names
         stale.unlink(missing_ok=True)
@@ -251,13 +336,9 @@ def _complete_shards(dst: Path, rank: int, n_shards: int) -> set[int]:
     for k in range(n_shards):
         stem = shard_name(rank, k)
         side, data = dst / f"{stem}.json", dst / f"{stem}{SHARD_SUFFIX}"
-        if side.exists() and data.exists():
-            try:
-                if load_json(side).get("bytes") == data.stat().st_size:
-                    done.add(k)
-                    continue
-            except StoreError:
-                pass
+        if _shard_intact(side, data):
+            done.add(k)
+            continue
         # incomplete: remove any leftovers so the shard is rewritten from scratch
         for leftover in (side, data, dst / f"{stem}{SHARD_SUFFIX}.tmp", dst / f"{stem}.json.tmp"):
             leftover.unlink(missing_ok=True)
@@ -332,6 +413,7 @@ def _arrays(
     return arrays
 
 
+@_exclusive
 def convert(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
@@ -386,6 +468,7 @@ def convert(
         StoreError: ``dst`` not empty without ``resume``, or settings differ from the run
             being resumed.
         DiskFullError: the disk filled up (the store stays consistent; resume later).
+        StoreBusyError: another conversion is writing the same rank into ``dst``.
 
     Example:
         >>> import tempfile
@@ -595,13 +678,7 @@ def merge(dst: str | os.PathLike[str]) -> dict[str, Any]:
             side["rejects"] = len(side_rejects)
             shards.append(side)
     kind = first["kind"]
-    dtypes = {s["dtype"] for s in shards if s["records"]}
-    if kind == "jpeg":
-        store_dtype = "uint8"
-    elif kind == "float16":
-        store_dtype = "float16"
-    else:
-        store_dtype = "int8" if dtypes == {"int8"} else "int16"
+    store_dtype = manifest_dtype(kind, [s["dtype"] for s in shards if s["records"]])
     c, g = len(Selection.from_json(first["selection"])), first["size"] // 8
     layout: dict[str, Any] = {"labels": {"dtype": "int64", "shape": []}}
     if kind == "jpeg":

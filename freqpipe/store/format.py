@@ -28,6 +28,7 @@ gather along its first axis. The blake2b checksum (32-byte digest) covers the wh
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -42,6 +43,7 @@ from freqpipe.errors import (
     IncompleteStoreError,
     StoreCorruptError,
     StoreError,
+    StoreSchemaError,
 )
 
 __all__ = [
@@ -56,6 +58,8 @@ __all__ = [
     "StoreCorruptError",
     "StoreError",
     "align",
+    "blake2b_file",
+    "check_header",
     "read_header",
     "shard_name",
 ]
@@ -80,6 +84,23 @@ def align(n: int, page: int = PAGE) -> int:
         (4096, 4096, 8192)
     """
     return -(-n // page) * page
+
+
+def blake2b_file(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
+    """The hex blake2b digest (32 bytes) of a file: the checksum a shard's sidecar records.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "x"
+        >>> _ = p.write_bytes(b"")
+        >>> blake2b_file(p) == hashlib.blake2b(digest_size=32).hexdigest()
+        True
+    """
+    h = hashlib.blake2b(digest_size=32)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 def shard_name(rank: int, index: int) -> str:
@@ -144,6 +165,110 @@ class ShardHeader:
         return np.memmap(path, dtype=dtype, mode="r", offset=sec["offset"], shape=shape)
 
 
+#: Record kind -> the dtypes its shards' ``coeffs`` may have, and the manifest's ``dtype``.
+COEFF_DTYPES = {"quantized": ("int8", "int16"), "float16": ("float16",), "jpeg": ()}
+MANIFEST_DTYPES = {"quantized": ("int8", "int16"), "float16": ("float16",), "jpeg": ("uint8",)}
+#: Record kind -> the sections of its shards.
+SECTIONS = {
+    "quantized": ("coeffs", "quant", "labels", "index"),
+    "float16": ("coeffs", "labels", "index"),
+    "jpeg": ("data", "offsets", "labels", "index"),
+}
+_FIXED_DTYPES = {"quant": "uint16", "labels": "int64", "index": "int64", "data": "uint8"}
+
+
+def fail_field(source: str, field: str, problem: str) -> StoreSchemaError:
+    """The error for one bad field of the file ``source``."""
+    return StoreSchemaError(f"field {field!r} {problem}", source=source, field=field)
+
+
+def int_field(obj: dict[str, Any], key: str, source: str, *, prefix: str = "", low: int = 0) -> int:
+    """``obj[key]``, which must be an integer >= ``low`` (a bool is not an integer)."""
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail_field(source, prefix + key, f"must be an integer, got {value!r}")
+    if value < low:
+        raise fail_field(source, prefix + key, f"must be >= {low}, got {value}")
+    return value
+
+
+def typed_field(obj: dict[str, Any], key: str, types: Any, source: str, prefix: str = "") -> Any:
+    """``obj[key]``, which must be present and an instance of ``types``."""
+    if key not in obj:
+        raise fail_field(source, prefix + key, "is missing")
+    value = obj[key]
+    if not isinstance(value, types):
+        raise fail_field(source, prefix + key, f"has the wrong type ({type(value).__name__})")
+    return value
+
+
+def shape_field(value: Any, source: str, field: str) -> tuple[int, ...]:
+    """``value`` as a shape: a list of non-negative integers."""
+    if not isinstance(value, list) or any(
+        isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in value
+    ):
+        raise fail_field(source, field, f"must be a list of non-negative integers, got {value!r}")
+    return tuple(value)
+
+
+def check_header(obj: Any, source: str) -> tuple[str, int, dict[str, dict[str, Any]], int]:
+    """Check a parsed shard header; return ``(kind, records, sections, size)``.
+
+    Every section must lie inside the file on a page boundary, with a known dtype and the
+    shape its kind implies for ``records`` records.
+
+    Raises:
+        StoreSchemaError: a field is missing, of the wrong type, or inconsistent.
+
+    Example:
+        >>> check_header({"kind": "jpeg", "records": -1}, "x.fps")
+        Traceback (most recent call last):
+        ...
+        freqpipe.errors.StoreSchemaError: x.fps: field 'records' must be >= 0, got -1
+    """
+    if not isinstance(obj, dict):
+        raise fail_field(source, "header", "must be a JSON object")
+    kind = obj.get("kind")
+    if kind not in SECTIONS:
+        raise fail_field(source, "kind", f"must be one of {', '.join(SECTIONS)}, got {kind!r}")
+    n = int_field(obj, "records", source)
+    size = int_field(obj, "size", source)
+    sections = typed_field(obj, "sections", dict, source)
+    if set(sections) != set(SECTIONS[kind]):
+        raise fail_field(source, "sections", f"must be {', '.join(SECTIONS[kind])} for a {kind} "
+                    f"shard, got {', '.join(sorted(map(str, sections)))}")  # fmt: skip
+    for name in SECTIONS[kind]:
+        sec = sections[name]
+        field = f"sections.{name}"
+        if not isinstance(sec, dict):
+            raise fail_field(source, field, "must be an object")
+        offset = int_field(sec, "offset", source, prefix=field + ".")
+        if offset % PAGE:
+            raise fail_field(
+                source, field + ".offset", f"must be a multiple of {PAGE}, got {offset}"
+            )
+        dtype = sec.get("dtype")
+        allowed = COEFF_DTYPES[kind] if name == "coeffs" else (_FIXED_DTYPES.get(name, "uint64"),)
+        try:
+            dt = np.dtype(dtype) if isinstance(dtype, str) else None
+        except (TypeError, ValueError):
+            dt = None
+        if dt is None or dt.name not in allowed:
+            raise fail_field(source, field + ".dtype", f"must be one of {allowed}, got {dtype!r}")
+        shape = shape_field(sec.get("shape"), source, field + ".shape")
+        rows = n + 1 if name == "offsets" else n
+        ndim = {"coeffs": 4, "quant": 2}.get(name, 1)
+        if len(shape) != ndim or (name != "data" and shape[0] != rows):
+            raise fail_field(source, field + ".shape", f"must have {ndim} dimension(s) and {rows} "
+                        f"rows for {n} records, got {list(shape)}")  # fmt: skip
+        end = offset + int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        if end > size:
+            raise fail_field(source, field, f"ends at byte {end}, past the file's size {size}")
+    if kind == "quantized" and sections["quant"]["shape"][1:] != sections["coeffs"]["shape"][1:2]:
+        raise fail_field(source, "sections.quant.shape", "must have one value per coeffs channel")
+    return kind, n, sections, size
+
+
 def layout_sections(
     kind: str, records: int, fields: dict[str, tuple[str, tuple[int, ...]]], header_guess: int
 ) -> tuple[dict[str, dict[str, Any]], int]:
@@ -179,6 +304,7 @@ def read_header(path: str | os.PathLike[str]) -> ShardHeader:
 
     Raises:
         StoreCorruptError: wrong magic, unreadable JSON, or a file shorter than the header says.
+        StoreSchemaError: a header field is missing, of the wrong type, or inconsistent.
     """
     p = Path(path)
     try:
@@ -191,17 +317,13 @@ def read_header(path: str | os.PathLike[str]) -> ShardHeader:
                 raise StoreCorruptError(f"header length {n} is implausible", source=str(p))
             body = f.read(n)
         obj = json.loads(body.decode())
-        header = ShardHeader(
-            kind=obj.pop("kind"),
-            records=int(obj.pop("records")),
-            sections=obj.pop("sections"),
-            size=int(obj.pop("size")),
-            extra=obj,
-        )
-    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise StoreCorruptError(f"unreadable shard header ({exc})", source=str(p)) from exc
     except OSError as exc:
         raise StoreCorruptError(f"cannot read shard: {exc.strerror}", source=str(p)) from exc
+    kind, records, sections, size = check_header(obj, str(p))
+    extra = {k: v for k, v in obj.items() if k not in ("kind", "records", "sections", "size")}
+    header = ShardHeader(kind=kind, records=records, sections=sections, size=size, extra=extra)
     actual = p.stat().st_size
     if actual != header.size:
         raise StoreCorruptError(

@@ -20,6 +20,7 @@ from freqpipe.store.format import (
     load_json,
     read_header,
 )
+from freqpipe.store.schema import check_manifest, check_shard_matches
 from freqpipe.transforms import Selection
 
 __all__ = ["FreqStore", "StoreBatch", "shards_for_rank"]
@@ -88,7 +89,7 @@ def load_manifest(path: Path) -> dict[str, Any]:
             f"{manifest.get('format')!r} v{manifest.get('format_version')!r})",
             source=str(mf),
         )
-    return manifest
+    return check_manifest(manifest, str(mf))
 
 
 class FreqStore:
@@ -106,6 +107,8 @@ class FreqStore:
     Raises:
         IncompleteStoreError: no manifest (unfinished conversion: resume it).
         StoreCorruptError: a shard's size or header disagrees with the manifest.
+        StoreSchemaError: a manifest or header field is missing, mistyped or inconsistent
+            (a :class:`StoreCorruptError` naming the file and the field).
         InvalidArgumentError: an unknown shard.
 
     Example:
@@ -169,13 +172,7 @@ class FreqStore:
                     source=str(p),
                 )
             h = read_header(p)
-            if h.size != e["bytes"] or h.records != e["records"] or h.kind != m["kind"]:
-                raise StoreCorruptError(
-                    f"shard header ({h.kind}, {h.records} records, {h.size} bytes) disagrees "
-                    f"with the manifest ({e['records']} records, {e['bytes']} bytes); run "
-                    "`freqpipe verify`",
-                    source=str(p),
-                )
+            check_shard_matches(m, e, h, str(p))
             self._maps.append({k: h.memmap(p, k) for k in h.sections})
             counts.append(h.records)
         self._starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)

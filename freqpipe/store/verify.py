@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 from dataclasses import dataclass, field
@@ -13,8 +12,9 @@ import numpy as np
 from tqdm import tqdm
 
 from freqpipe.errors import FreqpipeError
-from freqpipe.store.format import SHARD_SUFFIX, read_header
+from freqpipe.store.format import SHARD_SUFFIX, blake2b_file, read_header
 from freqpipe.store.reader import load_manifest, shards_for_rank
+from freqpipe.store.schema import check_shard_matches
 
 __all__ = ["VerifyReport", "verify"]
 
@@ -45,14 +45,6 @@ class VerifyReport:
         return not self.problems
 
 
-def _hash(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.blake2b(digest_size=32)
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _check_shard(
     path: Path, entry: dict[str, Any], manifest: dict[str, Any], problems: list[str]
 ) -> int:
@@ -66,21 +58,18 @@ def _check_shard(
             f"{name}: {actual} bytes, manifest says {entry['bytes']} (truncated or overwritten)"
         )
         return 0
-    digest = _hash(path)
+    digest = blake2b_file(path)
     if digest != entry["blake2b"]:
         problems.append(f"{name}: blake2b checksum mismatch (file {digest[:16]}..., manifest "
                         f"{entry['blake2b'][:16]}...): the shard is corrupt")  # fmt: skip
         return actual
     try:
         header = read_header(path)
+        check_shard_matches(manifest, entry, header, str(path))
     except FreqpipeError as exc:
         problems.append(f"{name}: {exc.reason}")
         return actual
     n = entry["records"]
-    if header.records != n or header.kind != manifest["kind"]:
-        problems.append(f"{name}: header says {header.kind}/{header.records} records, manifest "
-                        f"{manifest['kind']}/{n}")  # fmt: skip
-        return actual
     maps = {k: header.memmap(path, k) for k in header.sections}
     layout = manifest["layout"]
     if "coeffs" in layout:
