@@ -35,8 +35,15 @@ img = rgb.astype(np.float32) / 255
 rank, world_size = 0, 1
 """
 
-#: Commands of bash blocks that set up a machine or run this very suite: run by CI itself.
-_NOT_HERE = ("bash scripts/",)
+#: Commands of bash blocks that set up a machine or run this very suite (run by CI itself), or
+#: start a fuzzing campaign of minutes and the builds around it (tests/fuzz runs every target
+#: briefly instead).
+_NOT_HERE = (
+    "bash scripts/",
+    "scripts/fuzz.sh",
+    "FREQPIPE_ASAN=1 scripts/fuzz.sh",
+    "python setup.py",
+)
 
 
 def _blocks(lang: str) -> list[tuple[int, str]]:

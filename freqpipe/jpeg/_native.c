@@ -1279,6 +1279,8 @@ static PyObject *native_reorder(PyObject *module, PyObject *args) {
     r->err.strict = 1; /* a lossless rewrite of damaged data would hide the damage */
     r->progress.pub.progress_monitor = on_progress;
     r->progress.max_scans = max_scans;
+    /* the redundant-scan check of on_progress starts from "nothing decoded yet" */
+    memset(r->progress.bits, -1, sizeof(r->progress.bits));
     const unsigned char *ends = (const unsigned char *)endb.buf;
     volatile int failed = 0;
     Py_BEGIN_ALLOW_THREADS
