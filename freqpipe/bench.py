@@ -31,6 +31,7 @@ from PIL import Image
 from freqpipe.data import FreqLoader, JpegFolder
 from freqpipe.data._pixels import random_resized_crop_params
 from freqpipe.data._stats import IMAGENET_MEAN, IMAGENET_STD
+from freqpipe.transforms import Selection
 
 __all__ = [
     "PillowBaseline",
@@ -219,12 +220,16 @@ def pipelines(
     workers: int,
     size: int,
     store_dir: Path | None = None,
+    select: str | os.PathLike[str] | Selection = "dct24",
 ) -> list[tuple[str, Callable[[], Iterable[Any]], float, Callable[[Any], float] | None]]:
     """The pipelines ``freqpipe bench`` compares: ``(name, make, disk bytes/image, h2d)``.
 
     Every pipeline reads the same ImageFolder ``root`` with the same batch size and worker count
     (worker processes for DataLoader, worker threads for FreqLoader and DALI).
     """
+    selection = Selection.from_spec(select)
+    # the rows that follow --select carry its name (a preset, or the JSON file it came from)
+    label = selection.name or (Path(select).name if not isinstance(select, Selection) else "custom")
     folder = JpegFolder(root)
     samples = folder.samples
     jpeg_bytes = float(np.mean([os.path.getsize(p) for p, _ in samples]))
@@ -258,7 +263,7 @@ def pipelines(
             root,
             batch_size=batch_size,
             output="dct",
-            select="dct24",
+            select=selection,
             size=size,
             train=True,
             device_id=device_id,
@@ -288,12 +293,12 @@ def pipelines(
             jpeg_bytes,
             None,
         ),
-        ("DALI decode + freqpipe DCT (dct24)", dali, jpeg_bytes, lambda _b: dali_h2d),
+        (f"DALI decode + freqpipe DCT ({label})", dali, jpeg_bytes, lambda _b: dali_h2d),
         (
-            "FreqLoader coefficients dct24",
-            freq(select="dct24"),
+            f"FreqLoader coefficients {label}",
+            freq(select=selection),
             jpeg_bytes,
-            loader_h2d(select="dct24"),
+            loader_h2d(select=selection),
         ),
         (
             "FreqLoader coefficients dct64",
@@ -303,12 +308,12 @@ def pipelines(
         ),
         ("FreqLoader coefficients all", freq(select="all"), jpeg_bytes, loader_h2d(select="all")),
         (
-            "FreqLoader pixels + fused DCT (DCTNet)",
-            freq(select="dct24", source="pixels"),
+            f"FreqLoader pixels + fused DCT (DCTNet, {label})",
+            freq(select=selection, source="pixels"),
             jpeg_bytes,
-            loader_h2d(select="dct24", source="pixels"),
+            loader_h2d(select=selection, source="pixels"),
         ),
-        ("FreqStore dct24", store, store_record, store_h2d),
+        (f"FreqStore {label}", store, store_record, store_h2d),
     ]
 
 
@@ -321,12 +326,19 @@ def _store_record_bytes(store_dir: Path) -> int:
     return int(np.prod(fs.record_shape)) * np.dtype(fs.dtype).itemsize + quant + 8
 
 
-def convert_for_bench(root: Path, size: int, workers: int) -> tempfile.TemporaryDirectory[str]:
-    """Convert ``root`` into a temporary dct24 store (not timed); the caller cleans it up."""
+def convert_for_bench(
+    root: Path, size: int, workers: int, select: str | os.PathLike[str] | Selection = "dct24"
+) -> tempfile.TemporaryDirectory[str]:
+    """Convert ``root`` into a temporary store of ``select`` (not timed); the caller cleans up."""
     from freqpipe.store import convert
 
     tmp = tempfile.TemporaryDirectory(prefix="freqpipe-bench-")
     convert(
-        root, Path(tmp.name) / "store", select="dct24", size=size, workers=workers, progress=False
+        root,
+        Path(tmp.name) / "store",
+        select=Selection.from_spec(select),
+        size=size,
+        workers=workers,
+        progress=False,
     )
     return tmp

@@ -20,7 +20,8 @@ EXPECTED_H2D = {
     "FreqLoader coefficients dct24": 24 * GRID * 2 + 24 * 2 + 8,  # 16 Y + 4 Cb + 4 Cr
     "FreqLoader coefficients dct64": 64 * GRID * 2 + 64 * 2 + 8,  # 44 + 10 + 10
     "FreqLoader coefficients all": 192 * GRID * 2 + 192 * 2 + 8,
-    "FreqLoader pixels + fused DCT (DCTNet)": 3 * SIZE * SIZE + 8,  # uint8 crop, DCT on device
+    "FreqLoader pixels + fused DCT (DCTNet, dct24)": 3 * SIZE * SIZE
+    + 8,  # uint8 crop, DCT on device
     "FreqStore dct24": 24 * GRID * 2 + 24 * 2 + 8,
 }
 
@@ -78,3 +79,20 @@ def test_cuda_without_gpu_is_a_clear_error(
         pytest.skip("a CUDA device is present")
     assert main(["bench", "--device", "cuda", "--out", str(tmp_path)]) == 1
     assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_select_takes_a_selection_file(tmp_path: Path) -> None:
+    from freqpipe.transforms import Selection
+
+    sel = tmp_path / "sel.json"
+    sel.write_text(Selection(y=[0, 1, 8], cb=[0], cr=[0]).to_json())
+    out = tmp_path / "out"
+    args = ["bench", "--seconds", "0.5", "--out", str(out), "--device", "cpu", "--size", "64"]
+    assert main([*args, "--batch-size", "4", "--workers", "1", "--select", str(sel)]) == 0
+    results = {r["name"]: r for r in json.loads((out / "results.json").read_text())["results"]}
+    grid = (64 // 8) ** 2
+    assert results["FreqLoader coefficients sel.json"]["h2d_bytes_per_image"] == (
+        5 * grid * 2 + 5 * 2 + 8
+    )
+    assert results["FreqStore sel.json"]["disk_bytes_per_image"] == 5 * grid * 2 + 5 * 2 + 8
+    assert main([*args, "--select", str(tmp_path / "missing.json")]) != 0

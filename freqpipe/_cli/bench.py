@@ -14,6 +14,7 @@ from typing import Any
 
 from freqpipe._samples import samples_path
 from freqpipe.errors import InvalidArgumentError, MissingExtraError
+from freqpipe.transforms import Selection
 
 __all__ = ["register", "run"]
 
@@ -34,6 +35,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--workers", type=int, default=2, help="workers per pipeline (default 2)")
     p.add_argument("--seconds", type=float, default=5.0, help="timed seconds per pipeline")
     p.add_argument("--size", type=int, default=224, help="crop size in pixels (default 224)")
+    p.add_argument(
+        "--select",
+        default="dct24",
+        help="channels of the selection-following rows: a preset or a Selection JSON file "
+        "(what `freqpipe select` writes); default dct24",
+    )
     p.add_argument("--out", type=Path, default=Path("freqpipe-bench"), help="output directory")
     p.set_defaults(func=run)
 
@@ -156,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("batch_size", "workers", "size"):
         if getattr(args, name) < (0 if name == "workers" else 1):
             raise InvalidArgumentError(f"--{name.replace('_', '-')} is out of range")
+    select = getattr(args, "select", "dct24")
+    Selection.from_spec(select)  # a bad preset or file fails here, before anything runs
     args.out.mkdir(parents=True, exist_ok=True)
     print(
         f"freqpipe bench: {root} on {device}, size {args.size}, batch {args.batch_size}, "
@@ -165,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     tmp: tempfile.TemporaryDirectory[str] | None = None
     store_error: Exception | None = None
     try:
-        tmp = convert_for_bench(root, args.size, max(args.workers, 1))
+        tmp = convert_for_bench(root, args.size, max(args.workers, 1), select)
         store_dir: Path | None = Path(tmp.name) / "store"
     except Exception as exc:  # the store pipeline then reports why it cannot run
         store_dir, store_error = None, exc
@@ -177,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             size=args.size,
             store_dir=store_dir,
+            select=select,
         )
         results = []
         for name, make, disk, h2d in tqdm(todo, desc="bench", unit="pipeline"):
