@@ -6,8 +6,9 @@ evaluation), and gather only the selected channels, cropped and flipped, channel
 batch slot (:meth:`freqpipe.jpeg.DecodedJpeg.gather`), with each channel's quant value.
 
 Geometry rules (documented on :class:`~freqpipe.data.FreqLoader`):
-- the window is ``size / 8`` luma blocks square; an image smaller than that is zero-padded
-  (centred for evaluation, at a random offset for training);
+- the window is ``size / 8`` luma blocks square, placed by
+  :func:`freqpipe.transforms.windows.choose_window` (torchvision's CenterCrop rule on the block
+  grid for evaluation, uniform for training); an image smaller than that is zero-padded;
 - ``chroma="upsample"``: chroma blocks are repeated onto the luma grid, so any luma block
   offset stays aligned; ``chroma="separate"``: chroma keeps its own 4:2:0 grid (size / 16), the
   window offsets are even;
@@ -30,40 +31,9 @@ from freqpipe.errors import NotAJpegError, UnsupportedJpegError
 from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
 from freqpipe.jpeg.gather import DecodedJpeg, gather_planes
 from freqpipe.transforms import Selection
+from freqpipe.transforms.windows import choose_window
 
-__all__ = ["CoefficientSource", "choose_window"]
-
-
-def choose_window(
-    grid: tuple[int, int], blocks: int, *, train: bool, rng: Any, align: int = 1
-) -> tuple[int, int, bool]:
-    """Top-left luma block of a ``blocks x blocks`` window, and whether to flip.
-
-    Args:
-        grid: the luma block grid (Hb, Wb).
-        blocks: window side in blocks.
-        train: random offset (uniform over every aligned position) and a fair-coin flip;
-            otherwise the centred window (``floor((Hb - blocks) / 2)``), no flip.
-        rng: a ``numpy.random.Generator`` (used only when training).
-        align: offsets are multiples of this (2 for separate 4:2:0 chroma).
-
-    Returns:
-        ``(top, left, hflip)``; negative offsets mean padding before the image.
-
-    Example:
-        >>> choose_window((10, 7), 4, train=False, rng=None)
-        (3, 1, False)
-    """
-    starts = []
-    for extent in grid:
-        lo, hi = min(0, extent - blocks), max(0, extent - blocks)
-        if train:
-            start = int(rng.integers(lo, hi + 1))
-        else:
-            start = (extent - blocks) // 2
-        starts.append(start - start % align)
-    flip = bool(rng.random() < 0.5) if train else False
-    return starts[0], starts[1], flip
+__all__ = ["CoefficientSource"]
 
 
 class CoefficientSource(SampleSource):

@@ -26,6 +26,7 @@ from freqpipe.errors import InvalidArgumentError, UnsupportedJpegError
 from freqpipe.jpeg import decode_jpeg, gather_coefficients, load_resized_rgb
 from freqpipe.jpeg.reorder import order_ends
 from freqpipe.transforms import Selection, image_to_dct192
+from freqpipe.transforms.windows import center_window
 
 __all__ = ["ROUTES", "RecordSpec", "coefficient_record", "pixel_record"]
 
@@ -135,19 +136,15 @@ class RecordSpec:
         }
 
 
-def _centred_start(n_blocks: int, want: int) -> int:
-    """First block of a centred ``want``-block window; negative: the image is centred in it."""
-    return (n_blocks - want) // 2 if n_blocks >= want else -((want - n_blocks) // 2)
-
-
 def coefficient_record(
     src: Any, selection: Selection, size: int, out: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read one JPEG's selected quantised coefficients at a centred block-aligned crop.
 
-    The window is ``size/8`` Y blocks square, centred on the coded Y block grid (start
-    ``(Hb - size/8) // 2``). An image with fewer blocks is centred and padded with zero
-    coefficients (mid grey). Grayscale files get zero chroma channels.
+    The window is ``size/8`` Y blocks square, centred on the coded Y block grid by
+    :func:`freqpipe.transforms.windows.center_window` (torchvision's CenterCrop rule on the
+    blocks, as the loader's evaluation windows), the padding of an image with fewer blocks
+    being zero coefficients (mid grey). Grayscale files get zero chroma channels.
 
     Args:
         src: a path or the file's bytes.
@@ -177,12 +174,12 @@ def coefficient_record(
             source=dec.source,
         )
     g = size // 8
-    hb, wb = dec.grids[0]
+    top, left = center_window(dec.grids[0], g)
     return gather_coefficients(
         dec,
         selection,
-        top=_centred_start(hb, g),
-        left=_centred_start(wb, g),
+        top=top,
+        left=left,
         height=g,
         width=g,
         out=out,

@@ -25,6 +25,8 @@ Resizing in the DCT domain (no decoding)
 DCTNet pixel route
     :func:`image_to_dct192`, :func:`resize_shape`, :func:`center_crop_box`,
     :func:`random_resized_crop_params`
+Window geometry (torchvision's CenterCrop rule, blocks or pixels)
+    :func:`center_start`, :func:`center_window`, :func:`random_window`, :func:`choose_window`
 GPU dispatch
     :func:`register_gpu`, :func:`gpu_impl`, :func:`array_namespace`
 Errors
@@ -80,6 +82,7 @@ from freqpipe.transforms.wavelets import (
     wavedec2,
     waverec2,
 )
+from freqpipe.transforms.windows import center_start, center_window, choose_window, random_window
 
 __all__ = [
     "MODES",
@@ -99,8 +102,11 @@ __all__ = [
     "block_dct",
     "block_idct",
     "center_crop_box",
+    "center_start",
+    "center_window",
     "channels_first",
     "channels_last",
+    "choose_window",
     "crop_blocks",
     "dct_matrix",
     "dct_resize_matrix",
@@ -115,6 +121,7 @@ __all__ = [
     "natural_to_zigzag",
     "normalize",
     "random_resized_crop_params",
+    "random_window",
     "register_gpu",
     "resize_dct",
     "resize_matrix",

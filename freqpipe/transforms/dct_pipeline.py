@@ -18,6 +18,7 @@ from freqpipe.errors import DTypeError, ShapeError
 from freqpipe.transforms._xp import array_namespace
 from freqpipe.transforms.color import rgb_to_ycbcr
 from freqpipe.transforms.dct import block_dct
+from freqpipe.transforms.windows import center_start
 
 __all__ = ["center_crop_box", "image_to_dct192", "random_resized_crop_params", "resize_shape"]
 
@@ -62,6 +63,9 @@ def resize_shape(
 def center_crop_box(height: int, width: int, size: int) -> tuple[int, int]:
     """Top-left corner of a centred ``size x size`` crop, rounded as torchvision's CenterCrop.
 
+    The pixel case of :func:`~freqpipe.transforms.windows.center_start` (the one home of the
+    centring rule), without padding.
+
     Args:
         height: image height.
         width: image width.
@@ -79,7 +83,7 @@ def center_crop_box(height: int, width: int, size: int) -> tuple[int, int]:
     """
     if height < size or width < size:
         raise ShapeError(f"image {height}x{width} is smaller than the {size}x{size} crop")
-    return round((height - size) / 2.0), round((width - size) / 2.0)
+    return center_start(height, size), center_start(width, size)
 
 
 def random_resized_crop_params(

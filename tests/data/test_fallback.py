@@ -38,6 +38,11 @@ def odd_folder(photos: list[Path], tmp_path: Path) -> Path:
     return root
 
 
+def _tv_centre(extent: int, n: int) -> int:
+    """torchvision CenterCrop's start on one axis, in blocks (pad (n - e) // 2 before first)."""
+    return -((n - extent) // 2) if extent < n else int(round((extent - n) / 2.0))  # noqa: RUF046
+
+
 def _ycc_dct_window(rgb: np.ndarray, top: int, left: int, n: int) -> np.ndarray:
     """Independent reference: FACTS §2 YCbCr, scipy's orthonormal DCT per 8x8 block."""
     win = rgb[top * 8 : (top + n) * 8, left * 8 : (left + n) * 8].astype(np.float64)
@@ -71,7 +76,7 @@ def test_folder_reads_what_imagefolder_reads(
     for i, (path, _) in enumerate(ds.samples[:2]):  # the two fallbacks: Pillow's RGB, then DCT
         rgb = np.asarray(_pil_loader(path))
         hb, wb = -(-rgb.shape[0] // 8), -(-rgb.shape[1] // 8)
-        ref = _ycc_dct_window(rgb, (hb - n) // 2, (wb - n) // 2, n)[sel.indices]
+        ref = _ycc_dct_window(rgb, _tv_centre(hb, n), _tv_centre(wb, n), n)[sel.indices]
         np.testing.assert_allclose(x[i].numpy(), ref, atol=0.51 + 1e-3)
     assert float(x[0].abs().max()) > 10  # not a blank slot
 
@@ -88,7 +93,7 @@ def test_separate_chroma_falls_back_for_444(odd_folder: Path) -> None:
     rgb = np.asarray(_pil_loader(str(odd_folder / "b" / "full.jpg")))
     n = SIZE // 8
     hb, wb = -(-rgb.shape[0] // 8), -(-rgb.shape[1] // 8)
-    top, left = (hb - n) // 2 // 2 * 2, (wb - n) // 2 // 2 * 2  # separate: even offsets
+    top, left = _tv_centre(hb, n) // 2 * 2, _tv_centre(wb, n) // 2 * 2  # separate: even
     ref = _ycc_dct_window(rgb, top, left, n)[Selection.preset("dct24").per_plane[0]]
     np.testing.assert_allclose(luma[0].numpy(), ref, atol=0.51 + 1e-3)
     # 4:2:0 chroma DC = 8 x (mean of its 16x16 pixels - 128) = the mean of its four 4:4:4 DCs

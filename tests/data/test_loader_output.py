@@ -35,6 +35,11 @@ def _base_seed(seed: int) -> int:
     return int(torch.empty((), dtype=torch.int64).random_(generator=g).item())
 
 
+def _tv_centre(extent: int, n: int) -> int:
+    """torchvision CenterCrop's start on one axis, in blocks (pad (n - e) // 2 before first)."""
+    return -((n - extent) // 2) if extent < n else int(round((extent - n) / 2.0))  # noqa: RUF046
+
+
 def _coeff_reference(
     path: Path, sel: Selection, blocks: int, *, rng: np.random.Generator | None
 ) -> np.ndarray:
@@ -42,7 +47,7 @@ def _coeff_reference(
     c = read_coefficients(path)
     hb, wb = c.planes[0].shape[:2]
     if rng is None:
-        top, left, flip = (hb - blocks) // 2, (wb - blocks) // 2, False
+        top, left, flip = _tv_centre(hb, blocks), _tv_centre(wb, blocks), False
     else:
         top = int(rng.integers(min(0, hb - blocks), max(0, hb - blocks) + 1))
         left = int(rng.integers(min(0, wb - blocks), max(0, wb - blocks) + 1))
@@ -101,7 +106,7 @@ def test_chroma_separate(indexed: JpegFileList, files: list[Path]) -> None:
     assert q.shape == (2, 16, 8, 8) and cq.shape == (2, 8, 4, 4) and cquant.shape == (2, 8)
     c = read_coefficients(files[0])
     hb, wb = c.planes[0].shape[:2]
-    top, left = (hb - 8) // 2, (wb - 8) // 2
+    top, left = _tv_centre(hb, 8), _tv_centre(wb, 8)
     top, left = top - top % 2, left - left % 2
     ks = Selection.preset("dct24").per_plane
     ref_y = gather_blocks(c.planes[:1], selection=Selection(y=ks[0]), top=top, left=left,

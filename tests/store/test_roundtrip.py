@@ -24,8 +24,11 @@ def _reference_coefficients(path: str, sel: fp.Selection, g: int) -> tuple[np.nd
     nh, nw = min(hb, g), min(wb, g)
     ny = len(sel.per_plane[0])
     planes_sel = sel if len(c.planes) == 3 else fp.Selection(y=sel.per_plane[0])
+    # torchvision's CenterCrop on the block grid: crop at int(round((hb - g) / 2.0)) (half to
+    # even) when it fits, else pad (g - hb) // 2 before (the smaller half).
+    top0, left0 = (int(round((e - n) / 2.0)) for e, n in ((hb, nh), (wb, nw)))  # noqa: RUF046
     got = fp.gather_blocks(
-        c.planes, selection=planes_sel, top=(hb - nh) // 2, left=(wb - nw) // 2, height=nh, width=nw
+        c.planes, selection=planes_sel, top=top0, left=left0, height=nh, width=nw
     )
     top, left = (g - nh) // 2, (g - nw) // 2
     out[: len(planes_sel), top : top + nh, left : left + nw] = got

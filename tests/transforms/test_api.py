@@ -16,6 +16,7 @@ PUBLIC = {
     "upsample_matrix",
     "split_planes", "stack_planes", "stack_subbands", "subsampling_factors", "unstack_subbands",
     "vflip_dct", "wavedec2", "waverec2", "ycbcr_to_rgb", "zigzag_to_natural",
+    "center_start", "center_window", "choose_window", "random_window",
 }  # fmt: skip
 
 

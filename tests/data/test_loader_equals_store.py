@@ -1,0 +1,106 @@
+"""The same images through ``FreqLoader(folder)`` and ``FreqLoader(FreqStore(convert(folder)))``.
+
+Each module's own test can only check its own rounding; this one runs both paths on the same
+files (real photos, most of them smaller than 448 in one dimension, and the bundled samples), at
+224 and 448, and asks for equal batches (issue 15 item 1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import freqpipe as fp
+from freqpipe._samples import sample_files
+from freqpipe.data import FreqLoader
+from freqpipe.store import FreqStore
+from tests.conftest import photo_files
+from tests.tolerances import assert_close
+
+SIZES = (224, 448)
+BATCH = 4
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A class-per-folder tree: 6 shared photos (when present) and the bundled samples."""
+    root = tmp_path_factory.mktemp("mixed")
+    files = photo_files()[:6] + sample_files()
+    for i, f in enumerate(files):
+        d = root / f.parent.name
+        d.mkdir(exist_ok=True)
+        (d / f"{i:02d}{f.suffix}").symlink_to(f)
+    return root
+
+
+def _store(folder: Path, tmp: Path, route: str, size: int) -> FreqStore:
+    dst = tmp / f"{route}{size}"
+    fp.store.convert(folder, dst, select="dct24", size=size, route=route, progress=False)
+    return FreqStore(dst)
+
+
+def _batches(loader: FreqLoader) -> list[tuple[torch.Tensor, list[int]]]:
+    return [(x, y.tolist()) for x, y in loader]
+
+
+def _assert_same(a: FreqLoader, b: FreqLoader, precision: object = None) -> None:
+    xa, xb = _batches(a), _batches(b)
+    assert len(xa) == len(xb) > 1
+    for (x1, y1), (x2, y2) in zip(xa, xb):
+        assert y1 == y2
+        if precision is not None:
+            assert_close(x2.numpy(), x1.numpy(), precision=precision)
+        else:
+            assert torch.equal(x1, x2), (x1 - x2).abs().amax(dim=(1, 2, 3)).tolist()
+
+
+def test_folder_has_images_smaller_than_the_window(folder: Path) -> None:
+    from PIL import Image
+
+    sizes = []
+    for f in sorted(folder.glob("*/*")):
+        with Image.open(f) as im:
+            sizes.append(min(im.size))
+    assert min(sizes) < 448  # the padding rule is exercised
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_coefficient_route_eval(folder: Path, tmp_path: Path, size: int) -> None:
+    # The store keeps a fixed centre crop, so only evaluation can be compared.
+    store = _store(folder, tmp_path, "coefficient", size)
+    common = {"batch_size": BATCH, "device": "cpu", "normalize": None}
+    direct = FreqLoader(folder, train=False, select="dct24", size=size, **common)
+    _assert_same(direct, FreqLoader(store, **common))
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("train", [False, True])
+def test_jpeg_route_eval_and_train(folder: Path, tmp_path: Path, size: int, train: bool) -> None:
+    # The jpeg route crops at load time: training windows and flips must follow the same seed.
+    store = _store(folder, tmp_path, "jpeg", size)
+    common = {"batch_size": BATCH, "device": "cpu", "select": "dct24", "size": size}
+
+    def make(dataset: object) -> FreqLoader:
+        g = torch.Generator().manual_seed(7)
+        return FreqLoader(dataset, train=train, generator=g, **common)
+
+    _assert_same(make(folder), make(store))
+
+
+# At 224 the loader decodes the 960-pixel samples with libjpeg-turbo's 1/2 scaled decode (the
+# region is at least twice the 256 resize), the store's pixel route with Pillow at full size:
+# errors up to ~44 on those two samples, 0.25 (float16) on the others. Windows agree; the eval
+# pixel decode is not shared yet (the rest of issue 15 item 1).
+_SCALED = pytest.mark.xfail(strict=True, reason="eval pixel decode differs (scaled decode)")
+
+
+@pytest.mark.parametrize("size", [pytest.param(224, marks=_SCALED), 448])
+def test_pixel_route_eval(folder: Path, tmp_path: Path, size: int) -> None:
+    # float16 records against the loader's float32 DCT of the same crop.
+    store = _store(folder, tmp_path, "pixel", size)
+    common = {"batch_size": BATCH, "device": "cpu", "normalize": None}
+    direct = FreqLoader(folder, train=False, select="dct24", size=size, source="pixels", **common)
+    _assert_same(direct, FreqLoader(store, **common), precision=np.float16)
