@@ -11,6 +11,13 @@ All methods get the same JPEG bytes, already in memory (file I/O is not what is 
 Run ``python benchmarks/bench_reader.py [--data DIR] [--repeats N]`` for the table and a JSON
 file in benchmarks/results/, or ``pytest benchmarks/bench_reader.py --benchmark-only`` for the
 pytest-benchmark view of the single-thread figures.
+
+``--batch`` times ``read_coefficients_batch`` instead, on the same files as bytes and as paths,
+against its baselines in the same run: ``threads=2`` against ``read_coefficients`` mapped over a
+``ThreadPoolExecutor(2)`` (one made per call, as the batch function does, and one kept across
+calls), ``threads=1`` against a plain loop. The order of the methods rotates every round; the
+table gives median images/s, median CPU ms/image and the median of the per-round ratios to the
+baseline (``bench_reader_batch.json``).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ import pytest
 from PIL import Image
 
 import freqpipe
-from freqpipe.jpeg import read_coefficients
+from freqpipe.jpeg import read_coefficients, read_coefficients_batch
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "photos"
@@ -162,6 +169,96 @@ def measure(images: list[bytes], repeats: int, threads_list: tuple[int, ...]) ->
     return results
 
 
+def _pool_map(srcs: list) -> list:
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(read_coefficients, srcs))
+
+
+#: (name, baseline name or None, function of the sources) for ``--batch``.
+BATCH_METHODS: list[tuple[str, str | None, Callable[[list], list]]] = [
+    ("pool-2t", None, _pool_map),
+    ("batch-2t", "pool-2t", lambda srcs: read_coefficients_batch(srcs, threads=2)),
+    ("loop", None, lambda srcs: [read_coefficients(s) for s in srcs]),
+    ("batch-1t", "loop", lambda srcs: read_coefficients_batch(srcs, threads=1)),
+]
+
+
+def measure_batch(sources: dict[str, list], repeats: int) -> dict[str, dict]:
+    """Per source kind and method: median images/s, CPU ms/image, ratio to its baseline."""
+    kept = ThreadPoolExecutor(2)
+    methods = [
+        *BATCH_METHODS,
+        ("kept-pool-2t", "pool-2t", lambda srcs: list(kept.map(read_coefficients, srcs))),
+    ]
+    results: dict[str, dict] = {}
+    try:
+        for kind, srcs in sources.items():
+            for _, _, fn in methods:  # warm-up
+                fn(srcs[:8])
+            rate: dict[str, list[float]] = {m[0]: [] for m in methods}
+            cpu: dict[str, list[float]] = {m[0]: [] for m in methods}
+            for r in range(repeats):
+                for name, _, fn in methods[r % len(methods) :] + methods[: r % len(methods)]:
+                    c0, t0 = time.process_time(), time.perf_counter()
+                    out = fn(srcs)
+                    wall, used = time.perf_counter() - t0, time.process_time() - c0
+                    del out
+                    rate[name].append(len(srcs) / wall)
+                    cpu[name].append(1e3 * used / len(srcs))
+            results[kind] = {
+                name: {
+                    "images_per_s": statistics.median(rate[name]),
+                    "min": min(rate[name]),
+                    "max": max(rate[name]),
+                    "cpu_ms_per_image": statistics.median(cpu[name]),
+                    "vs_baseline": None
+                    if base is None
+                    else statistics.median(a / b for a, b in zip(rate[name], rate[base])),
+                    "baseline": base,
+                }
+                for name, base, _ in methods
+            }
+    finally:
+        kept.shutdown()
+    return results
+
+
+def main_batch(args: argparse.Namespace) -> int:
+    files = sorted(p for p in args.data.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg"})
+    files = files[: args.limit]
+    sources = {"bytes": [p.read_bytes() for p in files], "paths": [str(p) for p in files]}
+    print(f"{len(files)} JPEGs from {args.data}, {args.repeats} rounds, medians")
+    results = measure_batch(sources, args.repeats)
+    print(f"{'source':<7}{'method':<14}{'images/s':>10}{'CPU ms/img':>12}{'vs baseline':>22}")
+    for kind, rows in results.items():
+        for name, r in rows.items():
+            vs = "" if r["baseline"] is None else f"{r['vs_baseline']:.3f} x {r['baseline']}"
+            print(
+                f"{kind:<7}{name:<14}{r['images_per_s']:>10.1f}{r['cpu_ms_per_image']:>12.2f}"
+                f"{vs:>22}"
+            )
+    args.out.mkdir(parents=True, exist_ok=True)
+    record = {
+        "benchmark": "bench_reader --batch",
+        "images": len(files),
+        "data": str(args.data),
+        "repeats": args.repeats,
+        "results": results,
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg(),
+            "python": platform.python_version(),
+        },
+        "versions": {"freqpipe": freqpipe.__version__, "numpy": np.__version__},
+        "command": " ".join([sys.executable, *sys.argv]),
+    }
+    path = args.out / "bench_reader_batch.json"
+    path.write_text(json.dumps(record, indent=1))
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -169,10 +266,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2,4,8")
+    parser.add_argument(
+        "--batch", action="store_true", help="read_coefficients_batch against a thread pool"
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"no images at {args.data}; pass --data DIR", file=sys.stderr)
         return 2
+    if args.batch:
+        return main_batch(args)
     images = load_images(args.data, args.limit)
     threads = tuple(int(t) for t in args.threads.split(","))
     if threads[:2] != (1, 2):

@@ -29,6 +29,7 @@ import torch
 from PIL import Image
 
 from freqpipe.data import FreqLoader, JpegFolder
+from freqpipe.data._batch import SampleRng
 from freqpipe.data._pixels import random_resized_crop_params
 from freqpipe.data._stats import IMAGENET_MEAN, IMAGENET_STD
 from freqpipe.transforms import Selection
@@ -56,7 +57,14 @@ class PillowBaseline(torch.utils.data.Dataset):
         size: output side (RandomResizedCrop(size)).
         normalize: True: float32 ToTensor + Normalize (ImageNet); False: the uint8 crop, to be
             normalised on the device.
-        seed: the crops and flips are drawn per (seed, index), reproducibly.
+
+    Randomness, as torchvision's ``RandomResizedCrop`` and ``RandomHorizontalFlip``: every
+    ``__getitem__`` draws a new crop and flip from torch's random generator, so each epoch sees
+    new crops. In a ``DataLoader`` that generator is the one the loader seeds in each worker
+    from its own per-epoch base seed, so ``torch.manual_seed`` (or ``DataLoader(generator=)``)
+    makes a run reproducible, whatever the worker count. The torch draw seeds the sample's NumPy
+    stream through :class:`~freqpipe.data._batch.SampleRng`, as FreqLoader derives its
+    per-sample streams from (base seed, epoch, index).
 
     Example:
         >>> from freqpipe._samples import samples_path
@@ -66,10 +74,8 @@ class PillowBaseline(torch.utils.data.Dataset):
         ((3, 32, 32), torch.uint8, 0)
     """
 
-    def __init__(
-        self, samples: list[tuple[str, int]], size: int, *, normalize: bool, seed: int = 0
-    ):
-        self.samples, self.size, self.normalize, self.seed = samples, size, normalize, seed
+    def __init__(self, samples: list[tuple[str, int]], size: int, *, normalize: bool):
+        self.samples, self.size, self.normalize = samples, size, normalize
         self.mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
         self.std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
 
@@ -78,7 +84,9 @@ class PillowBaseline(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        rng = np.random.default_rng([self.seed, index])
+        # One torch draw per call, as torchvision's transforms: new parameters every epoch.
+        base = int(torch.empty((), dtype=torch.int64).random_().item())
+        rng = SampleRng(base, 0).for_index(index)
         with Image.open(path) as im:
             img = im.convert("RGB")
         top, left, h, w = random_resized_crop_params(img.height, img.width, rng)
