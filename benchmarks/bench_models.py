@@ -1,6 +1,6 @@
 """Inference time of the papers' efficient models against their baselines, in one run.
 
-Pairs (FACTS §4, §5): WAE-VGG16 vs VGG16 at 224 (the WAE paper reports 3.13x on CPU and
+Pairs (conventions §4, §5): WAE-VGG16 vs VGG16 at 224 (the WAE paper reports 3.13x on CPU and
 2.59x on GPU) and Oct-ResNet-50 (alpha 0.25 and 0.5 by default) vs ResNet-50 (octave
 convolution is known to be slower on GPUs despite fewer FLOPs). Models are in eval mode under
 ``torch.inference_mode``, randomly initialised (timing does not depend on the weights). Each

@@ -1,4 +1,4 @@
-"""Train a WAE classifier in the paper's three stages (FACTS §4) on an ImageFolder tree.
+"""Train a WAE classifier in the paper's three stages (conventions §4) on an ImageFolder tree.
 
     PYTHONPATH=. .venv/bin/python examples/train_wae.py [DATA] [--backbone resnet50]
         [--size 64] [--steps 100 50 50] [--batch-size 8]

@@ -1,7 +1,7 @@
 """Optional JPEG decoding with NVIDIA nvImageCodec (nvJPEG on the GPU; libjpeg-turbo on CPU).
 
 nvImageCodec (``nvidia-nvimgcodec-cu12`` / ``-cu13``, about 32 MB with nvJPEG) is the GPU
-decoder that fits where DALI's wheel (>= 199 MB) does not (FACTS §7). This module is imported
+decoder that fits where DALI's wheel (>= 199 MB) does not (conventions §7). This module is imported
 only on demand and imports ``nvidia.nvimgcodec`` lazily; FreqLoader's pixel source can use
 :func:`decode_batch` in place of PyTurboJPEG. Proposed extra: ``nvimgcodec =
 ["nvidia-nvimgcodec-cu12[nvjpeg]>=0.5"]``.

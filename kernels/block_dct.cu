@@ -1,4 +1,4 @@
-// 8x8 block DCT kernels (FACTS §1, §2, §3): the fused RGB -> selected-channel forward pass, its
+// 8x8 block DCT kernels (conventions §1, §2, §3): the fused RGB -> selected-channel forward pass, its
 // inverse back to pixels, and plain per-plane DCT / IDCT behind freqpipe's block_dct dispatch.
 //
 // One thread owns one 8x8 block (or one row of one block, for the inverse) entirely in
@@ -49,7 +49,7 @@ __device__ __forceinline__ float fp_pixel(const unsigned int* raw, int p, int i,
     return (float)((raw[b >> 2] >> ((b & 3) * 8)) & 0xffu);
 }
 
-// Level-shifted sample of plane p (0 Y, 1 Cb, 2 Cr) at (i, j). FACTS §2 colour; the +128 chroma
+// Level-shifted sample of plane p (0 Y, 1 Cb, 2 Cr) at (i, j). conventions §2 colour; the +128 chroma
 // offset cancels against the level shift. With round_ycc the YCbCr values are rounded and
 // clipped to 8 bits first, as an encoder or a uint8 rgb_to_ycbcr would.
 template <int LAYOUT, bool YCC_IN>

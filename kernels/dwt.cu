@@ -1,4 +1,4 @@
-// 2-D discrete wavelet transform by lifting (FACTS §6): haar, bior2.2 (LeGall 5/3), bior4.4
+// 2-D discrete wavelet transform by lifting (conventions §6): haar, bior2.2 (LeGall 5/3), bior4.4
 // (CDF 9/7); periodization or reflect (whole-sample symmetric) boundaries; one level per launch.
 //
 // Single pass, barrier-free: a thread owns P neighbouring output columns of one plane and walks

@@ -168,7 +168,7 @@ def fused_dct(
         selection: a :class:`~freqpipe.transforms.Selection`, a preset name (``"dct24"``)
             or flat indices in the 192 space (Y 0..63, Cb 64..127, Cr 128..191).
         layout: ``"nhwc"`` or ``"nchw"``.
-        colorspace: ``"rgb"`` (converted with FACTS §2) or ``"ycbcr"`` (already converted).
+        colorspace: ``"rgb"`` (converted with conventions §2) or ``"ycbcr"`` (already converted).
         chroma: ``"upsample"``: chroma at full resolution, every plane on the luma grid
             (DCTNet layout). ``"separate"``: 4:2:0 chroma (2x2 means) on its own grid.
         dtype: ``float32`` or ``float16`` output.

@@ -1,6 +1,6 @@
 """NVIDIA DALI integration (optional extra ``freqpipe[dali]``): DALI decodes, freqpipe adds DCT.
 
-DALI has no frequency-domain output (FACTS §7). This module adds it, both ways round:
+DALI has no frequency-domain output (conventions §7). This module adds it, both ways round:
 
 Pipelines
     :func:`pipeline`: DALI's file reader, decoder (``"mixed"`` on a GPU, ``"cpu"`` with

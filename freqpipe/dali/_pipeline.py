@@ -102,7 +102,7 @@ def pipeline(
     on torch's current stream. ``"pipeline"``: a batch-mode ``python_function`` runs it inside
     the pipeline (CuPy on DALI's stream; the NumPy reference on the CPU). The default is
     ``"iterator"`` because DALI runs python_function operators serially in one thread and
-    synchronises around them (FACTS §7); not yet measured on a GPU.
+    synchronises around them (conventions §7); not yet measured on a GPU.
 
     Args:
         root_or_files: a folder (``JpegFolder``), a dataset of ``(path, label)`` or paths.

@@ -857,7 +857,7 @@ static PyObject *Decoder_copy_out(Decoder *self, PyObject *args) {
  * aligned grid is the component's grid with every block repeated rep_v x rep_h times (chroma
  * "upsample" alignment to the luma grid). Positions outside [0, bound_rows) x [0, bound_cols)
  * or outside the repeated component grid are zero (padding); a bound < 0 means the repeated
- * grid. With hflip every odd-u frequency (k % 8 odd) is negated (exact flip, FACTS §1). */
+ * grid. With hflip every odd-u frequency (k % 8 odd) is negated (exact flip, conventions §1). */
 static PyObject *Decoder_gather(Decoder *self, PyObject *args) {
     int ci, hflip, rep_v, rep_h;
     PyObject *out;

@@ -105,7 +105,7 @@ class DecodedJpeg:
             freqs: natural-order frequencies 0..63 to keep, in output order.
             top: first row of the window on the repeated grid (may be negative: padding).
             left: first column of the window on the repeated grid (may be negative).
-            hflip: flip horizontally (columns reversed, odd-u negated; FACTS §1).
+            hflip: flip horizontally (columns reversed, odd-u negated; conventions §1).
             repeat: ``(rep_v, rep_h)`` block repetition (see :meth:`repeat`).
             bounds: ``(rows, cols)`` of the repeated grid that hold data (e.g. the luma grid,
                 so repeated chroma beyond the image is padded like luma); default all of it.

@@ -5,15 +5,15 @@ Registry
 Backbones (torchvision-compatible state-dict keys)
     :func:`resnet50`, :func:`vgg16`, :func:`mobilenet_v2`; :class:`ResNet`, :class:`VGG`,
     :class:`MobileNetV2`
-DCT input (DCTNet, FACTS §3)
+DCT input (DCTNet, conventions §3)
     :func:`dct_resnet50`, :func:`load_rgb_resnet50`, :func:`mobilenet_v2_dct`,
     :func:`dct_resnet50_late_concat` (Gueguen-style separate Y / CbCr), :class:`ChannelGate`,
     :class:`GatedModel`, :func:`fit_gate`
-Wavelet-like Auto-Encoder (FACTS §4)
+Wavelet-like Auto-Encoder (conventions §4)
     :class:`WAE`, :func:`wae_autoencoder`, :class:`WAEClassifier`, :func:`wae_vgg16`,
     :func:`wae_resnet50`, :func:`train_wae`, :func:`train_wae_classifier`, :class:`WaveletCNN`,
     :func:`wavelet_cnn_vgg16`, :func:`wavelet_cnn_resnet50`
-Octave convolution (FACTS §5)
+Octave convolution (conventions §5)
     :class:`OctConv2d`, :func:`oct_resnet50`
 Measuring
     :func:`count_macs` (multiply-adds; torch's flop counter counts 2 per MAC)

@@ -1,6 +1,6 @@
 """DCT-input ResNet-50: DCTNet's (Xu et al., CVPR 2020) and a Gueguen-style late concatenation.
 
-DCTNet (FACTS §3) drops ``conv1``, ``bn1``, ``relu`` and ``maxpool``: the C x 56 x 56 DCT
+DCTNet (conventions §3) drops ``conv1``, ``bn1``, ``relu`` and ``maxpool``: the C x 56 x 56 DCT
 channels of a 448 x 448 crop go straight into ``layer1``. With C = 64 nothing else changes; with
 C != 64 the first bottleneck's 1x1 ``conv1`` and its 1x1 shortcut conv take C inputs (the input
 adaptation). :func:`load_rgb_resnet50` initialises such a model from an RGB ResNet-50 state dict
@@ -113,7 +113,7 @@ def dct_resnet50(
     init_from: Mapping[str, torch.Tensor] | str | Path | None = None,
     **kwargs: Any,
 ) -> ResNet:
-    """DCTNet's ResNet-50: C x 56 x 56 DCT channels straight into ``layer1`` (FACTS §3).
+    """DCTNet's ResNet-50: C x 56 x 56 DCT channels straight into ``layer1`` (conventions §3).
 
     Loader: ``FreqLoader(root, select="dct24", size=448)``.
     """

@@ -1,4 +1,4 @@
-"""DCTNet's learned channel gate (Xu et al., CVPR 2020; FACTS §3).
+"""DCTNet's learned channel gate (Xu et al., CVPR 2020; conventions §3).
 
 For each input channel the gate predicts two logits (keep, drop) from the globally pooled
 input: global average pool -> 1x1 conv C -> C + BN + ReLU -> grouped 1x1 conv to 2 logits per

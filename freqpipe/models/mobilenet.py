@@ -1,7 +1,7 @@
 """MobileNetV2 with torchvision-compatible state-dict keys (``features.N.conv.M``...).
 
 ``stem=False`` removes ``features.0`` (the stride-2 3x3 conv) and feeds the input straight
-into the first inverted residual: DCTNet's MobileNetV2-DCT (FACTS §3), see
+into the first inverted residual: DCTNet's MobileNetV2-DCT (conventions §3), see
 :mod:`freqpipe.models.mobilenet_dct`.
 """
 

@@ -1,4 +1,4 @@
-"""DCTNet's MobileNetV2-DCT (FACTS §3): no stem, C x 112 x 112 DCT channels from an 896 crop."""
+"""DCTNet's MobileNetV2-DCT (conventions §3): no stem, C x 112 x 112 DCT channels (896 crop)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _create_mobilenet_v2_dct(in_channels: int, num_classes: int, **kwargs: Any) 
 
 @register_model
 def mobilenet_v2_dct(in_channels: int = 24, num_classes: int = 1000, **kwargs: Any) -> MobileNetV2:
-    """DCTNet's MobileNetV2: C x 112 x 112 DCT input, no stem (FACTS §3).
+    """DCTNet's MobileNetV2: C x 112 x 112 DCT input, no stem (conventions §3).
 
     Loader: ``FreqLoader(root, select="dct24", size=896)``.
     """

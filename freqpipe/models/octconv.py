@@ -1,4 +1,4 @@
-"""Octave convolution and Oct-ResNet-50 (Chen et al., ICCV 2019; FACTS §5).
+"""Octave convolution and Oct-ResNet-50 (Chen et al., ICCV 2019; conventions §5).
 
 A feature map with C channels is split into ``C - round(alpha C)`` high-frequency channels at
 full resolution and ``round(alpha C)`` low-frequency channels at half resolution, passed as a
@@ -250,7 +250,7 @@ class OctBottleneck(nn.Module):
 
 
 class OctResNet(nn.Module):
-    """ResNet-50 layout with octave convolutions in every bottleneck (FACTS §5).
+    """ResNet-50 layout with octave convolutions in every bottleneck (conventions §5).
 
     The stem is a plain conv. The first block of ``layer1`` has alpha_in = 0 (plain input),
     ``layer1``-``layer3`` run at ``alpha``, and ``layer4`` at alpha = 0 (its first block
@@ -316,5 +316,5 @@ def _create_oct_resnet(alpha: float, layers: tuple[int, int, int, int], **kwargs
 
 @register_model
 def oct_resnet50(alpha: float = 0.25, num_classes: int = 1000, **kwargs: Any) -> OctResNet:
-    """Oct-ResNet-50 with low-frequency fraction ``alpha``, RGB 224 x 224 input (FACTS §5)."""
+    """Oct-ResNet-50 with low-frequency fraction ``alpha``, RGB 224 x 224 input (conventions §5)."""
     return _create_oct_resnet(alpha, RESNET50_LAYERS, num_classes=num_classes, **kwargs)

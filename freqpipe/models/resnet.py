@@ -3,7 +3,7 @@
 torchvision is not a dependency (DESIGN.md); this definition follows the ResNet v1.5 layout
 (stride on the 3x3 conv of each bottleneck) so that ``torchvision.models.resnet50`` weights
 load with ``load_state_dict(..., strict=True)``. ``width`` scales every channel count, which is
-how the WAE classifier builds its quarter-width high-frequency branch (FACTS §4).
+how the WAE classifier builds its quarter-width high-frequency branch (conventions §4).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class ResNet(nn.Module):
         width: channel count of the stem and of the first stage's bottleneck (64 in the paper;
             16 for the WAE's quarter-width branch); later stages double it.
         stem: keep ``conv1``/``bn1``/``relu``/``maxpool``. Without a stem the input goes
-            straight into ``layer1`` with ``in_channels`` channels (DCTNet, FACTS §3).
+            straight into ``layer1`` with ``in_channels`` channels (DCTNet, conventions §3).
 
     Shapes:
         (N, in_channels, H, W) -> (N, num_classes); :meth:`forward_features` gives

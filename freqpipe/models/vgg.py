@@ -1,7 +1,7 @@
 """VGG16 with torchvision-compatible state-dict keys (``features.N``, ``classifier.N``).
 
 ``width_divisor`` divides every channel count, which is how the WAE classifier builds its
-quarter-width high-frequency branch (FACTS §4).
+quarter-width high-frequency branch (conventions §4).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Wavelet-like Auto-Encoder and its two-branch classifier (Chen et al., AAAI 2018; FACTS §4).
+"""Wavelet-like Auto-Encoder and its two-branch classifier (Chen et al., AAAI 2018; conventions §4).
 
 The WAE encoder splits an image I (N, 3, H, W) into two half-resolution images: I_L, which
 carries the content and feeds a standard network, and I_H, which the transform loss
@@ -268,7 +268,7 @@ class WAEClassifier(nn.Module):
 
 @register_model
 def wae_autoencoder(**kwargs: Any) -> WAE:
-    """The Wavelet-like Auto-Encoder alone (FACTS §4)."""
+    """The Wavelet-like Auto-Encoder alone (conventions §4)."""
     return WAE(**kwargs)
 
 

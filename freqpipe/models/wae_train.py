@@ -1,4 +1,4 @@
-"""Three-stage training of a :class:`~freqpipe.models.WAEClassifier` (FACTS §4).
+"""Three-stage training of a :class:`~freqpipe.models.WAEClassifier` (conventions §4).
 
 1. the WAE alone on the transform loss ``L_t``;
 2. the classifier on a frozen WAE, loss ``L_c`` (sum of the two heads' cross-entropies);

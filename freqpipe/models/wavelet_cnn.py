@@ -1,4 +1,4 @@
-"""The WAE paper's "Wavelet+CNN" baseline (FACTS §4): a fixed CDF 9/7 DWT instead of the WAE.
+"""The WAE paper's "Wavelet+CNN" baseline (conventions §4): a fixed CDF 9/7 DWT instead of the WAE.
 
 The approximation cA (3 colour channels) feeds the standard network and the three detail
 subbands cH, cV, cD (9 channels) the quarter-width one. The model takes the subbands already

@@ -1,23 +1,23 @@
 """The maths of freqpipe, written once against an array module (NumPy here, CuPy on a GPU).
 
-Colour (FACTS §2)
+Colour (conventions §2)
     :func:`rgb_to_ycbcr`, :func:`ycbcr_to_rgb`
-Block DCT (FACTS §1)
+Block DCT (conventions §1)
     :func:`block_dct`, :func:`block_idct`, :func:`dct_matrix`
 Layouts
     :data:`ZIGZAG_TO_NATURAL`, :data:`NATURAL_TO_ZIGZAG`, :func:`natural_to_zigzag`,
     :func:`zigzag_to_natural`, :func:`channels_first`, :func:`channels_last`,
     :func:`stack_planes`, :func:`split_planes`, :func:`align_chroma`,
     :func:`subsampling_factors`
-Channel selection (FACTS §3)
+Channel selection (conventions §3)
     :class:`Selection`, :data:`PRESETS`, :data:`PLANE_NAMES`
-Exact DCT-domain augmentation (FACTS §1)
+Exact DCT-domain augmentation (conventions §1)
     :func:`hflip_dct`, :func:`vflip_dct`, :func:`crop_blocks`, :func:`gather_blocks`,
     :func:`flip_signs`
-Wavelets by lifting (FACTS §6)
+Wavelets by lifting (conventions §6)
     :func:`dwt2`, :func:`idwt2`, :func:`wavedec2`, :func:`waverec2`, :func:`stack_subbands`,
     :func:`unstack_subbands`, :data:`WAVELETS`, :data:`MODES`
-Statistics and normalisation (FACTS §3)
+Statistics and normalisation (conventions §3)
     :class:`ChannelStats`, :func:`normalize`, :func:`load_default_stats`
 Resizing in the DCT domain (no decoding)
     :func:`resize_dct`, :func:`dct_resize_matrix`, :func:`resize_matrix`,

@@ -15,9 +15,9 @@ from freqpipe.transforms._dct_batch import DctBatch
 
 __all__ = ["ColorJitter", "RandomGrayscale", "brightness_op", "contrast_op", "saturation_op"]
 
-# torchvision's rgb_to_grayscale weights (not quite the JFIF luma weights of FACTS §2)
+# torchvision's rgb_to_grayscale weights (not quite the JFIF luma weights of conventions §2)
 _GRAY_RGB = np.array([0.2989, 0.587, 0.114])
-# centred YCbCr (Y - 128, Cb - 128, Cr - 128) -> RGB - 128 (FACTS §2, JFIF full range)
+# centred YCbCr (Y - 128, Cb - 128, Cr - 128) -> RGB - 128 (conventions §2, JFIF full range)
 _YCC_TO_RGB = np.array([[1.0, 0.0, 1.402], [1.0, -0.344136, -0.714136], [1.0, 1.772, 0.0]])
 # gray(RGB) = _GRAY_YCC . centred YCbCr + _GRAY_OFFSET
 _GRAY_YCC = _GRAY_RGB @ _YCC_TO_RGB

@@ -1,4 +1,4 @@
-"""Lifting steps of the 1-D wavelet passes (FACTS §6); see :mod:`freqpipe.transforms.wavelets`.
+"""Lifting steps of the 1-D wavelet passes (conventions §6), for freqpipe.transforms.wavelets.
 
 Each pass works along a negative axis (-1 or -2) of an array batched over the others, with
 slices only (no Python loop over rows), and in place on its even/odd halves.
@@ -20,7 +20,7 @@ WAVELETS: tuple[str, ...] = ("haar", "bior2.2", "bior4.4")
 MODES: tuple[str, ...] = ("periodization", "reflect")
 
 _SQRT2 = math.sqrt(2.0)
-# CDF 9/7 lifting constants (FACTS §6).
+# CDF 9/7 lifting constants (conventions §6).
 _A, _B, _G, _E, _K = (
     -1.586134342059924,
     -0.052980118572961,

@@ -2,7 +2,7 @@
 
 A horizontal flip of the image is, in the DCT domain, the block columns reversed and every
 coefficient with odd horizontal frequency u (``k % 8`` odd) negated; a vertical flip reverses
-the block rows and negates odd v (``k // 8`` odd) (FACTS §1). Both are exact: they commute with
+the block rows and negates odd v (``k // 8`` odd), conventions §1. Both are exact: they commute with
 :func:`~freqpipe.transforms.block_dct` up to float rounding, for images whose size is a multiple
 of 8. Crops on the block grid are exact by construction.
 """
@@ -40,7 +40,7 @@ def _axes(ndim: int, channel_axis: int) -> tuple[int, int, int]:
 
 
 def flip_signs(frequencies: Any, *, horizontal: bool = False, vertical: bool = False) -> np.ndarray:
-    """Return the +-1 factor of each natural-order frequency under a flip (FACTS §1).
+    """Return the +-1 factor of each natural-order frequency under a flip (conventions §1).
 
     Args:
         frequencies: natural-order indices ``k = 8 v + u`` (values 0..63, or flat 0..191 which
@@ -89,7 +89,7 @@ def _flip(c: Any, channel_axis: int, frequencies: Any, horizontal: bool) -> Any:
 
 
 def hflip_dct(c: Any, *, channel_axis: int = -3, frequencies: Any = None) -> Any:
-    """Flip an image horizontally in the DCT domain, exactly (FACTS §1).
+    """Flip an image horizontally in the DCT domain, exactly (conventions §1).
 
     Args:
         c: block coefficients, (..., C, Hb, Wb) or (..., Hb, Wb, C) with ``channel_axis=-1``;
@@ -115,7 +115,7 @@ def hflip_dct(c: Any, *, channel_axis: int = -3, frequencies: Any = None) -> Any
 
 
 def vflip_dct(c: Any, *, channel_axis: int = -3, frequencies: Any = None) -> Any:
-    """Flip an image vertically in the DCT domain, exactly (FACTS §1).
+    """Flip an image vertically in the DCT domain, exactly (conventions §1).
 
     Args:
         c: block coefficients, as for :func:`hflip_dct`.
@@ -210,7 +210,7 @@ def gather_blocks(
         left: first block column of the window, in Y blocks.
         height: block rows of the window.
         width: block columns of the window.
-        hflip: flip the window horizontally (exactly, FACTS §1).
+        hflip: flip the window horizontally (exactly, conventions §1).
         vflip: flip the window vertically.
         out: optional (len(selection), height, width) array to write into (e.g. a slot of a
             pinned batch); its dtype wins.

@@ -1,4 +1,4 @@
-"""RGB <-> YCbCr, JFIF full range (FACTS §2, as libjpeg-turbo's jccolor.c / jdcolor.c)."""
+"""RGB <-> YCbCr, JFIF full range (conventions §2, as libjpeg-turbo's jccolor.c / jdcolor.c)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from freqpipe.transforms._xp import array_namespace
 
 __all__ = ["rgb_to_ycbcr", "ycbcr_to_rgb"]
 
-# FACTS §2: Y, Cb, Cr from R, G, B (rows), plus the 128 chroma offset.
+# conventions §2: Y, Cb, Cr from R, G, B (rows), plus the 128 chroma offset.
 _RGB2YCC = np.array(
     [
         [0.299, 0.587, 0.114],
@@ -19,7 +19,7 @@ _RGB2YCC = np.array(
         [0.5, -0.418688, -0.081312],
     ]
 )
-# FACTS §2: R, G, B from Y, Cb - 128, Cr - 128 (rows).
+# conventions §2: R, G, B from Y, Cb - 128, Cr - 128 (rows).
 _YCC2RGB = np.array(
     [
         [1.0, 0.0, 1.402],
@@ -64,7 +64,7 @@ def _convert(x: Any, matrix: np.ndarray, pre: float, post: float, channel_axis: 
 
 
 def rgb_to_ycbcr(x: Any, *, channel_axis: int = -3) -> Any:
-    """Convert RGB to YCbCr, JFIF full range (FACTS §2).
+    """Convert RGB to YCbCr, JFIF full range (conventions §2).
 
     Y = 0.299 R + 0.587 G + 0.114 B; Cb and Cr are offset by 128.
 
@@ -93,7 +93,7 @@ def rgb_to_ycbcr(x: Any, *, channel_axis: int = -3) -> Any:
 
 
 def ycbcr_to_rgb(x: Any, *, channel_axis: int = -3) -> Any:
-    """Convert YCbCr (JFIF full range) back to RGB (FACTS §2).
+    """Convert YCbCr (JFIF full range) back to RGB (conventions §2).
 
     R = Y + 1.402 (Cr - 128); G = Y - 0.344136 (Cb - 128) - 0.714136 (Cr - 128);
     B = Y + 1.772 (Cb - 128).

@@ -1,4 +1,4 @@
-"""Blockwise 8x8 DCT and its inverse (FACTS §1).
+"""Blockwise 8x8 DCT and its inverse (conventions §1).
 
 ``D = M (X - 128) M^T`` per 8x8 block, ``M[k, n] = c_k cos((2n + 1) k pi / 16)``, orthonormal:
 the same numbers as ``scipy.fft.dctn(block, norm="ortho")`` and a JPEG encoder's forward DCT.
@@ -50,7 +50,7 @@ def __getattr__(name: str) -> Any:
 
 
 def dct_matrix(dtype: Any = np.float64) -> np.ndarray:
-    """Return the 8x8 orthonormal DCT-II matrix ``M`` of FACTS §1.
+    """Return the 8x8 orthonormal DCT-II matrix ``M`` of conventions §1.
 
     ``M[k, n] = c_k cos((2n + 1) k pi / 16)`` with ``c_0 = sqrt(1/8)``, ``c_k = sqrt(2/8)``.
 
@@ -98,7 +98,7 @@ def _work_dtype(dtype: np.dtype) -> Any:
 
 
 def block_dct(x: Any, *, level_shift: float = 128.0) -> Any:
-    """Blockwise 8x8 orthonormal DCT of the last two axes (FACTS §1).
+    """Blockwise 8x8 orthonormal DCT of the last two axes (conventions §1).
 
     Sizes that are not multiples of 8 are padded on the bottom and right by edge replication
     (repeating the last row / column, as a JPEG encoder does); :func:`block_idct` with
@@ -152,7 +152,7 @@ def block_dct(x: Any, *, level_shift: float = 128.0) -> Any:
 
 
 def block_idct(c: Any, *, level_shift: float = 128.0, size: tuple[int, int] | None = None) -> Any:
-    """Inverse of :func:`block_dct`: blockwise 8x8 orthonormal IDCT (FACTS §1).
+    """Inverse of :func:`block_dct`: blockwise 8x8 orthonormal IDCT (conventions §1).
 
     Args:
         c: coefficients of shape (..., 64, Hb, Wb), natural order; any real dtype (int16

@@ -1,4 +1,4 @@
-"""The DCTNet pixel route (FACTS §3): RGB image -> 192 blockwise-DCT channels.
+"""The DCTNet pixel route (conventions §3): RGB image -> 192 blockwise-DCT channels.
 
 Xu et al. decode, resize the short side to 512, centre-crop 448 and read the coefficients of a
 quality-100 re-encode, with chroma upscaled so all planes are 56x56. The faithful
@@ -135,8 +135,8 @@ def image_to_dct192(rgb: Any, size: int | None = None) -> Any:
     """RGB image -> (192, s/8, s/8) float32 DCT channels (Y 0..63, Cb 64..127, Cr 128..191).
 
     The image is centre-cropped to ``size x size`` when ``size`` is given, converted to
-    YCbCr in float32 (FACTS §2, not rounded) and each plane block-DCT'd at full resolution
-    (FACTS §1, level shift 128). Resize first with :func:`resize_shape` to follow DCTNet.
+    YCbCr in float32 (conventions §2, not rounded) and each plane block-DCT'd at full resolution
+    (conventions §1, level shift 128). Resize first with :func:`resize_shape` to follow DCTNet.
 
     Args:
         rgb: (H, W, 3) uint8 (or float on 0..255) image; NumPy or CuPy.

@@ -1,4 +1,4 @@
-"""Coefficient layouts: zigzag order, plane stacking, chroma alignment (FACTS §1, §3).
+"""Coefficient layouts: zigzag order, plane stacking, chroma alignment (conventions §1, §3).
 
 Two layouts of the 64 coefficients of a plane appear in freqpipe:
 
@@ -33,7 +33,7 @@ __all__ = [
     "zigzag_to_natural",
 ]
 
-#: Natural index of zigzag rank 0..63 (FACTS §1, ITU T.81 figure A.6).
+#: Natural index of zigzag rank 0..63 (conventions §1, ITU T.81 figure A.6).
 ZIGZAG_TO_NATURAL: np.ndarray = np.array(
     [0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48,
      41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23,
@@ -156,7 +156,7 @@ def stack_planes(y: Any, cb: Any, cr: Any) -> Any:
         cr: red-difference coefficients, same shape.
 
     Returns:
-        (..., 192, h, w): Y at channels 0..63, Cb 64..127, Cr 128..191 (FACTS §3).
+        (..., 192, h, w): Y at channels 0..63, Cb 64..127, Cr 128..191 (conventions §3).
 
     Raises:
         ShapeError: a plane is not (..., 64, h, w) or the shapes differ.

@@ -1,4 +1,4 @@
-"""Channel selection over the 192 DCT channels (Y, Cb, Cr x 64 frequencies), FACTS §3."""
+"""Channel selection over the 192 DCT channels (Y, Cb, Cr x 64 frequencies), conventions §3."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _r(a: int, b: int) -> list[int]:
     return list(range(a, b + 1))
 
 
-# DCTNet's static selections (FACTS §3): (Y, Cb = Cr), natural order k = 8 v + u.
+# DCTNet's static selections (conventions §3): (Y, Cb = Cr), natural order k = 8 v + u.
 _PRESET_TABLE: dict[str, tuple[list[int], list[int]]] = {
     "dct6": ([0, 1, 8, 9], [0]),
     "dct24": (_r(0, 3) + _r(8, 11) + _r(16, 19) + _r(24, 27), [0, 1, 8, 9]),
@@ -112,7 +112,7 @@ class Selection:
 
     @classmethod
     def preset(cls, name: str) -> Selection:
-        """Return a named preset: dct6, dct24, dct32, dct48, dct64 (FACTS §3) or all (192).
+        """Return a named preset: dct6, dct24, dct32, dct48, dct64 (conventions §3) or all (192).
 
         Args:
             name: the preset name (case-insensitive).

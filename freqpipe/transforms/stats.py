@@ -1,4 +1,4 @@
-"""Per-channel statistics for normalisation (FACTS §3), streaming and in float64.
+"""Per-channel statistics for normalisation (conventions §3), streaming and in float64.
 
 Two conventions:
 

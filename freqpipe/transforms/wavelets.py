@@ -1,6 +1,6 @@
 """2-D discrete wavelet transforms by lifting: haar, bior2.2 (LeGall 5/3), bior4.4 (CDF 9/7).
 
-The coefficients match PyWavelets (FACTS §6): ``dwt2`` returns ``(cA, (cH, cV, cD))`` with cH
+The coefficients match PyWavelets (conventions §6): ``dwt2`` returns ``(cA, (cH, cV, cD))`` with cH
 the detail along axis -2 (rows high-pass, columns low-pass), cV along axis -1, cD both. Each
 1-D pass splits the samples into even ``s`` and odd ``d`` and applies the lifting steps:
 
@@ -224,7 +224,7 @@ def waverec2(coeffs: Sequence[Any], wavelet: str = "bior4.4", mode: str = "perio
 def dwt2(
     x: Any, wavelet: str = "bior4.4", mode: str = "periodization", level: int = 1
 ) -> Coeffs2 | list[Any]:
-    """2-D discrete wavelet transform of the last two axes, by lifting (FACTS §6).
+    """2-D discrete wavelet transform of the last two axes, by lifting (conventions §6).
 
     Args:
         x: array (..., H, W), batched over leading axes; float32 stays float32, float64 stays

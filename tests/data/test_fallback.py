@@ -44,7 +44,7 @@ def _tv_centre(extent: int, n: int) -> int:
 
 
 def _ycc_dct_window(rgb: np.ndarray, top: int, left: int, n: int) -> np.ndarray:
-    """Independent reference: FACTS §2 YCbCr, scipy's orthonormal DCT per 8x8 block."""
+    """Independent reference: conventions §2 YCbCr, scipy's orthonormal DCT per 8x8 block."""
     win = rgb[top * 8 : (top + n) * 8, left * 8 : (left + n) * 8].astype(np.float64)
     r, g, b = win[..., 0], win[..., 1], win[..., 2]
     y = 0.299 * r + 0.587 * g + 0.114 * b

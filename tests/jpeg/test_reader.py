@@ -137,7 +137,7 @@ def test_photos_match_jpeglib(photos: list[Path]) -> None:
 
 
 def test_dequantized_equals_scipy_dct_of_decoded_pixels() -> None:
-    # FACTS §1: a quality-100 4:4:4 JPEG's dequantised coefficients match a float DCT of its
+    # conventions §1: a quality-100 4:4:4 JPEG's dequantised coefficients match a float DCT of its
     # level-shifted YCbCr pixels within about 1.5 (pixel rounding + coefficient rounding).
     from scipy.fft import dctn
 

@@ -1,6 +1,6 @@
 """The papers' FLOP tables, counted with torch.utils.flop_counter (as multiply-adds).
 
-Figures are those of /work/shared/docs/FACTS.md (§4 WAE paper, §5 octave convolution paper);
+Figures are those of docs/conventions.md (§4 WAE paper, §5 octave convolution paper);
 "FLOPs" in both papers are multiply-adds. Counting is done on the meta device, batch 1.
 """
 
@@ -32,7 +32,7 @@ def test_count_macs_counts_one_per_multiply_add():
 
 
 def test_vgg16_at_224_and_112():
-    # FACTS §4: VGG16 15.36 G at 224 and 3.89 G at 112 (WAE paper). The paper counts
+    # conventions §4: VGG16 15.36 G at 224 and 3.89 G at 112 (WAE paper). The paper counts
     # convolutions only: with the three FC layers (0.124 G) it would be 15.47 G.
     v224, v112 = macs("vgg16", (1, 3, 224, 224)), macs("vgg16", (1, 3, 112, 112))
     assert abs(rel(v224.giga("conv"), 15.36)) < TOL  # ours 15.347 G, -0.1%
@@ -41,7 +41,7 @@ def test_vgg16_at_224_and_112():
 
 
 def test_wae_vgg16_and_speedup_bound():
-    # FACTS §4: WAE-VGG16 4.11 G, bound 1/(1/4 + 1/64) = 3.76x. Our count of the two branches
+    # conventions §4: WAE-VGG16 4.11 G, bound 1/(1/4 + 1/64) = 3.76x. Our count of the two branches
     # (VGG16 on I_L at 112 + quarter-width VGG16 on I_H, convolutions only) is 4.08 G (-0.7%).
     # The WAE encoder adds 0.264 G (three 16-channel 3x3 convs at full resolution), giving
     # 4.34 G (+5.7%): the paper's total leaves only ~0.03 G for it, so it evidently does not
@@ -59,7 +59,7 @@ def test_wae_vgg16_and_speedup_bound():
 
 
 def test_resnet50():
-    # Commonly quoted 4.1 G for ResNet-50 = MACs of convolutions + fc (FACTS §5, alpha 0).
+    # Commonly quoted 4.1 G for ResNet-50 = MACs of convolutions + fc (conventions §5, alpha 0).
     r = macs("resnet50", (1, 3, 224, 224))
     assert abs(rel(r.giga(), 4.1)) < TOL  # ours 4.089 G
 
@@ -67,7 +67,7 @@ def test_resnet50():
 @pytest.mark.parametrize(("alpha", "paper"), [(0.0, 4.1), (0.125, 3.6), (0.25, 3.1), (0.5, 2.4),
                                               (0.75, 1.9)])  # fmt: skip
 def test_oct_resnet50(alpha, paper):
-    # FACTS §5: Oct-ResNet-50 about 4.1 / 3.6 / 3.1 / 2.4 / 1.9 G (convolutions + fc).
+    # conventions §5: Oct-ResNet-50 about 4.1 / 3.6 / 3.1 / 2.4 / 1.9 G (convolutions + fc).
     # Ours: 4.089 / 3.565 / 3.104 / 2.367 / 1.880 G.
     assert abs(rel(macs("oct_resnet50", (1, 3, 224, 224), alpha=alpha).giga(), paper)) < TOL
 
@@ -83,7 +83,7 @@ def test_octconv_parameter_count_equals_plain_conv():
 
 
 def test_dct_resnet50_flops_reported(capsys):
-    # DCTNet (FACTS §3) quotes no FLOPs; we report ours. Without the stem (0.118 G) and with
+    # DCTNet (conventions §3) quotes no FLOPs; we report ours. Without the stem (0.118 G) and with
     # layer1's two 1x1 input convs taking C channels, MACs are linear in C.
     counts = {c: macs("dct_resnet50", (1, c, 56, 56), in_channels=c).total for c in (24, 64, 192)}
     rgb = macs("resnet50", (1, 3, 224, 224)).total

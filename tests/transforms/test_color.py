@@ -13,7 +13,7 @@ from tests.tolerances import assert_close
 
 
 def ref_rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
-    """FACTS §2 written out, channel last, float64."""
+    """conventions §2 written out, channel last, float64."""
     r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
     y = 0.299 * r + 0.587 * g + 0.114 * b
     cb = -0.168736 * r - 0.331264 * g + 0.5 * b + 128
@@ -62,7 +62,7 @@ def test_float_not_clipped():
 
 
 def test_uint8_matches_pillow_within_one(sample_photos):
-    # Pillow's RGB -> YCbCr is libjpeg-style fixed point JFIF: FACTS §2 allows +-1 LSB.
+    # Pillow's RGB -> YCbCr is libjpeg-style fixed point JFIF: conventions §2 allows +-1 LSB.
     rgb = sample_photos[0][:64, :64]
     ours = rgb_to_ycbcr(rgb, channel_axis=-1).astype(int)
     pil = np.asarray(Image.fromarray(rgb).convert("YCbCr")).astype(int)
@@ -72,8 +72,8 @@ def test_uint8_matches_pillow_within_one(sample_photos):
 def test_round_trip_photo(sample_photos):
     rgb = sample_photos[1].astype(np.float64)
     back = ycbcr_to_rgb(rgb_to_ycbcr(rgb, channel_axis=-1), channel_axis=-1)
-    # FACTS §2's constants have six digits: the two matrices are inverse to ~2e-7, so the round
-    # trip is held to the float32 row of the table even in float64.
+    # The constants of conventions §2 have six digits: the two matrices are inverse to ~2e-7, so
+    # the round trip is held to the float32 row of the table even in float64.
     assert_close(back, rgb, np.float32)
     u8 = sample_photos[1]
     back = ycbcr_to_rgb(rgb_to_ycbcr(u8, channel_axis=-1), channel_axis=-1)

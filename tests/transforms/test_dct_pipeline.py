@@ -39,7 +39,7 @@ def test_image_to_dct192_equals_scipy_route(sample_photos):
     top, left = center_crop_box(rgb.shape[0], rgb.shape[1], size)
     crop = rgb[top : top + size, left : left + size].astype(np.float64)
     r, g, b = crop[..., 0], crop[..., 1], crop[..., 2]
-    planes = [  # FACTS §2
+    planes = [  # conventions §2
         0.299 * r + 0.587 * g + 0.114 * b,
         -0.168736 * r - 0.331264 * g + 0.5 * b + 128,
         0.5 * r - 0.418688 * g - 0.081312 * b + 128,

@@ -18,8 +18,8 @@ from freqpipe.transforms import (
     zigzag_to_natural,
 )
 
-# FACTS §1 (ITU T.81 figure A.6): natural index of zigzag rank 0..63.
-FACTS_ZIGZAG = [
+# conventions §1 (ITU T.81 figure A.6): natural index of zigzag rank 0..63.
+ZIGZAG_TABLE = [
     0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34,
     27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44,
     51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
@@ -38,8 +38,8 @@ def derived_zigzag() -> list[int]:
 
 
 def test_zigzag_table_matches_facts_and_derivation():
-    assert ZIGZAG_TO_NATURAL.tolist() == FACTS_ZIGZAG == derived_zigzag()
-    assert sorted(FACTS_ZIGZAG) == list(range(64))
+    assert ZIGZAG_TO_NATURAL.tolist() == ZIGZAG_TABLE == derived_zigzag()
+    assert sorted(ZIGZAG_TABLE) == list(range(64))
     assert NATURAL_TO_ZIGZAG[ZIGZAG_TO_NATURAL].tolist() == list(range(64))
     with pytest.raises(ValueError):
         ZIGZAG_TO_NATURAL[0] = 5  # read-only

@@ -15,8 +15,8 @@ def r(a: int, b: int) -> list[int]:
     return list(range(a, b + 1))
 
 
-# FACTS §3, table of static selections (natural-order k; Cb and Cr use the same set).
-FACTS_TABLE = {
+# conventions §3, table of static selections (natural-order k; Cb and Cr use the same set).
+PRESET_TABLE = {
     "dct6": ([0, 1, 8, 9], [0], (4, 1, 1)),
     "dct24": (r(0, 3) + r(8, 11) + r(16, 19) + r(24, 27), [0, 1, 8, 9], (16, 4, 4)),
     "dct32": (r(0, 4) + r(8, 12) + r(16, 20) + r(24, 27) + r(32, 34), [0, 1, 2, 8, 9], (22, 5, 5)),
@@ -33,9 +33,9 @@ FACTS_TABLE = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(FACTS_TABLE))
+@pytest.mark.parametrize("name", sorted(PRESET_TABLE))
 def test_presets_equal_facts_table(name):
-    y, c, counts = FACTS_TABLE[name]
+    y, c, counts = PRESET_TABLE[name]
     assert (len(y), len(c), len(c)) == counts
     s = Selection.preset(name)
     assert [p.tolist() for p in s.per_plane] == [y, c, c]
@@ -48,7 +48,7 @@ def test_presets_equal_facts_table(name):
 def test_all_preset_and_list():
     s = Selection.preset("ALL")
     assert len(s) == 192 and s.indices.tolist() == list(range(192))
-    assert set(PRESETS) == {*FACTS_TABLE, "all"}
+    assert set(PRESETS) == {*PRESET_TABLE, "all"}
 
 
 def test_names():
@@ -59,7 +59,7 @@ def test_names():
 
 def test_zigzag_selection():
     s = Selection.zigzag(y=6, cb=3)
-    assert s.per_plane[0].tolist() == sorted([0, 1, 8, 16, 9, 2])  # FACTS §1 zigzag
+    assert s.per_plane[0].tolist() == sorted([0, 1, 8, 16, 9, 2])  # conventions §1 zigzag
     assert s.per_plane[1].tolist() == [0, 1, 8] == s.per_plane[2].tolist()
     assert len(Selection.zigzag(y=64, cb=64)) == 192
     assert Selection.zigzag(y=1, cb=0, cr=2).names == ("Y0", "Cr0", "Cr1")

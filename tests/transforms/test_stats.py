@@ -130,7 +130,7 @@ def test_default_stats_ship_and_match_their_selection(name):
     assert (s.std > 0).all()
     assert s.count == 8 * 56 * 56  # eight bundled photos, 448 crop
     y_dc = s.mean[0]
-    assert -1024 < y_dc < 1016  # FACTS §1 range
+    assert -1024 < y_dc < 1016  # conventions §1 range
 
 
 @pytest.mark.parametrize("name", ["dct24", "dct64", "all"])
@@ -179,7 +179,7 @@ def test_unknown_default():
 
 
 def test_dctnet_route_statistics_are_plausible(sample_photos):
-    # per-image vs per-coefficient: AC std is much smaller per image (FACTS §3)
+    # per-image vs per-coefficient: AC std is much smaller per image (conventions §3)
     pc = ChannelStats("all")
     pi = ChannelStats("all", convention="per_image")
     for rgb in sample_photos[:4]:

@@ -22,7 +22,7 @@ from freqpipe.transforms import (
 )
 from tests.tolerances import assert_close
 
-# FACTS §6: offset at which pywt's longer mode="reflect" output matches whole-sample symmetric
+# conventions §6: offset at which pywt's longer mode="reflect" output matches whole-sample symmetric
 # lifting. Haar has no extension to crop.
 REFLECT_OFFSET = {"haar": 0, "bior2.2": 1, "bior4.4": 2}
 
