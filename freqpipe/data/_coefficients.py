@@ -14,7 +14,7 @@ Geometry rules (documented on :class:`~freqpipe.data.FreqLoader`):
   window offsets are even;
 - files without YCbCr coefficients in that layout (CMYK/YCCK/RGB-stored JPEGs, non-4:2:0 chroma
   with ``separate``, PNGs named ``.jpg``) go through the Pillow fallback
-  (:mod:`freqpipe.data._fallback`): unit quant values, the pixel source's block DCT.
+  (:mod:`freqpipe.jpeg.fallback`): unit quant values, the pixel source's block DCT.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ import numpy as np
 from PIL import Image
 
 from freqpipe.data._batch import BatchSpec, HostBatch
-from freqpipe.data._fallback import coefficient_window, open_rgb
 from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import NotAJpegError, UnsupportedJpegError
 from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
+from freqpipe.jpeg.fallback import coefficient_window, open_rgb
 from freqpipe.jpeg.gather import DecodedJpeg, gather_planes
 from freqpipe.transforms import Selection
 from freqpipe.transforms.windows import choose_window

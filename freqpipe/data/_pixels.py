@@ -20,9 +20,9 @@ import numpy as np
 from PIL import Image
 
 from freqpipe.data._batch import BatchSpec, HostBatch
-from freqpipe.data._fallback import open_rgb
 from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import MissingExtraError
+from freqpipe.jpeg.fallback import open_rgb
 from freqpipe.transforms import center_crop_box, random_resized_crop_params, resize_shape
 
 __all__ = ["PixelSource", "decode_rgb", "random_resized_crop_params"]

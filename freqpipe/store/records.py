@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from freqpipe.errors import InvalidArgumentError, UnsupportedJpegError
 from freqpipe.jpeg import decode_jpeg, gather_coefficients, load_resized_rgb
+from freqpipe.jpeg.fallback import coefficient_window, open_rgb
 from freqpipe.jpeg.reorder import order_ends
 from freqpipe.transforms import Selection, image_to_dct192
 from freqpipe.transforms.windows import center_window
@@ -157,8 +159,9 @@ def coefficient_record(
         each channel (``quant[component][k]``; 1 for the zero chroma of a grayscale file).
 
     Raises:
-        FreqpipeError: the file cannot be read (corrupt, unsupported, not a JPEG), or its
-            colour space is neither YCbCr nor grayscale.
+        FreqpipeError: the file cannot be read, by the reader nor by Pillow (files without
+            YCbCr or grayscale coefficients that Pillow reads, CMYK JPEGs or PNGs named
+            ``.jpg``, go through the loader's Pillow fallback, with quant values 1).
 
     Example:
         >>> from freqpipe._samples import sample_files
@@ -166,14 +169,13 @@ def coefficient_record(
         >>> c.shape, c.dtype.name, q.shape
         ((6, 8, 8), 'int16', (6,))
     """
-    dec = decode_jpeg(src)
-    if dec.colorspace not in ("ycbcr", "gray"):
-        raise UnsupportedJpegError(
-            f"colour space {dec.colorspace!r} is not supported by the coefficient route "
-            "(YCbCr or grayscale only); convert with --route pixel",
-            source=dec.source,
-        )
     g = size // 8
+    try:
+        dec = decode_jpeg(src)
+    except UnsupportedJpegError as exc:  # NotAJpegError included: maybe a PNG named .jpg
+        return _pillow_record(src, selection, g, out, exc)
+    if dec.colorspace not in ("ycbcr", "gray"):
+        return _pillow_record(src, selection, g, out, None)
     top, left = center_window(dec.grids[0], g)
     return gather_coefficients(
         dec,
@@ -184,6 +186,31 @@ def coefficient_record(
         width=g,
         out=out,
     )
+
+
+def _pillow_record(
+    src: Any, selection: Selection, g: int, out: np.ndarray | None, why: Exception | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the loader's per-file fallback puts in its slot: Pillow's RGB, block DCT, quant 1.
+
+    For files ImageFolder reads that have no YCbCr coefficients (CMYK/YCCK JPEGs, PNGs named
+    ``.jpg``), so the store holds exactly what ``FreqLoader(folder, train=False)`` yields.
+    A file Pillow cannot read either raises the reader's error.
+    """
+    try:
+        rgb, _ = open_rgb(src)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        if why is not None:
+            raise why from exc
+        raise
+    grid = (-(-rgb.shape[0] // 8), -(-rgb.shape[1] // 8))
+    top, left = center_window(grid, g)
+    x, _ = coefficient_window(
+        rgb, selection, top=top, left=left, blocks=g, hflip=False, separate=False
+    )
+    coeffs = np.empty((len(selection), g, g), np.int16) if out is None else out
+    np.copyto(coeffs, np.clip(np.rint(x), -32768, 32767), casting="unsafe")
+    return coeffs, np.ones(len(selection), np.uint16)
 
 
 def pixel_record(

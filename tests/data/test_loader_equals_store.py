@@ -104,3 +104,27 @@ def test_pixel_route_eval(folder: Path, tmp_path: Path, size: int) -> None:
     common = {"batch_size": BATCH, "device": "cpu", "normalize": None}
     direct = FreqLoader(folder, train=False, select="dct24", size=size, source="pixels", **common)
     _assert_same(direct, FreqLoader(store, **common), precision=np.float16)
+
+
+def test_files_imagefolder_reads_convert_as_the_loader_reads_them(tmp_path: Path) -> None:
+    """CMYK JPEGs and PNGs named .jpg: no rejects, and the store equals the loader's fallback."""
+    from PIL import Image
+
+    root = tmp_path / "odd"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    samples = sample_files()
+    for i, f in enumerate(samples[:3]):
+        (root / "a" / f"{i}.jpg").symlink_to(f)
+    with Image.open(samples[3]) as im:
+        im.convert("CMYK").save(root / "a" / "cmyk.jpg", "JPEG", quality=90)
+        im.save(root / "b" / "png_named.jpg", "PNG")
+    (root / "b" / "ok.jpg").symlink_to(samples[4])
+    dst = tmp_path / "store"
+    summary = fp.store.convert(root, dst, select="dct24", size=224, progress=False)
+    assert summary.rejected == 0, (dst / "rejects.tsv").read_text()
+    kw = dict(batch_size=3, num_workers=0, device="cpu")
+    _assert_same(
+        FreqLoader(root, select="dct24", size=224, train=False, **kw),
+        FreqLoader(FreqStore(dst), **kw),
+    )

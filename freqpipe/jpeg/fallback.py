@@ -5,8 +5,9 @@ torchvision's ``ImageFolder`` reads every file its Pillow loader reads
 sampling. The loader's fast paths cannot (the coefficient source needs YCbCr coefficients, in
 4:2:0 for ``chroma="separate"``; libjpeg-turbo's RGB decode refuses CMYK), so such a file is
 decoded here with Pillow's own loader, converted to RGB, and goes on through the transform the
-pixel source uses (JFIF YCbCr, 8x8 block DCT), into the same batch slot. Only a file Pillow
-cannot read either is a bad file.
+pixel source uses (JFIF YCbCr, 8x8 block DCT), into the same batch slot, or, for ``freqpipe
+convert``'s coefficient route, into the same record. Only a file Pillow cannot read either is a
+bad file.
 """
 
 from __future__ import annotations
