@@ -21,43 +21,11 @@ from PIL import Image
 
 from freqpipe.data._batch import BatchSpec, HostBatch
 from freqpipe.data._source import ErrorPolicy, SampleSource
-from freqpipe.errors import MissingExtraError
 from freqpipe.jpeg.fallback import open_rgb
-from freqpipe.transforms import center_crop_box, random_resized_crop_params, resize_shape
+from freqpipe.jpeg.pixels import center_crop_rgb, decode_rgb, turbo_decoder
+from freqpipe.transforms import random_resized_crop_params
 
 __all__ = ["PixelSource", "decode_rgb", "random_resized_crop_params"]
-
-_SCALES = ((1, 8), (1, 4), (1, 2))
-
-
-def _turbo() -> Any:
-    try:
-        from turbojpeg import TurboJPEG
-    except ImportError as exc:  # pragma: no cover - PyTurboJPEG is a core dependency
-        raise MissingExtraError(f"the pixel source needs PyTurboJPEG ({exc})") from exc
-    return TurboJPEG()
-
-
-def decode_rgb(turbo: Any, data: bytes, region: tuple[int, int], target: tuple[int, int]) -> Any:
-    """Decode to RGB uint8 (H', W', 3), scaled down by libjpeg-turbo while that stays >= target.
-
-    Args:
-        turbo: a ``turbojpeg.TurboJPEG``.
-        data: the JPEG's bytes.
-        region: (h, w) of the part of the full-size image that will be resized.
-        target: (h, w) it will be resized to.
-
-    Returns:
-        The decoded array (full size, or 1/2, 1/4, 1/8 of it).
-    """
-    from turbojpeg import TJFLAG_LIMITSCANS, TJPF_RGB
-
-    factor = None
-    for num, den in _SCALES:  # the strongest reduction that keeps >= target pixels
-        if region[0] * num >= den * target[0] and region[1] * num >= den * target[1]:
-            factor = (num, den)
-            break
-    return turbo.decode(data, pixel_format=TJPF_RGB, scaling_factor=factor, flags=TJFLAG_LIMITSCANS)
 
 
 def _read(source: Any) -> bytes:
@@ -93,7 +61,7 @@ class PixelSource(SampleSource):
         self.size = size
         self.train = train
         self.spec = BatchSpec(batch_size, {"pixels": ((size, size, 3), "uint8")})
-        self._turbo = _turbo()
+        self._turbo = turbo_decoder()
         self._nvimgcodec: Any = None
         if decoder == "nvimgcodec":
             from freqpipe import _nvimgcodec
@@ -128,11 +96,7 @@ class PixelSource(SampleSource):
             if rng.random() < 0.5:
                 out = out[:, ::-1]
             return out
-        rh, rw = resize_shape(height, width, s)  # short side round(s * 8 / 7)
-        rgb = decode((height, width), (rh, rw))
-        resized = np.asarray(Image.fromarray(rgb).resize((rw, rh), Image.Resampling.BILINEAR))
-        top, left = center_crop_box(rh, rw, s)
-        return resized[top : top + s, left : left + s]
+        return center_crop_rgb(height, width, s, decode)
 
     def _fallback_crop(self, data: bytes, rng: Any, name: str, error: OSError) -> np.ndarray:
         """Pillow's RGB decode of a file libjpeg-turbo refused (CMYK, PNG), same crop."""

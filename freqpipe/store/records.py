@@ -24,8 +24,9 @@ import numpy as np
 from PIL import Image
 
 from freqpipe.errors import InvalidArgumentError, UnsupportedJpegError
-from freqpipe.jpeg import decode_jpeg, gather_coefficients, load_resized_rgb
+from freqpipe.jpeg import decode_jpeg, gather_coefficients
 from freqpipe.jpeg.fallback import coefficient_window, open_rgb
+from freqpipe.jpeg.pixels import load_center_crop
 from freqpipe.jpeg.reorder import order_ends
 from freqpipe.transforms import Selection, image_to_dct192
 from freqpipe.transforms.windows import center_window
@@ -218,10 +219,11 @@ def pixel_record(
 ) -> np.ndarray:
     """Decode one image and compute its DCTNet channels (the pixel route), as float16.
 
-    Pillow decodes to RGB (EXIF orientation is not applied, as in the coefficient route), the
-    short side is resized bilinearly to ``resize_short`` (default ``round(size * 512 / 448)``,
-    the long side truncated as torchvision does), then
-    :func:`~freqpipe.transforms.image_to_dct192` centre-crops ``size`` and transforms.
+    The evaluation crop of the loader's pixel source
+    (:func:`freqpipe.jpeg.pixels.load_center_crop`: libjpeg-turbo, scaled decode, Pillow's
+    bilinear resize of the short side to ``resize_short``, default ``round(size * 512 / 448)``,
+    centre crop ``size``; EXIF orientation not applied), then
+    :func:`~freqpipe.transforms.image_to_dct192`.
 
     Args:
         src: image file.
@@ -240,6 +242,5 @@ def pixel_record(
         >>> pixel_record(sample_files()[0], Selection.preset("dct6"), 32).shape
         (6, 4, 4)
     """
-    rgb = load_resized_rgb(src, size, short=resize_short)
-    dct = image_to_dct192(rgb, size)
-    return np.asarray(selection.select(dct), dtype=np.float16)
+    rgb = load_center_crop(src, size, short=resize_short)
+    return np.asarray(selection.select(image_to_dct192(rgb)), dtype=np.float16)

@@ -90,14 +90,10 @@ def test_jpeg_route_eval_and_train(folder: Path, tmp_path: Path, size: int, trai
     _assert_same(make(folder), make(store))
 
 
-# At 224 the loader decodes the 960-pixel samples with libjpeg-turbo's 1/2 scaled decode (the
-# region is at least twice the 256 resize), the store's pixel route with Pillow at full size:
-# errors up to ~44 on those two samples, 0.25 (float16) on the others. Windows agree; the eval
-# pixel decode is not shared yet (the rest of issue 15 item 1).
-_SCALED = pytest.mark.xfail(strict=True, reason="eval pixel decode differs (scaled decode)")
-
-
-@pytest.mark.parametrize("size", [pytest.param(224, marks=_SCALED), 448])
+# Both sides decode with freqpipe.jpeg.pixels.load_center_crop's libjpeg-turbo (scaled where the
+# region is at least twice the resize target): at 224 Pillow's full-size decode differed by
+# up to ~44 on the 960-pixel samples.
+@pytest.mark.parametrize("size", SIZES)
 def test_pixel_route_eval(folder: Path, tmp_path: Path, size: int) -> None:
     # float16 records against the loader's float32 DCT of the same crop.
     store = _store(folder, tmp_path, "pixel", size)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from turbojpeg import TJPF_RGB, TurboJPEG
 
 import freqpipe as fp
 from freqpipe.data.datasets import JpegFolder
@@ -88,10 +89,22 @@ def test_pixel_route_round_trip(small_folder: Path, tmp_path: Path) -> None:
     store = FreqStore(tmp_path / "p")
     assert store.record_kind == "float16" and store.chroma == "full"
     sel = fp.Selection.preset("dct24")
+    turbo = TurboJPEG()
     for i, (path, _) in enumerate(JpegFolder(small_folder).samples):
-        with Image.open(path) as im:
-            rgb = im.convert("RGB")
-        h, w = resize_shape(rgb.height, rgb.width, size)
+        # the loader's evaluation decode: libjpeg-turbo at the strongest of 1/8, 1/4, 1/2 that
+        # keeps at least the resize target, then Pillow's bilinear resize and the centre crop
+        data = Path(path).read_bytes()
+        width, height, _, _ = turbo.decode_header(data)
+        h, w = resize_shape(height, width, size)
+        scale = next(
+            (
+                (n, d)
+                for n, d in ((1, 8), (1, 4), (1, 2))
+                if height * n >= d * h and width * n >= d * w
+            ),
+            None,
+        )
+        rgb = Image.fromarray(turbo.decode(data, pixel_format=TJPF_RGB, scaling_factor=scale))
         rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
         ref = sel.select(image_to_dct192(np.asarray(rgb), size))
         assert_close(store[i][0]["coeffs"], ref, precision=np.float16)
