@@ -23,6 +23,8 @@ esac
 export FREQPIPE_VENV FREQPIPE_PIN_MODE
 # pip for this environment; in the canary, upgrade whatever is already there.
 pip=("$FREQPIPE_VENV/bin/python" -m pip --disable-pip-version-check -q)
+# -c as well as PIP_CONSTRAINT: the command line shows which file holds the versions
+pin=(-c "$PIP_CONSTRAINT")
 upgrade=()
 if [ "$FREQPIPE_PIN_MODE" = unpinned ]; then
     upgrade=(--upgrade --upgrade-strategy eager)

@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export FREQPIPE_UNPINNED=1
 bash scripts/setup.sh
 source scripts/env.sh
-"${pip[@]}" install "${upgrade[@]}" "nvidia-dali-cuda120>=1.30"
+"${pip[@]}" install "${pin[@]}" "${upgrade[@]}" "nvidia-dali-cuda120>=1.30"
 {
     echo "# The exact versions the test suite was last green with; every pip install of"
     echo "# scripts/setup.sh and scripts/test.sh is held to them (PIP_CONSTRAINT)."

@@ -26,7 +26,7 @@ fi
 # torch first and pinned in both modes: an unpinned requirement would pull the CUDA build
 # (several GB of nvidia-* wheels) onto a CPU-only machine. This machine kind serves 2.13.0 as a
 # CPU wheel.
-"$FREQPIPE_VENV/bin/python" -c 'import torch' 2>/dev/null || "${pip[@]}" install "torch==2.13.0"
+"$FREQPIPE_VENV/bin/python" -c 'import torch' 2>/dev/null || "${pip[@]}" install "${pin[@]}" "torch==2.13.0"
 
 # Reinstall when the build inputs or the pins changed (the C extension is compiled by the
 # install, and the install is what brings every package to its pinned version); the canary
@@ -36,6 +36,6 @@ want=$(cat pyproject.toml setup.py freqpipe/jpeg/_native.c constraints.txt | sha
 if [ "$FREQPIPE_PIN_MODE" = unpinned ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] ||
     ! "$FREQPIPE_VENV/bin/python" -c 'import freqpipe.jpeg._native' 2>/dev/null; then
     echo "setup: installing freqpipe (editable) with dev and bench extras ($FREQPIPE_PIN_MODE)" >&2
-    "${pip[@]}" install "${upgrade[@]}" -e ".[dev,bench]"
+    "${pip[@]}" install "${pin[@]}" "${upgrade[@]}" -e ".[dev,bench]"
     echo "$want" > "$stamp"
 fi

@@ -13,7 +13,7 @@ source scripts/env.sh
 case "$(printf %s "${FREQPIPE_WITH_DALI:-1}" | tr '[:upper:]' '[:lower:]')" in
     0 | false | no | off) ;;
     *) if [ "$FREQPIPE_PIN_MODE" = unpinned ] || ! "$FREQPIPE_VENV/bin/python" -c 'import nvidia.dali' 2>/dev/null; then
-        "${pip[@]}" install "${upgrade[@]}" "nvidia-dali-cuda120>=1.30"
+        "${pip[@]}" install "${pin[@]}" "${upgrade[@]}" "nvidia-dali-cuda120>=1.30"
     fi ;;
 esac
 bin="$FREQPIPE_VENV/bin"
