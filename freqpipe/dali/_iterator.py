@@ -7,7 +7,7 @@ from collections.abc import Iterator as _PyIterator
 from typing import Any
 
 from freqpipe.dali._common import PipelineSpec, require_dali
-from freqpipe.dali._stage import finish_batch, make_stage
+from freqpipe.dali._stage import finish_batch, output_plan
 from freqpipe.errors import InvalidArgumentError
 
 __all__ = ["Iterator"]
@@ -85,7 +85,7 @@ class Iterator:
         self.spec = spec
         self.last_batch_policy = policy
         self.batch_size = spec.batch_size
-        self._stage = make_stage(spec)
+        self._plan = output_plan(spec)
         dali_policy = getattr(LastBatchPolicy, policy.upper())
         kwargs: dict[str, Any] = {}
         if spec.reader_name is not None:
@@ -121,10 +121,10 @@ class Iterator:
                 yield x.to(self.spec.dtype), y.reshape(-1).long().to(x.device)
                 continue
             if self.spec.source == "coefficients":
-                fields = {"q": data[names[0]], "quant": data[names[1]]}
+                fields = {"coefficients": data[names[0]], "quant": data[names[1]]}
             else:
                 fields = {"pixels": data[names[0]]}
-            yield finish_batch(self._stage, self.spec, fields, data[names[-1]])
+            yield finish_batch(self._plan, self.spec, fields, data[names[-1]])
 
     def reset(self) -> None:
         """Rewind DALI's iterator (only needed when an epoch is left unfinished)."""

@@ -132,7 +132,7 @@ class CoefficientSource:
         reader.fill(slot, chunk.tolist(), SampleRng(self.seed, epoch))
         n = slot.count
         quant = slot.arrays["quant"][:n].astype(np.int32)  # DALI's torch plugin has no uint16
-        return slot.arrays["q"][:n].copy(), quant, slot.labels[:n].copy()
+        return slot.arrays["coefficients"][:n].copy(), quant, slot.labels[:n].copy()
 
     def spec(
         self,

@@ -6,12 +6,17 @@ Datasets
 Loader
     :class:`FreqLoader`: ``torch.utils.data.DataLoader``'s interface; DCT (coefficient or pixel
     source), DWT or RGB batches on the device.
+Output stage
+    :func:`compute_outputs` (named batch fields -> output arrays, NumPy or CUDA) of an
+    :class:`OutputPlan`: what FreqLoader computes on the device, for pipelines that bring
+    their own decode (DALI)
 Errors and warnings
     :class:`BatchTimeoutError`, :class:`BadFileWarning`
 """
 
 from __future__ import annotations
 
+from freqpipe.data._outputs import OutputPlan, compute_outputs
 from freqpipe.data.datasets import JPEG_EXTENSIONS, JpegFileList, JpegFolder
 from freqpipe.data.loader import FreqLoader
 from freqpipe.errors import BadFileWarning, BatchTimeoutError
@@ -23,4 +28,6 @@ __all__ = [
     "FreqLoader",
     "JpegFileList",
     "JpegFolder",
+    "OutputPlan",
+    "compute_outputs",
 ]

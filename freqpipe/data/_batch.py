@@ -46,7 +46,10 @@ class HostBatch:
         count: samples filled in this use (the last batch may be partial).
         result: per-batch output computed on the host (CPU device), or None.
         reuse_event: a CUDA event the next fill waits for (the H2D copy reading the slot).
-        meta: per-use facts a stage passes on (e.g. ``{"transfer": "int8"}``).
+        sent: for this use, the array that carries a field when it is not the array of the
+            field's own name (e.g. ``{"coefficients": "narrow_coefficients"}``: an int8 copy
+            crosses to the device instead of the int16 one).
+        meta: per-use facts a source reports (e.g. ``{"transfer": "int8"}``).
     """
 
     arrays: dict[str, np.ndarray]
@@ -56,6 +59,7 @@ class HostBatch:
     count: int = 0
     result: Any = None
     reuse_event: Any = None
+    sent: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -78,6 +82,24 @@ class HostBatch:
                 arrays[name] = np.zeros(full, dtype=dtype)
         labels = arrays.pop("labels")
         return cls(arrays=arrays, tensors=tensors, labels=labels)
+
+    def view(self, name: str) -> np.ndarray:
+        """The filled part of the array that carries field ``name`` in this use."""
+        return self.arrays[self.sent.get(name, name)][: self.count]
+
+    def tensor(self, name: str) -> Any:
+        """:meth:`view` as a torch tensor (the pinned memory itself when pinned)."""
+        import torch
+
+        t = self.tensors.get(self.sent.get(name, name))
+        return torch.from_numpy(self.view(name)) if t is None else t[: self.count]
+
+    def labels_tensor(self) -> Any:
+        """The filled labels as a torch tensor (pinned when the slot is)."""
+        import torch
+
+        t = self.tensors.get("labels")
+        return torch.from_numpy(self.labels[: self.count]) if t is None else t[: self.count]
 
     def wait_reusable(self) -> None:
         """Block until the last asynchronous copy out of this slot has finished."""

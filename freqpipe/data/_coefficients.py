@@ -35,6 +35,12 @@ from freqpipe.transforms.windows import choose_window
 
 __all__ = ["CoefficientSource"]
 
+#: The int8 copy of each coefficient field (the ``transfer="int8"`` option).
+_NARROW = {
+    "coefficients": "narrow_coefficients",
+    "chroma_coefficients": "narrow_chroma_coefficients",
+}
+
 
 class CoefficientSource(SampleSource):
     """Fills slots with quantised selected channels and their quant values.
@@ -51,6 +57,8 @@ class CoefficientSource(SampleSource):
         max_pixels: the reader's decompression-bomb guard.
         strict: raise on damaged data (True) or accept what libjpeg recovers.
     """
+
+    produces = "coefficients"
 
     def __init__(
         self,
@@ -78,15 +86,18 @@ class CoefficientSource(SampleSource):
         y, cb, cr = (int(p.size) for p in selection.per_plane)
         fields: dict[str, tuple[tuple[int, ...], str]]
         if chroma == "separate":
-            fields = {"q": ((y, n, n), "int16"), "quant": ((y,), "uint16")}
-            fields["cq"] = ((cb + cr, n // 2, n // 2), "int16")
-            fields["cquant"] = ((cb + cr,), "uint16")
+            fields = {"coefficients": ((y, n, n), "int16"), "quant": ((y,), "uint16")}
+            fields["chroma_coefficients"] = ((cb + cr, n // 2, n // 2), "int16")
+            fields["chroma_quant"] = ((cb + cr,), "uint16")
         else:
-            fields = {"q": ((y + cb + cr, n, n), "int16"), "quant": ((y + cb + cr,), "uint16")}
-        if transfer == "int8":
-            fields["q8"] = (fields["q"][0], "int8")
-            if "cq" in fields:
-                fields["cq8"] = (fields["cq"][0], "int8")
+            fields = {
+                "coefficients": ((y + cb + cr, n, n), "int16"),
+                "quant": ((y + cb + cr,), "uint16"),
+            }
+        # int8 transfer: a narrow copy of each coefficient field, sent when a batch fits
+        self._narrow = {k: _NARROW[k] for k in fields if k in _NARROW} if transfer == "int8" else {}
+        for wide, narrow in self._narrow.items():
+            fields[narrow] = (fields[wide][0], "int8")
         self.spec = BatchSpec(batch_size, fields)
 
     def _layout_problem(self, dec: DecodedJpeg) -> str | None:
@@ -126,13 +137,13 @@ class CoefficientSource(SampleSource):
         gather_planes(
             dec,
             self.selection,
-            a["q"][pos],
+            a["coefficients"][pos],
             a["quant"][pos],
             top=top,
             left=left,
             hflip=flip,
-            chroma_out=a["cq"][pos] if separate else None,
-            chroma_quant=a["cquant"][pos] if separate else None,
+            chroma_out=a["chroma_coefficients"][pos] if separate else None,
+            chroma_quant=a["chroma_quant"][pos] if separate else None,
         )
 
     def _fallback(
@@ -155,11 +166,13 @@ class CoefficientSource(SampleSource):
             separate=separate,
         )  # fmt: skip
         a = batch.arrays
-        np.copyto(a["q"][pos], np.clip(np.rint(x), -32768, 32767), casting="unsafe")
+        np.copyto(a["coefficients"][pos], np.clip(np.rint(x), -32768, 32767), casting="unsafe")
         a["quant"][pos] = 1
         if c is not None:
-            np.copyto(a["cq"][pos], np.clip(np.rint(c), -32768, 32767), casting="unsafe")
-            a["cquant"][pos] = 1
+            np.copyto(
+                a["chroma_coefficients"][pos], np.clip(np.rint(c), -32768, 32767), casting="unsafe"
+            )
+            a["chroma_quant"][pos] = 1
         if isinstance(why, NotAJpegError):
             reason = f"{kind} file, not a JPEG"
         else:
@@ -169,14 +182,15 @@ class CoefficientSource(SampleSource):
     def finish(self, batch: HostBatch) -> None:
         """Choose the batch's transfer dtype: int8 when asked for and every value fits."""
         batch.meta["transfer"] = "int16"
-        if self.transfer != "int8":
-            return
+        batch.sent = {}
         n = batch.count
-        pairs = [("q", "q8")] + ([("cq", "cq8")] if "cq" in batch.arrays else [])
-        for src, _ in pairs:
-            q = batch.arrays[src][:n]
+        for wide in self._narrow:
+            q = batch.arrays[wide][:n]
             if q.size and (int(q.min()) < -128 or int(q.max()) > 127):
                 return
-        for src, dst in pairs:
-            np.copyto(batch.arrays[dst][:n], batch.arrays[src][:n], casting="unsafe")
+        if not self._narrow:
+            return
+        for wide, narrow in self._narrow.items():
+            np.copyto(batch.arrays[narrow][:n], batch.arrays[wide][:n], casting="unsafe")
+        batch.sent = dict(self._narrow)
         batch.meta["transfer"] = "int8"

@@ -1,34 +1,31 @@
-"""The output stage: host batch slot -> tensors on the loader's device.
+"""The output stage: a filled host slot -> the batch's tensors on the loader's device.
 
-CPU device: the worker that filled the slot also finishes it with the NumPy reference
-(dequantise + ``normalize``; ``image_to_dct192`` + ``Selection.select``; ``dwt2`` +
-``stack_subbands``), into fresh arrays that become the batch tensors without a copy.
+Two parts with one job each. :func:`~freqpipe.data._outputs.compute_outputs` is the pure
+computation (named fields in, arrays out). :class:`DeviceTransfer` owns what moves a slot to a
+CUDA device (timm's PrefetchLoader pattern): page-locked slots, one side stream, and two events
+per batch: one recorded after the copies guards the slot (the worker that refills it waits on
+that event only), one recorded after the kernels makes the consumer's stream wait (no
+device-wide synchronise). :class:`OutputStage` joins them for FreqLoader:
 
-CUDA device (timm's PrefetchLoader pattern): the consumer thread issues one asynchronous
-host-to-device copy per field on a side stream (pinned slots), launches the freqpipe.cuda
-kernel on that stream, records an event and makes the consumer's stream wait on it: no
-device-wide synchronise. A second event, recorded after the copies, guards the slot: the worker
-that refills it waits on that event only.
+- CPU device: the worker that filled the slot also computes its output with the NumPy
+  reference (:meth:`OutputStage.host_finish`), into fresh arrays that become the tensors;
+- CUDA device: the consumer thread issues the copies and the kernels on the side stream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-from freqpipe.data._batch import HostBatch
-from freqpipe.data._stats import Stats, as_channel_stats
-from freqpipe.transforms import (
-    Selection,
-    dwt2,
-    image_to_dct192,
-    normalize,
-    stack_subbands,
-)
+from freqpipe.data._batch import BatchSpec, HostBatch
+from freqpipe.data._outputs import OutputPlan, compute_outputs
 
-__all__ = ["OutputStage"]
+__all__ = ["DeviceTransfer", "OutputStage"]
+
+#: ``(batch tuple, event the consumer waits for, or None on the host)``.
+Issued = tuple[tuple[Any, ...], Any]
 
 
 def _tensors(obj: Any) -> Iterator[Any]:
@@ -60,108 +57,56 @@ def _to_device(obj: Any, device: Any) -> Any:
     return obj
 
 
-class OutputStage:
-    """Turns filled slots into ``(x, y)`` (or ``((y_dct, cbcr), y)``, or raw) batches.
+class DeviceTransfer:
+    """Host slots to a CUDA device: pinned slots, one side stream, the events that order them.
 
     Args:
-        source: ``"coefficients"`` or ``"pixels"``.
-        output: ``"dct"``, ``"dwt"`` or ``"rgb"``.
-        selection: DCT selection (dct output).
-        chroma: ``"upsample"`` or ``"separate"``.
-        stats: per-output-channel ``(mean, std)`` or None.
-        dtype: torch floating dtype of the output.
-        device: torch device.
-        raw: return quantised coefficients and quant values (coefficient source only).
-        wavelet: wavelet of the dwt output.
+        device: the CUDA torch device.
+        pinned: allocate page-locked slots (asynchronous copies).
     """
 
-    def __init__(
-        self,
-        *,
-        source: str,
-        output: str,
-        selection: Selection | None,
-        chroma: str,
-        stats: Stats | None,
-        dtype: Any,
-        device: Any,
-        raw: bool,
-        wavelet: str,
-    ):
-        self.source, self.output, self.selection = source, output, selection
-        self.chroma, self.stats, self.dtype, self.device = chroma, stats, dtype, device
-        self.raw, self.wavelet = raw, wavelet
-        self.on_host = device.type == "cpu"
+    def __init__(self, device: Any, *, pinned: bool):
+        self.device, self.pinned = device, pinned
         self._stream: Any = None
-        n_y = int(selection.per_plane[0].size) if selection is not None else 0
-        self._split = n_y if chroma == "separate" else None
 
-    # ---- CPU: the NumPy reference, run in the worker thread ----------------------------------
-    def _norm(self, x: np.ndarray, part: slice = slice(None)) -> np.ndarray:
-        if self.stats is None:
-            return x.astype(np.float32, copy=False)
-        mean, std = self.stats[0][part], self.stats[1][part]
-        return normalize(x, as_channel_stats(mean, std))
+    def allocate(self, spec: BatchSpec) -> HostBatch:
+        """A new slot for ``spec`` (page-locked when :attr:`pinned`)."""
+        return HostBatch.allocate(spec, pinned=self.pinned)
 
-    def host_finish(self, batch: HostBatch) -> None:
-        """Compute the batch's output arrays into ``batch.result`` (CPU device only)."""
-        n, a = batch.count, batch.arrays
-        labels = batch.labels[:n].copy() if batch.targets is None else batch.targets
-        if self.source == "coefficients":
-            if self.raw:
-                names = ["q", "quant"] + (["cq", "cquant"] if self._split is not None else [])
-                q = tuple(a[k][:n].copy() for k in names)
-                batch.result = (q, labels)
-                return
-            x = a["q"][:n].astype(np.float32) * a["quant"][:n, :, None, None].astype(np.float32)
-            if self._split is None:
-                batch.result = (self._norm(x), labels)
-                return
-            c = a["cq"][:n].astype(np.float32) * a["cquant"][:n, :, None, None].astype(np.float32)
-            k = self._split
-            batch.result = ((self._norm(x, slice(0, k)), self._norm(c, slice(k, None))), labels)
-            return
-        pixels = a["pixels"][:n]
-        if self.output == "dct":
-            sel = self.selection
-            if sel is None:  # pragma: no cover - the loader always sets it for dct
-                raise RuntimeError("dct output without a selection")
-            x = np.empty((n, len(sel), pixels.shape[1] // 8, pixels.shape[2] // 8), np.float32)
-            for i in range(n):
-                x[i] = sel.select(image_to_dct192(pixels[i]))
-        else:
-            x = pixels.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255)
-            if self.output == "dwt":
-                coeffs = dwt2(x, self.wavelet, "periodization")
-                bands = stack_subbands(coeffs)  # type: ignore[arg-type]
-                x = bands.reshape(n, 12, *bands.shape[-2:])
-        batch.result = (self._norm(x), labels)
+    def issue(
+        self,
+        batch: HostBatch,
+        names: tuple[str, ...],
+        compute: Callable[[dict[str, Any]], tuple[Any, ...]],
+    ) -> tuple[tuple[Any, ...], Any, Any]:
+        """Copy the fields ``names`` and the targets, then run ``compute`` on the side stream.
 
-    def _tensor(self, x: Any) -> Any:
+        Sets ``batch.reuse_event`` (the slot may be released right after) and clears its
+        targets.
+
+        Returns:
+            ``(outputs, targets, done)``: device tensors, and the event recorded after them.
+        """
         import torch
 
-        if isinstance(x, tuple):
-            return tuple(self._tensor(v) for v in x)
-        t = torch.from_numpy(x)
-        return t.to(self.dtype) if t.is_floating_point() else t
+        if self._stream is None:
+            self._stream = torch.cuda.Stream(self.device)
+        dev = self.device
+        with torch.cuda.stream(self._stream):
+            moved = {k: batch.tensor(k).to(dev, non_blocking=True) for k in names}
+            if batch.targets is None:
+                targets = batch.labels_tensor().to(dev, non_blocking=True)
+            else:
+                targets, batch.targets = _to_device(batch.targets, dev), None
+            reuse = torch.cuda.Event()
+            reuse.record(self._stream)
+            batch.reuse_event = reuse
+            outputs = compute(moved)
+            done = torch.cuda.Event()
+            done.record(self._stream)
+        return outputs, targets, done
 
-    # ---- the consumer side -------------------------------------------------------------------
-    def issue(self, batch: HostBatch) -> tuple[tuple[Any, ...], Any]:
-        """Start moving a filled slot to the device; returns ``(batch tuple, event)``.
-
-        The slot may be released right after: on CUDA its ``reuse_event`` guards the copy.
-        Call :meth:`deliver` before handing the batch to the consumer.
-        """
-        if self.on_host:
-            x, labels = batch.result
-            batch.result = batch.targets = None
-            xs = self._tensor(x) if self.raw else (self._tensor(x),)
-            if isinstance(labels, np.ndarray):
-                labels = self._tensor(labels)
-            return (*xs, labels), None
-        return self._cuda(batch)
-
-    def deliver(self, issued: tuple[tuple[Any, ...], Any]) -> tuple[Any, ...]:
+    def deliver(self, issued: Issued) -> tuple[Any, ...]:
         """Make the consumer's stream wait for an issued batch (an event, no device sync)."""
         out, done = issued
         if done is None:
@@ -175,99 +120,56 @@ class OutputStage:
                 u.record_stream(consumer)
         return out
 
-    def _host(self, batch: HostBatch, name: str) -> Any:
-        import torch
 
+class OutputStage:
+    """Turns filled slots into ``(x, y)`` (or ``((y_dct, cbcr), y)``, or raw) batches.
+
+    Args:
+        plan: what to compute.
+        device: the torch device of the batches.
+        pinned: page-locked slots (a CUDA device only).
+    """
+
+    def __init__(self, plan: OutputPlan, device: Any, *, pinned: bool = False):
+        self.plan, self.device = plan, device
+        self.on_host = device.type == "cpu"
+        self.transfer = DeviceTransfer(device, pinned=pinned and not self.on_host)
+
+    def host_finish(self, batch: HostBatch) -> None:
+        """Compute the slot's output arrays into ``batch.result`` (CPU device, worker thread)."""
         n = batch.count
-        t = batch.tensors.get(name)
-        if t is None:
-            src = batch.labels if name == "labels" else batch.arrays[name]
-            return torch.from_numpy(src[:n])
-        return t[:n]
+        fields = {k: batch.view(k) for k in self.plan.fields}
+        labels = batch.labels[:n].copy() if batch.targets is None else batch.targets
+        batch.result = (compute_outputs(fields, self.plan), labels)
 
-    def _cuda(self, batch: HostBatch) -> tuple[tuple[Any, ...], Any]:
-        import torch
+    def issue(self, batch: HostBatch) -> Issued:
+        """Start moving a filled slot to the device; returns ``(batch tuple, event)``.
 
-        if self._stream is None:
-            self._stream = torch.cuda.Stream(self.device)
-        side = self._stream
-        dev = self.device
-        with torch.cuda.stream(side):
-            names = self._fields(batch)
-            moved = {k: self._host(batch, k).to(dev, non_blocking=True) for k in names}
-            if batch.targets is None:
-                labels = self._host(batch, "labels").to(dev, non_blocking=True)
-            else:
-                labels, batch.targets = _to_device(batch.targets, dev), None
-            reuse = torch.cuda.Event()
-            reuse.record(side)
-            batch.reuse_event = reuse
-            outs = self._compute_cuda(moved)
-            done = torch.cuda.Event()
-            done.record(side)
-        if self.raw:
-            return (*outs, labels), done
-        if self._split is not None:
-            return ((outs[0], outs[1]), labels), done
-        return (outs[0], labels), done
+        The slot may be released right after: on CUDA its ``reuse_event`` guards the copy.
+        Call :meth:`deliver` before handing the batch to the consumer.
+        """
+        if self.on_host:
+            import torch
 
-    def _fields(self, batch: HostBatch) -> list[str]:
-        if self.source == "pixels":
-            return ["pixels"]
-        int8 = batch.meta.get("transfer") == "int8"
-        names = ["q8" if int8 else "q", "quant"]
-        if self._split is not None:
-            names += ["cq8" if int8 else "cq", "cquant"]
-        return names
+            outputs, labels = batch.result
+            batch.result = batch.targets = None
+            xs = tuple(torch.from_numpy(x) for x in outputs)
+            if isinstance(labels, np.ndarray):
+                labels = torch.from_numpy(labels)
+            return self._arrange(xs, labels), None
+        xs, labels, done = self.transfer.issue(
+            batch, self.plan.fields, lambda moved: compute_outputs(moved, self.plan)
+        )
+        return self._arrange(xs, labels), done
 
-    def _mean_std(self, part: slice) -> dict[str, Any]:
-        if self.stats is None:
-            return {"mean": None, "std": None}
-        return {"mean": self.stats[0][part], "std": self.stats[1][part]}
+    def deliver(self, issued: Issued) -> tuple[Any, ...]:
+        """The batch of an issued slot, ready on the consumer's stream."""
+        return self.transfer.deliver(issued)
 
-    def _compute_cuda(self, moved: dict[str, Any]) -> tuple[Any, ...]:
-        """Kernels on the current (side) stream; returns the output tensors."""
-        import torch
-
-        import freqpipe.cuda as fpc
-
-        dt = str(self.dtype).replace("torch.", "")
-        if self.source == "coefficients":
-            keys = list(moved)
-            if moved[keys[0]].is_floating_point():  # float16 store records: already DCT values
-                return (self._normalize_torch(moved[keys[0]].float()),)
-            if self.raw:
-                return tuple(
-                    moved[k].to(torch.int16) if k.endswith("8") else moved[k] for k in keys
-                )
-            k = self._split
-            y = fpc.dequantize(
-                moved[keys[0]], moved[keys[1]], dtype=dt, **self._mean_std(slice(0, k))
-            )
-            if k is None:
-                return (y,)
-            c = fpc.dequantize(
-                moved[keys[2]], moved[keys[3]], dtype=dt, **self._mean_std(slice(k, None))
-            )
-            return (y, c)
-        img = moved["pixels"]
-        if self.output == "dct":
-            return (
-                fpc.fused_dct(
-                    img, self.selection, layout="nhwc", dtype=dt, **self._mean_std(slice(None))
-                ),
-            )
-        x = img.permute(0, 3, 1, 2).float().div_(255.0)
-        if self.output == "dwt":
-            ca, (ch, cv, cd) = fpc.dwt2(x, self.wavelet, "periodization")
-            x = torch.stack([ca, ch, cv, cd], dim=2).reshape(x.shape[0], 12, *ca.shape[-2:])
-        return (self._normalize_torch(x),)
-
-    def _normalize_torch(self, x: Any) -> Any:
-        import torch
-
-        if self.stats is not None:
-            mean = torch.as_tensor(self.stats[0], dtype=torch.float32, device=x.device)
-            std = torch.as_tensor(self.stats[1], dtype=torch.float32, device=x.device)
-            x = (x - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
-        return x.to(self.dtype)
+    def _arrange(self, outputs: tuple[Any, ...], labels: Any) -> tuple[Any, ...]:
+        """The batch as the loader yields it: raw fields flat, separate chroma as a pair."""
+        if self.plan.raw:
+            return (*outputs, labels)
+        if self.plan.separate:
+            return (outputs[0], outputs[1]), labels
+        return outputs[0], labels

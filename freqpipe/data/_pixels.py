@@ -46,6 +46,8 @@ class PixelSource(SampleSource):
         train: RandomResizedCrop + flip; otherwise resize + centre crop.
     """
 
+    produces = "pixels"
+
     def __init__(
         self,
         dataset: Any,

@@ -126,6 +126,8 @@ class Source(ABC):
     """
 
     spec: BatchSpec
+    #: What the slot holds (``freqpipe.data._outputs.PRODUCES``): the output stage's input.
+    produces: str
 
     def __init__(self, dataset: Any, policy: ErrorPolicy):
         self.dataset = dataset

@@ -49,25 +49,21 @@ class StoreSource(Source):
     def __init__(self, store: Any, policy: ErrorPolicy, *, batch_size: int):
         super().__init__(store, policy)
         self.quantized = store.record_kind == "quantized"
+        self.produces = "coefficients" if self.quantized else "dct"
         channels = store.record_shape[0]
-        self.spec = BatchSpec(
-            batch_size,
-            {
-                "q": (tuple(store.record_shape), np.dtype(store.dtype).name),
-                "quant": ((channels,), "uint16"),
-            },
-        )
+        fields = {self.produces: (tuple(store.record_shape), np.dtype(store.dtype).name)}
+        if self.quantized:
+            fields["quant"] = ((channels,), "uint16")
+        self.spec = BatchSpec(batch_size, fields)
 
     def fill(self, batch: HostBatch, indices: Sequence[int], rng: SampleRng) -> None:
         """Gather the records ``indices`` into ``batch`` (one read per shard touched)."""
         from freqpipe.store import StoreBatch
 
         n = len(indices)
-        quant = batch.arrays["quant"][:n]
-        out = StoreBatch(batch.arrays["q"][:n], quant if self.quantized else None, batch.labels[:n])
+        quant = batch.arrays["quant"][:n] if self.quantized else None
+        out = StoreBatch(batch.arrays[self.produces][:n], quant, batch.labels[:n])
         self.dataset.read_batch(np.asarray(indices, dtype=np.int64), out=out)
-        if not self.quantized:  # float16 records are DCT values already: a unit quant table
-            quant[:] = 1
         batch.count = n
         batch.meta["transfer"] = "stored"
         batch.targets = None

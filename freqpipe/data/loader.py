@@ -22,6 +22,7 @@ from torch.utils.data import (
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data._coefficients import CoefficientSource
 from freqpipe.data._device import OutputStage
+from freqpipe.data._outputs import OutputPlan
 from freqpipe.data._pixels import PixelSource
 from freqpipe.data._source import ErrorPolicy, Source
 from freqpipe.data._stats import resolve_stats
@@ -464,11 +465,18 @@ class FreqLoader:
         self._source = self._make_source(transfer_dtype, store)
         self._source.target_transform = target_transform
         self._source.collate_fn = collate_fn
-        self._stage = OutputStage(
-            source=source, output=output, selection=self.selection, chroma=chroma, stats=stats,
-            dtype=self.dtype, device=self.device, raw=raw, wavelet=wavelet,
-        )  # fmt: skip
+        plan = OutputPlan(
+            self._source.produces,
+            output,
+            selection=self.selection,
+            chroma=chroma,
+            stats=stats,
+            dtype=str(self.dtype).removeprefix("torch."),
+            raw=raw,
+            wavelet=wavelet,
+        )
         self._pinned = bool(pin_memory) and self.device.type == "cuda"
+        self._stage = OutputStage(plan, self.device, pinned=self._pinned)
         self._slots: list[HostBatch] = []
         self._pool: WorkerPool | None = None
         self._idle_slots: list[list[HostBatch]] = []
@@ -525,8 +533,7 @@ class FreqLoader:
 
     def h2d_bytes_per_sample(self) -> int:
         """Bytes per sample that cross to the device (input fields, int16 transfer, labels)."""
-        names = tuple(k for k in self.spec.fields if not k.endswith("8"))
-        return self.spec.nbytes_per_sample(names) + 8
+        return self.spec.nbytes_per_sample(self._stage.plan.fields) + 8
 
     def __len__(self) -> int:
         return len(self.batch_sampler)
@@ -546,13 +553,13 @@ class FreqLoader:
     # -- iteration -----------------------------------------------------------------------------
     def _slot_pool(self, count: int) -> list[HostBatch]:
         while len(self._slots) < count:
-            self._slots.append(HostBatch.allocate(self.spec, pinned=self._pinned))
+            self._slots.append(self._stage.transfer.allocate(self.spec))
         return self._slots[:count]
 
     def _fill(self, slot: HostBatch, indices: list[int], rng: SampleRng) -> None:
         if len(indices) > slot.labels.shape[0]:  # a custom batch_sampler with bigger batches
             spec = BatchSpec(len(indices), self.spec.fields)
-            bigger = HostBatch.allocate(spec, pinned=self._pinned)
+            bigger = self._stage.transfer.allocate(spec)
             slot.arrays, slot.tensors, slot.labels = bigger.arrays, bigger.tensors, bigger.labels
         self._source.fill(slot, indices, rng)
         if self._stage.on_host:
@@ -593,9 +600,7 @@ class FreqLoader:
     def _take_slots(self) -> list[HostBatch]:
         if self._idle_slots:
             return self._idle_slots.pop()
-        return [
-            HostBatch.allocate(self.spec, pinned=self._pinned) for _ in range(self._slot_count())
-        ]
+        return [self._stage.transfer.allocate(self.spec) for _ in range(self._slot_count())]
 
     def _iterate(
         self,

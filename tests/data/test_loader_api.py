@@ -188,12 +188,12 @@ def test_int8_transfer_choice(indexed: JpegFileList) -> None:
     src = loader._source
     slot = HostBatch.allocate(src.spec, pinned=False)
     slot.count = 2
-    slot.arrays["q"][:] = np.arange(-100, 100).reshape(1, 1, 1, -1)[..., : 16].repeat(
+    slot.arrays["coefficients"][:] = np.arange(-100, 100).reshape(1, 1, 1, -1)[..., : 16].repeat(
         2, 0).repeat(24, 1).repeat(4, 2)[..., :4]  # fmt: skip
     src.finish(slot)
     assert slot.meta["transfer"] == "int8"
-    np.testing.assert_array_equal(slot.arrays["q8"], slot.arrays["q"])
-    slot.arrays["q"][1, 0, 0, 0] = 128
+    np.testing.assert_array_equal(slot.arrays["narrow_coefficients"], slot.arrays["coefficients"])
+    slot.arrays["coefficients"][1, 0, 0, 0] = 128
     src.finish(slot)
     assert slot.meta["transfer"] == "int16"
     assert loader.h2d_bytes_per_sample() == 24 * 4 * 4 * 2 + 24 * 2 + 8

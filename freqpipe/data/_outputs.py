@@ -1,0 +1,296 @@
+"""The output stage's computation: named batch fields in, the batch's output arrays out.
+
+Pure: no slots, streams or events (those are :mod:`freqpipe.data._transfer`'s). What a source
+produces and the output asked for pick one function of :data:`COMPUTES`; each is written once,
+over the few array operations of :class:`_Ops`, which have one implementation per array library:
+NumPy (the reference, on a CPU device and inside DALI's CPU pipeline) and torch CUDA tensors
+(``freqpipe.cuda`` kernels), chosen by the dispatch of :mod:`freqpipe.transforms` (a GPU array
+gets the GPU implementation). FreqLoader and DALI both call :func:`compute_outputs`.
+
+Field names (a source's slot arrays, by the same names):
+
+- ``coefficients`` (N, C, h, w) int16 or int8 and ``quant`` (N, C) uint16: quantised JPEG
+  coefficients and the quant value of each channel; with ``chroma="separate"`` the chroma
+  channels come apart as ``chroma_coefficients`` and ``chroma_quant`` on their own grid;
+- ``dct`` (N, C, h, w) float16: DCT values already dequantised (a float16 store record);
+- ``pixels`` (N, H, W, 3) uint8 RGB crops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from freqpipe.data._stats import Stats, as_channel_stats
+from freqpipe.errors import InvalidArgumentError
+from freqpipe.transforms import Selection, dwt2, image_to_dct192, normalize
+from freqpipe.transforms._dispatch import is_gpu_array
+
+__all__ = ["COMPUTES", "PRODUCES", "OutputPlan", "compute_outputs"]
+
+#: What a source can put in a batch slot.
+PRODUCES = ("coefficients", "dct", "pixels")
+
+#: The fields of quantised values (int16, or int8 where a batch's values fit).
+_QUANTISED = ("coefficients", "chroma_coefficients")
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """What the output stage computes from a batch: fixed for a loader's lifetime.
+
+    Args:
+        produces: what the source fills: ``"coefficients"``, ``"dct"`` or ``"pixels"``.
+        output: ``"dct"``, ``"dwt"`` or ``"rgb"``.
+        selection: the DCT channels (pixels -> dct).
+        chroma: ``"upsample"`` or ``"separate"`` (coefficients: luma and chroma apart).
+        stats: per-output-channel ``(mean, std)``, or None (no normalisation).
+        dtype: ``"float32"`` or ``"float16"``.
+        raw: return the quantised coefficients and quant values as they are.
+        wavelet: the wavelet of the dwt output.
+
+    Example:
+        >>> OutputPlan("coefficients", "dct").fields
+        ('coefficients', 'quant')
+    """
+
+    produces: str
+    output: str
+    selection: Selection | None = None
+    chroma: str = "upsample"
+    stats: Stats | None = None
+    dtype: str = "float32"
+    raw: bool = False
+    wavelet: str = "haar"
+
+    def __post_init__(self) -> None:
+        if self.key not in COMPUTES:
+            raise InvalidArgumentError(
+                f"no output {self.output!r} from {self.produces!r} batches"
+                + (" (raw)" if self.raw else "")
+            )
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The :data:`COMPUTES` entry: ``(produces, output)``, output ``"raw"`` when raw."""
+        return self.produces, "raw" if self.raw else self.output
+
+    @property
+    def separate(self) -> bool:
+        """Luma and chroma coefficients come as two fields (and leave as two tensors)."""
+        return self.produces == "coefficients" and self.chroma == "separate"
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The batch fields the computation reads, in the order raw output returns them."""
+        if self.produces == "coefficients":
+            chroma = ("chroma_coefficients", "chroma_quant") if self.separate else ()
+            return ("coefficients", "quant", *chroma)
+        return (self.produces,)
+
+    def luma_channels(self) -> int:
+        """Channels of the luma field with ``separate`` chroma (where the stats split)."""
+        if self.selection is None:  # pragma: no cover - the loader always sets it
+            raise InvalidArgumentError("separate chroma needs the selection")
+        return int(self.selection.per_plane[0].size)
+
+    def mean_std(self, part: slice = slice(None)) -> tuple[Any, Any]:
+        """``(mean, std)`` of the output channels ``part``, or ``(None, None)``."""
+        if self.stats is None:
+            return None, None
+        return self.stats[0][part], self.stats[1][part]
+
+
+class _Ops:
+    """The array operations the computations need; one subclass per array library."""
+
+    def dequantize(self, q: Any, quant: Any, mean: Any, std: Any, dtype: str) -> Any:
+        """``(q * quant - mean) / std`` per channel, in ``dtype``."""
+        raise NotImplementedError
+
+    def pixels_to_dct(self, pixels: Any, sel: Selection, mean: Any, std: Any, dtype: str) -> Any:
+        """Colour conversion + 8x8 block DCT of Y, Cb, Cr + selection (+ normalisation)."""
+        raise NotImplementedError
+
+    def unit_rgb(self, pixels: Any) -> Any:
+        """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [0, 1]."""
+        raise NotImplementedError
+
+    def stack(self, arrays: Sequence[Any], axis: int) -> Any:
+        """Stack along a new axis."""
+        raise NotImplementedError
+
+    def normalize(self, x: Any, mean: Any, std: Any, dtype: str) -> Any:
+        """``(x - mean) / std`` per channel (axis 1), in ``dtype``."""
+        raise NotImplementedError
+
+    def integers(self, x: Any) -> Any:
+        """Quantised values as int16 (int8 transfers widened), owned by the result."""
+        raise NotImplementedError
+
+    def owned(self, x: Any) -> Any:
+        """``x`` in memory of its own (host fields are views of a slot that is refilled)."""
+        raise NotImplementedError
+
+
+class _NumpyOps(_Ops):
+    """The NumPy reference (``freqpipe.transforms``)."""
+
+    def dequantize(self, q: Any, quant: Any, mean: Any, std: Any, dtype: str) -> Any:
+        x = q.astype(np.float32) * quant[:, :, None, None].astype(np.float32)
+        return self.normalize(x, mean, std, dtype)
+
+    def pixels_to_dct(self, pixels: Any, sel: Selection, mean: Any, std: Any, dtype: str) -> Any:
+        n, h, w = pixels.shape[:3]
+        x = np.empty((n, len(sel), h // 8, w // 8), np.float32)
+        for i in range(n):
+            x[i] = sel.select(image_to_dct192(pixels[i]))
+        return self.normalize(x, mean, std, dtype)
+
+    def unit_rgb(self, pixels: Any) -> Any:
+        return pixels.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255)
+
+    def stack(self, arrays: Sequence[Any], axis: int) -> Any:
+        return np.stack(arrays, axis=axis)
+
+    def normalize(self, x: Any, mean: Any, std: Any, dtype: str) -> Any:
+        x = x.astype(np.float32, copy=False)
+        if mean is not None:
+            x = normalize(x, as_channel_stats(mean, std))
+        return x.astype(dtype, copy=False)
+
+    def integers(self, x: Any) -> Any:
+        return x.astype(np.int16)  # a copy, also when already int16
+
+    def owned(self, x: Any) -> Any:
+        return np.array(x)
+
+
+class _TorchCudaOps(_Ops):
+    """CUDA torch tensors: ``freqpipe.cuda`` kernels on the current stream."""
+
+    def dequantize(self, q: Any, quant: Any, mean: Any, std: Any, dtype: str) -> Any:
+        import freqpipe.cuda as fpc
+
+        return fpc.dequantize(q, quant, dtype=dtype, mean=mean, std=std)
+
+    def pixels_to_dct(self, pixels: Any, sel: Selection, mean: Any, std: Any, dtype: str) -> Any:
+        import freqpipe.cuda as fpc
+
+        return fpc.fused_dct(pixels, sel, layout="nhwc", dtype=dtype, mean=mean, std=std)
+
+    def unit_rgb(self, pixels: Any) -> Any:
+        return pixels.permute(0, 3, 1, 2).float().div_(255.0)
+
+    def stack(self, arrays: Sequence[Any], axis: int) -> Any:
+        import torch
+
+        return torch.stack(list(arrays), dim=axis)
+
+    def normalize(self, x: Any, mean: Any, std: Any, dtype: str) -> Any:
+        import torch
+
+        x = x.float()
+        if mean is not None:
+            m = torch.as_tensor(mean, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
+            s = torch.as_tensor(std, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
+            x = (x - m) / s
+        return x.to(getattr(torch, dtype))
+
+    def integers(self, x: Any) -> Any:
+        import torch
+
+        return x.to(torch.int16)
+
+    def owned(self, x: Any) -> Any:
+        return x  # already the device copy
+
+
+_NUMPY_OPS = _NumpyOps()
+_CUDA_OPS = _TorchCudaOps()
+
+Compute = Callable[[Mapping[str, Any], OutputPlan, _Ops], tuple[Any, ...]]
+
+
+def _dequantized(fields: Mapping[str, Any], plan: OutputPlan, ops: _Ops) -> tuple[Any, ...]:
+    if not plan.separate:
+        x = ops.dequantize(fields["coefficients"], fields["quant"], *plan.mean_std(), plan.dtype)
+        return (x,)
+    k = plan.luma_channels()
+    luma = ops.dequantize(
+        fields["coefficients"], fields["quant"], *plan.mean_std(slice(0, k)), plan.dtype
+    )
+    chroma = ops.dequantize(
+        fields["chroma_coefficients"],
+        fields["chroma_quant"],
+        *plan.mean_std(slice(k, None)),
+        plan.dtype,
+    )
+    return luma, chroma
+
+
+def _raw(fields: Mapping[str, Any], plan: OutputPlan, ops: _Ops) -> tuple[Any, ...]:
+    return tuple(
+        ops.integers(fields[k]) if k in _QUANTISED else ops.owned(fields[k]) for k in plan.fields
+    )
+
+
+def _dct_values(fields: Mapping[str, Any], plan: OutputPlan, ops: _Ops) -> tuple[Any, ...]:
+    return (ops.normalize(fields["dct"], *plan.mean_std(), plan.dtype),)
+
+
+def _pixels_dct(fields: Mapping[str, Any], plan: OutputPlan, ops: _Ops) -> tuple[Any, ...]:
+    if plan.selection is None:  # pragma: no cover - the loader always sets it for dct
+        raise InvalidArgumentError("dct output needs a selection")
+    return (ops.pixels_to_dct(fields["pixels"], plan.selection, *plan.mean_std(), plan.dtype),)
+
+
+def _pixels_rgb(fields: Mapping[str, Any], plan: OutputPlan, ops: _Ops) -> tuple[Any, ...]:
+    return (ops.normalize(ops.unit_rgb(fields["pixels"]), *plan.mean_std(), plan.dtype),)
+
+
+def _pixels_dwt(fields: Mapping[str, Any], plan: OutputPlan, ops: _Ops) -> tuple[Any, ...]:
+    x = ops.unit_rgb(fields["pixels"])
+    ca, (ch, cv, cd) = dwt2(x, plan.wavelet, "periodization")  # dispatches on the array type
+    # colour-major channels: (N, 3, 4, h, w) -> (N, 12, h, w), A, H, V, D per colour
+    bands = ops.stack([ca, ch, cv, cd], axis=2)
+    bands = bands.reshape(x.shape[0], 4 * x.shape[1], *ca.shape[-2:])
+    return (ops.normalize(bands, *plan.mean_std(), plan.dtype),)
+
+
+#: ``(produces, output)`` -> the computation of the output stage.
+COMPUTES: dict[tuple[str, str], Compute] = {
+    ("coefficients", "dct"): _dequantized,
+    ("coefficients", "raw"): _raw,
+    ("dct", "dct"): _dct_values,
+    ("pixels", "dct"): _pixels_dct,
+    ("pixels", "rgb"): _pixels_rgb,
+    ("pixels", "dwt"): _pixels_dwt,
+}
+
+
+def compute_outputs(fields: Mapping[str, Any], plan: OutputPlan) -> tuple[Any, ...]:
+    """The output arrays of one batch (one, or two with separate chroma, or the raw fields).
+
+    Args:
+        fields: the batch's fields by name (:attr:`OutputPlan.fields`): NumPy arrays (the
+            reference) or CUDA torch tensors (kernels on the current stream).
+        plan: what to compute.
+
+    Returns:
+        A tuple of arrays of the input's library and device.
+
+    Example:
+        >>> q = np.ones((2, 3, 4, 4), np.int16)
+        >>> quant = np.full((2, 3), 8, np.uint16)
+        >>> (x,) = compute_outputs({"coefficients": q, "quant": quant},
+        ...                        OutputPlan("coefficients", "dct"))
+        >>> x.shape, float(x[0, 0, 0, 0]), x.dtype.name
+        ((2, 3, 4, 4), 8.0, 'float32')
+    """
+    first = fields[plan.fields[0]]
+    ops = _CUDA_OPS if is_gpu_array(first) else _NUMPY_OPS
+    return COMPUTES[plan.key](fields, plan, ops)
