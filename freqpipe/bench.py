@@ -28,11 +28,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from freqpipe.data import FreqLoader, JpegFolder
-from freqpipe.data._batch import SampleRng
-from freqpipe.data._pixels import random_resized_crop_params
-from freqpipe.data._stats import IMAGENET_MEAN, IMAGENET_STD
-from freqpipe.transforms import Selection
+from freqpipe.data import IMAGENET_MEAN, IMAGENET_STD, FreqLoader, JpegFolder, SampleRng
+from freqpipe.transforms import Selection, random_resized_crop_params
 
 __all__ = [
     "PillowBaseline",
@@ -63,7 +60,7 @@ class PillowBaseline(torch.utils.data.Dataset):
     new crops. In a ``DataLoader`` that generator is the one the loader seeds in each worker
     from its own per-epoch base seed, so ``torch.manual_seed`` (or ``DataLoader(generator=)``)
     makes a run reproducible, whatever the worker count. The torch draw seeds the sample's NumPy
-    stream through :class:`~freqpipe.data._batch.SampleRng`, as FreqLoader derives its
+    stream through :class:`~freqpipe.data.SampleRng`, as FreqLoader derives its
     per-sample streams from (base seed, epoch, index).
 
     Example:

@@ -152,7 +152,7 @@ def pipeline(
     """
     import torch
 
-    from freqpipe.data._stats import resolve_stats
+    from freqpipe.data import resolve_stats
 
     _choice("output", output, _OUTPUTS)
     _choice("source", source, _SOURCES)

@@ -97,18 +97,17 @@ class CoefficientSource:
             order = np.arange(n)
         return order[self._start : self._end]
 
-    def _build(self) -> tuple[Any, Any]:
-        from freqpipe.data import JpegFileList
-        from freqpipe.data._batch import HostBatch
-        from freqpipe.data._coefficients import CoefficientSource as _Reader
-        from freqpipe.data._source import ErrorPolicy
+    def _build(self) -> Any:
+        from freqpipe.data import CoefficientBatchReader, JpegFileList
 
-        reader = _Reader(
-            JpegFileList(self.files, self.labels), ErrorPolicy(self.on_error),
-            selection=self.selection, size=self.size, batch_size=self.batch_size,
-            chroma="upsample", train=self.train,
-        )  # fmt: skip
-        return reader, HostBatch.allocate(reader.spec, pinned=False)
+        return CoefficientBatchReader(
+            JpegFileList(self.files, self.labels),
+            self.selection,
+            size=self.size,
+            batch_size=self.batch_size,
+            train=self.train,
+            on_error=self.on_error,
+        )
 
     def __call__(self, info: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One batch: ``info`` is DALI's ``BatchInfo`` or an int iteration (epoch 0).
@@ -116,8 +115,6 @@ class CoefficientSource:
         Raises:
             StopIteration: the epoch is over.
         """
-        from freqpipe.data._batch import SampleRng
-
         if isinstance(info, (int, np.integer)):
             epoch, iteration = 0, int(info)
         else:
@@ -128,11 +125,9 @@ class CoefficientSource:
             raise StopIteration
         if self._reader is None:
             self._reader = self._build()
-        reader, slot = self._reader
-        reader.fill(slot, chunk.tolist(), SampleRng(self.seed, epoch))
-        n = slot.count
-        quant = slot.arrays["quant"][:n].astype(np.int32)  # DALI's torch plugin has no uint16
-        return slot.arrays["coefficients"][:n].copy(), quant, slot.labels[:n].copy()
+        fields, labels = self._reader.read(chunk.tolist(), seed=self.seed, epoch=epoch)
+        quant = fields["quant"].astype(np.int32)  # DALI's torch plugin has no uint16
+        return fields["coefficients"], quant, labels
 
     def spec(
         self,
@@ -155,7 +150,7 @@ class CoefficientSource:
         """
         import torch
 
-        from freqpipe.data._stats import resolve_stats
+        from freqpipe.data import resolve_stats
 
         stats = resolve_stats(
             normalize, output="dct", selection=self.selection, channels=len(self.selection)

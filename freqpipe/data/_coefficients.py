@@ -19,12 +19,13 @@ Geometry rules (documented on :class:`~freqpipe.data.FreqLoader`):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from freqpipe.data._batch import BatchSpec, HostBatch
+from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import NotAJpegError, UnsupportedJpegError
 from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
@@ -33,7 +34,7 @@ from freqpipe.jpeg.gather import DecodedJpeg, gather_planes
 from freqpipe.transforms import Selection
 from freqpipe.transforms.windows import choose_window
 
-__all__ = ["CoefficientSource"]
+__all__ = ["CoefficientBatchReader", "CoefficientSource"]
 
 #: The int8 copy of each coefficient field (the ``transfer="int8"`` option).
 _NARROW = {
@@ -194,3 +195,65 @@ class CoefficientSource(SampleSource):
             np.copyto(batch.arrays[narrow][:n], batch.arrays[wide][:n], casting="unsafe")
         batch.sent = dict(self._narrow)
         batch.meta["transfer"] = "int8"
+
+
+class CoefficientBatchReader:
+    """FreqLoader's coefficient source outside the loader: the batch of given indices.
+
+    For pipelines that schedule reads themselves (DALI's ``external_source``): the same
+    windows, flips and bad-file policy as ``FreqLoader(dataset, train=train)`` with the same
+    per-sample streams (:class:`~freqpipe.data.SampleRng` of ``(seed, epoch, index)``).
+
+    Args:
+        dataset: a map-style dataset of ``(path or bytes, label)``.
+        selection: the channels to read.
+        size: crop side in pixels (a multiple of 8).
+        batch_size: the most indices one :meth:`read` takes.
+        train: random windows and flips; otherwise centred windows.
+        on_error: ``"raise"``, ``"skip"`` or ``"warn"``, as FreqLoader's.
+
+    Example:
+        >>> from freqpipe._samples import sample_files
+        >>> from freqpipe.data import JpegFileList
+        >>> from freqpipe.transforms import Selection
+        >>> reader = CoefficientBatchReader(
+        ...     JpegFileList(sample_files()), Selection.preset("dct24"), size=64, batch_size=2,
+        ...     train=False)
+        >>> fields, labels = reader.read([0, 1], seed=0, epoch=0)
+        >>> fields["coefficients"].shape, fields["quant"].shape, labels.tolist()
+        ((2, 24, 8, 8), (2, 24), [0, 0])
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        selection: Selection,
+        *,
+        size: int,
+        batch_size: int,
+        train: bool,
+        on_error: str = "raise",
+    ):
+        self._source = CoefficientSource(
+            dataset,
+            ErrorPolicy(on_error),
+            selection=selection,
+            size=size,
+            batch_size=batch_size,
+            chroma="upsample",
+            train=train,
+        )
+        self._slot = HostBatch.allocate(self._source.spec, pinned=False)
+
+    def read(
+        self, indices: Sequence[int], *, seed: int, epoch: int
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Read the samples ``indices``.
+
+        Returns:
+            ``(fields, labels)``: ``{"coefficients": int16 (N, C, size/8, size/8), "quant":
+            uint16 (N, C)}`` and int64 (N,), arrays of their own.
+        """
+        self._source.fill(self._slot, list(indices), SampleRng(seed, epoch))
+        fields = {k: self._slot.view(k).copy() for k in ("coefficients", "quant")}
+        return fields, self._slot.labels[: self._slot.count].copy()
