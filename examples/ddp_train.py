@@ -45,9 +45,17 @@ def main(argv: list[str] | None = None) -> int:
         torch.cuda.set_device(device)
     ds = JpegFolder(args.data)
     sampler = DistributedSampler(ds, shuffle=True, seed=0)
-    loader = FreqLoader(ds, batch_size=args.batch_size, sampler=sampler, train=True,
-                        num_workers=args.workers, select=args.select, size=args.size,
-                        device=device, pin_memory=cuda)  # fmt: skip
+    loader = FreqLoader(
+        ds,
+        batch_size=args.batch_size,
+        sampler=sampler,
+        train=True,
+        num_workers=args.workers,
+        select=args.select,
+        size=args.size,
+        device=device,
+        pin_memory=cuda,
+    )
     torch.manual_seed(0)
     channels = len(Selection.from_spec(args.select))
     model = fm.dct_resnet50(in_channels=channels, num_classes=len(ds.classes)).to(device)
@@ -63,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             loss.backward()
             opt.step()
             seen += len(y)
-        print(f"rank {rank}/{world} epoch {epoch}: {seen} images, loss {loss.item():.4f}, "
-              f"{seen / (time.perf_counter() - t0):.1f} images/s")  # fmt: skip
+        print(
+            f"rank {rank}/{world} epoch {epoch}: {seen} images, loss {loss.item():.4f}, "
+            f"{seen / (time.perf_counter() - t0):.1f} images/s"
+        )
     dist.destroy_process_group()
     return 0
 

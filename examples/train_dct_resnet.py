@@ -34,13 +34,25 @@ def make_loader(args: argparse.Namespace, device: torch.device) -> tuple[object,
         from freqpipe.bench import PillowBaseline
 
         ds = PillowBaseline(JpegFolder(args.data).samples, args.size, normalize=True)
-        loader = DataLoader(ds, batch_size=args.batch_size, shuffle=True,
-                            num_workers=args.workers, pin_memory=device.type == "cuda")  # fmt: skip
+        loader = DataLoader(
+            ds,
+            batch_size=args.batch_size,
+            shuffle=True,
+            num_workers=args.workers,
+            pin_memory=device.type == "cuda",
+        )
         return loader, fm.resnet50(num_classes=classes)
-    loader = FreqLoader(args.data, batch_size=args.batch_size, shuffle=True,
-                        num_workers=args.workers, select=args.select, size=args.size,
-                        device=device, pin_memory=device.type == "cuda",
-                        generator=torch.Generator().manual_seed(0))  # fmt: skip
+    loader = FreqLoader(
+        args.data,
+        batch_size=args.batch_size,
+        shuffle=True,
+        num_workers=args.workers,
+        select=args.select,
+        size=args.size,
+        device=device,
+        pin_memory=device.type == "cuda",
+        generator=torch.Generator().manual_seed(0),
+    )
     channels = len(Selection.from_spec(args.select))
     return loader, fm.dct_resnet50(in_channels=channels, num_classes=classes)
 
@@ -80,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
                 break
         wall = time.perf_counter() - t0
         name = "baseline" if args.baseline else f"FreqLoader {args.select}"
-        print(f"epoch {epoch} [{name}] loss {total / max(seen, 1):.4f} "
-              f"{seen / wall:.1f} images/s (input {tuple(x.shape)})")  # fmt: skip
+        print(
+            f"epoch {epoch} [{name}] loss {total / max(seen, 1):.4f} "
+            f"{seen / wall:.1f} images/s (input {tuple(x.shape)})"
+        )
     return 0
 
 

@@ -85,8 +85,10 @@ def main() -> None:
         out = model.forward_all(x)
     e_l, e_h = float(out.low.pow(2).mean()), float(out.high.pow(2).mean())
     acc = float((out.logits.argmax(1) == y).float().mean())
-    print(f"PSNR {fm.psnr(x, out.recon):.2f} dB, energy I_L {e_l:.4f} I_H {e_h:.5f}, "
-          f"batch accuracy {acc:.2f}")  # fmt: skip
+    print(
+        f"PSNR {fm.psnr(x, out.recon):.2f} dB, energy I_L {e_l:.4f} I_H {e_h:.5f}, "
+        f"batch accuracy {acc:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -14,17 +14,31 @@ EXAMPLES = REPO / "examples"
 
 def _run(*args: str, timeout: float = 240) -> str:
     result = subprocess.run(
-        [sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+        [sys.executable, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         check=False,
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return result.stdout
 
 
 @pytest.mark.parametrize("mode", [[], ["--baseline"]], ids=["freqloader", "baseline"])
 def test_train_dct_resnet(mode: list[str]) -> None:
-    out = _run(str(EXAMPLES / "train_dct_resnet.py"), "--size", "64", "--batch-size", "4",
-               "--steps", "2", "--workers", "0", *mode)  # fmt: skip
+    out = _run(
+        str(EXAMPLES / "train_dct_resnet.py"),
+        "--size",
+        "64",
+        "--batch-size",
+        "4",
+        "--steps",
+        "2",
+        "--workers",
+        "0",
+        *mode,
+    )
     assert "images/s" in out
 
 
@@ -40,5 +54,14 @@ def test_convert_dataset_example(tmp_path: Path) -> None:
 
 
 def test_train_wae_example() -> None:
-    _run(str(EXAMPLES / "train_wae.py"), "--size", "32", "--steps", "2", "2", "2",
-         "--batch-size", "2")  # fmt: skip
+    _run(
+        str(EXAMPLES / "train_wae.py"),
+        "--size",
+        "32",
+        "--steps",
+        "2",
+        "2",
+        "2",
+        "--batch-size",
+        "2",
+    )

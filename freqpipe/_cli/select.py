@@ -140,11 +140,19 @@ def register(subparsers: Any) -> None:
         "and write the learned Selection (JSON) and a heat map of kept channels (PNG).",
     )
     p.add_argument("data", type=Path, help="ImageFolder-style folder (one sub-folder per class)")
-    p.add_argument("--model", default="dct_resnet50", help="registered model taking "
-                   "in_channels=192 (default dct_resnet50)")  # fmt: skip
+    p.add_argument(
+        "--model",
+        default="dct_resnet50",
+        help="registered model taking in_channels=192 (default dct_resnet50)",
+    )
     p.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
-    p.add_argument("--lambda", dest="lam", type=float, default=0.01,
-                   help="sparsity weight per channel kept (default 0.01)")  # fmt: skip
+    p.add_argument(
+        "--lambda",
+        dest="lam",
+        type=float,
+        default=0.01,
+        help="sparsity weight per channel kept (default 0.01)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output selection JSON")
     p.add_argument("--heatmap", type=Path, default=None, help="PNG (default: OUT with .png)")
     p.add_argument("--size", type=int, default=224, help="crop side, multiple of 8 (default 224)")
@@ -152,8 +160,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-2, help="gate learning rate (default 0.01)")
     p.add_argument("--tau", type=float, default=1.0, help="Gumbel-softmax temperature")
-    p.add_argument("--threshold", type=float, default=0.5,
-                   help="keep channels on for at least this fraction of images")  # fmt: skip
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="keep channels on for at least this fraction of images",
+    )
     p.add_argument("--device", default=None, help="torch device (default cuda if available)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -210,33 +222,43 @@ def run(args: argparse.Namespace) -> int:
     x = torch.from_numpy(x_np).to(device)
     y = torch.from_numpy(y_np).to(device)
     gen = torch.Generator().manual_seed(args.seed)
-    bar = tqdm(total=args.steps, unit="step", desc="select",
-               disable=getattr(args, "no_progress", False))  # fmt: skip
+    bar = tqdm(
+        total=args.steps, unit="step", desc="select", disable=getattr(args, "no_progress", False)
+    )
 
     def report(step: int, loss: float, kept: float) -> None:
         bar.set_postfix(loss=f"{loss:.3f}", kept=f"{kept:.1f}/192", refresh=False)
         bar.update()
 
-    freq = fm.fit_gate(model, x, y, args.steps, args.batch_size, lr=args.lr, generator=gen,
-                       callback=report)  # fmt: skip
+    freq = fm.fit_gate(
+        model, x, y, args.steps, args.batch_size, lr=args.lr, generator=gen, callback=report
+    )
     bar.close()
     freq_np = freq.numpy()
     keep = np.flatnonzero(freq_np >= args.threshold)
     if keep.size == 0:
         keep = np.asarray([int(np.argmax(freq_np))])
-        print("warning: no channel reached the threshold; keeping the most frequent one",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "warning: no channel reached the threshold; keeping the most frequent one",
+            file=sys.stderr,
+        )
     selection = Selection.from_indices(keep.tolist())
     record = json.loads(selection.to_json())
     record.update(
         keep_frequency=[round(float(f), 4) for f in freq_np],
-        model=args.model, steps=args.steps, lam=args.lam, size=args.size,
-        images=len(x_np), threshold=args.threshold,
-    )  # fmt: skip
+        model=args.model,
+        steps=args.steps,
+        lam=args.lam,
+        size=args.size,
+        images=len(x_np),
+        threshold=args.threshold,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record) + "\n")
     heatmap = args.heatmap or args.out.with_suffix(".png")
     write_heatmap(freq_np, heatmap, f"{args.model}, lambda={args.lam}, {args.steps} steps")
-    print(f"{len(x_np)} images, {args.steps} steps, lambda={args.lam}: kept {len(selection)} of "
-          f"192 channels -> {args.out}, {heatmap}")  # fmt: skip
+    print(
+        f"{len(x_np)} images, {args.steps} steps, lambda={args.lam}: kept {len(selection)} of "
+        f"192 channels -> {args.out}, {heatmap}"
+    )
     return 0

@@ -98,9 +98,13 @@ class Iterator:
         else:  # the external source ends its epochs itself (StopIteration), batches may vary
             dali_policy = LastBatchPolicy.PARTIAL
         self._dali = DALIGenericIterator(
-            pipes, list(spec.output_map), last_batch_policy=dali_policy, auto_reset=True,
-            prepare_first_batch=prepare_first_batch, **kwargs,
-        )  # fmt: skip
+            pipes,
+            list(spec.output_map),
+            last_batch_policy=dali_policy,
+            auto_reset=True,
+            prepare_first_batch=prepare_first_batch,
+            **kwargs,
+        )
 
     def __len__(self) -> int:
         """Batches per epoch (per pipeline)."""

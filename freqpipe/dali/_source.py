@@ -156,11 +156,20 @@ class CoefficientSource:
             normalize, output="dct", selection=self.selection, channels=len(self.selection)
         )
         return PipelineSpec(
-            source="coefficients", output="dct", selection=self.selection, size=self.size,
-            stats=stats, dtype=torch.float32 if dtype is None else dtype, wavelet="bior4.4",
-            kernel="iterator", device_id=device_id, batch_size=self.batch_size,
-            shard_size=self.shard_size, reader_name=None, output_map=tuple(output_map),
-        )  # fmt: skip
+            source="coefficients",
+            output="dct",
+            selection=self.selection,
+            size=self.size,
+            stats=stats,
+            dtype=torch.float32 if dtype is None else dtype,
+            wavelet="bior4.4",
+            kernel="iterator",
+            device_id=device_id,
+            batch_size=self.batch_size,
+            shard_size=self.shard_size,
+            reader_name=None,
+            output_map=tuple(output_map),
+        )
 
 
 def coefficient_source(
@@ -219,7 +228,15 @@ def coefficient_source(
     files, labs = resolve_files(root_or_files, labels)
     shard_range(len(files), shard_id, num_shards)  # validates
     return CoefficientSource(
-        files, labs, batch_size=batch_size, selection=Selection.from_spec(select), size=size,
-        train=bool(train), shuffle=bool(train if shuffle is None else shuffle),
-        shard_id=shard_id, num_shards=num_shards, seed=int(seed), on_error=on_error,
-    )  # fmt: skip
+        files,
+        labs,
+        batch_size=batch_size,
+        selection=Selection.from_spec(select),
+        size=size,
+        train=bool(train),
+        shuffle=bool(train if shuffle is None else shuffle),
+        shard_id=shard_id,
+        num_shards=num_shards,
+        seed=int(seed),
+        on_error=on_error,
+    )

@@ -163,9 +163,14 @@ class CoefficientSource(SampleSource):
             grid, self.blocks, train=self.train, rng=rng, align=2 if separate else 1
         )
         x, c = coefficient_window(
-            rgb, self.selection, top=top, left=left, blocks=self.blocks, hflip=flip,
+            rgb,
+            self.selection,
+            top=top,
+            left=left,
+            blocks=self.blocks,
+            hflip=flip,
             separate=separate,
-        )  # fmt: skip
+        )
         a = batch.arrays
         np.copyto(a["coefficients"][pos], np.clip(np.rint(x), -32768, 32767), casting="unsafe")
         a["quant"][pos] = 1

@@ -81,8 +81,9 @@ class PixelSource(SampleSource):
     def crop_rgb(self, data: bytes, rng: Any) -> np.ndarray:
         """The (size, size, 3) uint8 crop of one JPEG (the exact per-sample transform)."""
         width, height, _, _ = self._turbo.decode_header(data)
-        return self._crop(height, width, lambda region, target: self._decode(data, region, target),
-                          rng)  # fmt: skip
+        return self._crop(
+            height, width, lambda region, target: self._decode(data, region, target), rng
+        )
 
     def _crop(self, height: int, width: int, decode: Any, rng: Any) -> np.ndarray:
         """Crop, resize and flip an image that ``decode(region, target)`` delivers as RGB."""

@@ -137,9 +137,19 @@ class DecodedJpeg:
         br, bc = bounds if bounds is not None else (-1, -1)
         try:
             self._decoder.gather(
-                component, arr, fb, top, left, arr.shape[1], arr.shape[2], bool(hflip),
-                int(repeat[0]), int(repeat[1]), int(br), int(bc),
-            )  # fmt: skip
+                component,
+                arr,
+                fb,
+                top,
+                left,
+                arr.shape[1],
+                arr.shape[2],
+                bool(hflip),
+                int(repeat[0]),
+                int(repeat[1]),
+                int(br),
+                int(bc),
+            )
         except ValueError as exc:
             raise InvalidArgumentError(str(exc)) from None
         except _native().DecodeError as exc:  # pragma: no cover - in-memory arrays
@@ -289,9 +299,14 @@ def gather_planes(
         elif separate:
             rv, rh = dec.repeat(plane)
             dec.gather(
-                plane, dst, ks, top=top // rv, left=left // rh, hflip=hflip,
+                plane,
+                dst,
+                ks,
+                top=top // rv,
+                left=left // rh,
+                hflip=hflip,
                 bounds=(-(-bounds[0] // rv), -(-bounds[1] // rh)),
-            )  # fmt: skip
+            )
             q_all[first : first + ks.size] = dec.quant[plane][ks]
         else:
             rep = dec.repeat(plane)

@@ -144,8 +144,11 @@ class LateConcatResNet(nn.Module):
 
     def __init__(self, y_channels: int = 16, cbcr_channels: int = 8, num_classes: int = 1000):
         super().__init__()
-        for name, v in (("y_channels", y_channels), ("cbcr_channels", cbcr_channels),
-                        ("num_classes", num_classes)):  # fmt: skip
+        for name, v in (
+            ("y_channels", y_channels),
+            ("cbcr_channels", cbcr_channels),
+            ("num_classes", num_classes),
+        ):
             if not isinstance(v, int) or v < 1:
                 raise InvalidArgumentError(f"{name} must be a positive int, got {v!r}")
         # The raw coefficients span very different ranges per frequency; a BN per input

@@ -20,9 +20,14 @@ __all__ = ["InvertedResidual", "MobileNetV2", "mobilenet_v2"]
 
 #: (expansion t, output channels c, repeats n, first stride s) of Sandler et al., Table 2.
 MOBILENET_V2_SETTINGS = (
-    (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
     (6, 320, 1, 1),
-)  # fmt: skip
+)
 
 
 def _conv_bn_act(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Module:

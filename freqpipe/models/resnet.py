@@ -141,8 +141,11 @@ class ResNet(nn.Module):
         stem: bool = True,
     ):
         super().__init__()
-        for name, v in (("num_classes", num_classes), ("in_channels", in_channels),
-                        ("width", width)):  # fmt: skip
+        for name, v in (
+            ("num_classes", num_classes),
+            ("in_channels", in_channels),
+            ("width", width),
+        ):
             if not isinstance(v, int) or v < 1:
                 raise InvalidArgumentError(f"{name} must be a positive int, got {v!r}")
         self.num_features = width * 8 * Bottleneck.expansion

@@ -18,6 +18,7 @@ from freqpipe.models.resnet import init_weights
 __all__ = ["VGG", "VGG16_CFG", "vgg16"]
 
 #: Configuration "D" of Simonyan & Zisserman: conv widths, "M" for a 2x2 max-pool.
+# The formatter is told to skip this: the paper's column D as one row (one value a line otherwise).
 VGG16_CFG: tuple[int | str, ...] = (
     64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M",
 )  # fmt: skip

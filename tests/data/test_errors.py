@@ -12,8 +12,12 @@ from freqpipe.data import BadFileWarning, FreqLoader, JpegFileList
 from freqpipe.errors import CorruptJpegError, FreqpipeError
 from tests.conftest import conformance_manifest
 
-BROKEN = ["pillow/truncated_jpeg.jpg", "zune-image/incomplete_image.jpg",
-          "zune-image/fuzz-corpus__jpeg__issue389.jpg", "libjpeg-turbo/monkey12.jpg"]  # fmt: skip
+BROKEN = [
+    "pillow/truncated_jpeg.jpg",
+    "zune-image/incomplete_image.jpg",
+    "zune-image/fuzz-corpus__jpeg__issue389.jpg",
+    "libjpeg-turbo/monkey12.jpg",
+]
 
 
 def _mixed(files: list[Path], bad: list[Path | bytes]) -> JpegFileList:
@@ -38,9 +42,16 @@ def test_skip_keeps_batch_size_deterministically(
     ds = _mixed(files, bad)
 
     def run() -> tuple[list[list[int]], int]:
-        loader = FreqLoader(ds, batch_size=4, size=32, device="cpu", on_error="skip",
-                            num_workers=workers, shuffle=True,
-                            generator=torch.Generator().manual_seed(0))  # fmt: skip
+        loader = FreqLoader(
+            ds,
+            batch_size=4,
+            size=32,
+            device="cpu",
+            on_error="skip",
+            num_workers=workers,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(0),
+        )
         labels = [y.tolist() for _, y in loader]
         return labels, loader.skipped
 

@@ -63,8 +63,11 @@ def test_folder_reads_what_imagefolder_reads(
     odd_folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     ds = JpegFolder(odd_folder)
-    theirs = DataLoader([(_pil_loader(p), t) for p, t in ds.samples], batch_size=4,
-                        collate_fn=lambda b: [t for _, t in b])  # fmt: skip
+    theirs = DataLoader(
+        [(_pil_loader(p), t) for p, t in ds.samples],
+        batch_size=4,
+        collate_fn=lambda b: [t for _, t in b],
+    )
     with caplog.at_level(logging.INFO, logger="freqpipe.data"):
         loader = FreqLoader(ds, batch_size=4, size=SIZE, device="cpu", normalize=None)
         ((x, y),) = list(loader)
@@ -83,8 +86,9 @@ def test_folder_reads_what_imagefolder_reads(
 
 def test_separate_chroma_falls_back_for_444(odd_folder: Path) -> None:
     ds = JpegFileList([odd_folder / "b" / "full.jpg", odd_folder / "b" / "plain.jpg"], [0, 1])
-    loader = FreqLoader(ds, batch_size=2, size=SIZE, device="cpu", chroma="separate",
-                        normalize=None)  # fmt: skip
+    loader = FreqLoader(
+        ds, batch_size=2, size=SIZE, device="cpu", chroma="separate", normalize=None
+    )
     (luma, chroma), y = next(iter(loader))
     assert loader.fallbacks == {
         "chroma sampling ((1, 1), (1, 1), (1, 1)) is not 4:2:0 (chroma='separate')": 1

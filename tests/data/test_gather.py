@@ -52,9 +52,14 @@ def test_native_gather_equals_reference(name: str, data: bytes, select: str) -> 
     for top, left, h, w in _windows(hb, wb, rng):
         for flip in (False, True):
             ref = gather_blocks(
-                ref_planes, selection=sel, top=top + PAD, left=left + PAD, height=h, width=w,
+                ref_planes,
+                selection=sel,
+                top=top + PAD,
+                left=left + PAD,
+                height=h,
+                width=w,
                 hflip=flip,
-            )  # fmt: skip
+            )
             got, quant = gather_coefficients(
                 dec, sel, top=top, left=left, height=h, width=w, hflip=flip
             )

@@ -39,8 +39,9 @@ def test_reordered_folder_gives_the_same_batches(reordered_folder: Path, train: 
 
 def test_reordered_jpeg_store_gives_the_same_batches(tmp_path: Path) -> None:
     dst = tmp_path / "store"
-    fp.store.convert(fp.samples_path(), dst, route="jpeg", size=64, order=["dct24", "all"],
-                     progress=False)  # fmt: skip
+    fp.store.convert(
+        fp.samples_path(), dst, route="jpeg", size=64, order=["dct24", "all"], progress=False
+    )
     store = fp.store.FreqStore(dst)
     assert store.manifest["order"][0] == fp.Selection.preset("dct24").to_json()
     for i in range(len(store)):

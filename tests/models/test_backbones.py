@@ -51,8 +51,11 @@ TV_MOBILENET_V2 = {
 }
 # (number of state-dict entries, number of parameters) of the torchvision models; parameter
 # counts as in torchvision's model documentation (25,557,032 / 138,357,544 / 3,504,872).
-TV_SIZES = {"resnet50": (320, 25_557_032), "vgg16": (32, 138_357_544),
-            "mobilenet_v2": (None, 3_504_872)}  # fmt: skip
+TV_SIZES = {
+    "resnet50": (320, 25_557_032),
+    "vgg16": (32, 138_357_544),
+    "mobilenet_v2": (None, 3_504_872),
+}
 
 
 @pytest.mark.parametrize(

@@ -64,8 +64,9 @@ def test_resnet50():
     assert abs(rel(r.giga(), 4.1)) < TOL  # ours 4.089 G
 
 
-@pytest.mark.parametrize(("alpha", "paper"), [(0.0, 4.1), (0.125, 3.6), (0.25, 3.1), (0.5, 2.4),
-                                              (0.75, 1.9)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("alpha", "paper"), [(0.0, 4.1), (0.125, 3.6), (0.25, 3.1), (0.5, 2.4), (0.75, 1.9)]
+)
 def test_oct_resnet50(alpha, paper):
     # conventions §5: Oct-ResNet-50 about 4.1 / 3.6 / 3.1 / 2.4 / 1.9 G (convolutions + fc).
     # Ours: 4.089 / 3.565 / 3.104 / 2.367 / 1.880 G.
@@ -92,5 +93,9 @@ def test_dct_resnet50_flops_reported(capsys):
     for c in (24, 192):
         assert counts[c] == counts[64] + (c - 64) * (64 + 256) * 56 * 56
     with capsys.disabled():
-        print("\nDCT-ResNet-50 GMACs:", {c: round(v / 1e9, 3) for c, v in counts.items()},
-              "ResNet-50:", round(rgb / 1e9, 3))  # fmt: skip
+        print(
+            "\nDCT-ResNet-50 GMACs:",
+            {c: round(v / 1e9, 3) for c, v in counts.items()},
+            "ResNet-50:",
+            round(rgb / 1e9, 3),
+        )

@@ -36,8 +36,13 @@ def test_gate_eval_is_deterministic_and_validates():
 
 
 def tiny_backbone(classes: int) -> nn.Module:
-    return nn.Sequential(nn.Conv2d(192, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                         nn.Flatten(), nn.Linear(32, classes))  # fmt: skip
+    return nn.Sequential(
+        nn.Conv2d(192, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(32, classes),
+    )
 
 
 def test_fewer_channels_as_lambda_grows(capsys):
@@ -47,8 +52,9 @@ def test_fewer_channels_as_lambda_grows(capsys):
     for lam in (0.0, 0.003, 0.03, 0.3):
         torch.manual_seed(0)
         model = fm.GatedModel(fm.ChannelGate(192, lam=lam), tiny_backbone(len(classes)))
-        freq = fm.fit_gate(model, x, y, steps=60, batch_size=8, lr=0.05,
-                           generator=torch.Generator().manual_seed(0))  # fmt: skip
+        freq = fm.fit_gate(
+            model, x, y, steps=60, batch_size=8, lr=0.05, generator=torch.Generator().manual_seed(0)
+        )
         kept[lam] = int((freq >= 0.5).sum())
     with capsys.disabled():
         print("\nchannels kept (of 192) vs lambda:", kept)
@@ -65,8 +71,21 @@ def parse(*argv: str) -> argparse.Namespace:
 
 def test_select_command_writes_selection_and_heatmap(tmp_path, capsys):
     out = tmp_path / "sel" / "selection.json"
-    args = parse(str(samples_path()), "--model", "dct_resnet50", "--steps", "4", "--lambda",
-                 "0.05", "--size", "32", "--batch-size", "4", "--out", str(out))  # fmt: skip
+    args = parse(
+        str(samples_path()),
+        "--model",
+        "dct_resnet50",
+        "--steps",
+        "4",
+        "--lambda",
+        "0.05",
+        "--size",
+        "32",
+        "--batch-size",
+        "4",
+        "--out",
+        str(out),
+    )
     assert args.func is cli.run
     assert cli.run(args) == 0
     record = json.loads(out.read_text())
@@ -80,9 +99,12 @@ def test_select_command_writes_selection_and_heatmap(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("argv", "msg"),
-    [(["--size", "30"], "multiple of 8"), (["--model", "nope"], "unknown model"),
-     (["--threshold", "2"], "threshold")],
-)  # fmt: skip
+    [
+        (["--size", "30"], "multiple of 8"),
+        (["--model", "nope"], "unknown model"),
+        (["--threshold", "2"], "threshold"),
+    ],
+)
 def test_select_command_bad_arguments(tmp_path, capsys, argv, msg):
     args = parse(str(samples_path()), "--out", str(tmp_path / "s.json"), *argv)
     assert cli.run(args) == 2

@@ -17,8 +17,13 @@ from freqpipe.data import FreqLoader
 _LOADER = re.compile(r"Loader: ``FreqLoader\(root, (?P<kw>[^`]*)\)``")
 
 #: The registered models that take frequency-domain input (the rest take RGB).
-FREQUENCY_MODELS = ["dct_resnet50", "dct_resnet50_late_concat", "mobilenet_v2_dct",
-                    "wavelet_cnn_resnet50", "wavelet_cnn_vgg16"]  # fmt: skip
+FREQUENCY_MODELS = [
+    "dct_resnet50",
+    "dct_resnet50_late_concat",
+    "mobilenet_v2_dct",
+    "wavelet_cnn_resnet50",
+    "wavelet_cnn_vgg16",
+]
 
 
 def _loader_kwargs(name: str) -> dict[str, Any]:

@@ -9,10 +9,19 @@ from freqpipe.errors import FreqpipeError, InvalidArgumentError
 from freqpipe.models import _registry
 
 EXPECTED = {
-    "dct_resnet50", "dct_resnet50_late_concat", "mobilenet_v2", "mobilenet_v2_dct",
-    "oct_resnet50", "resnet50", "vgg16", "wae_autoencoder", "wae_resnet50", "wae_vgg16",
-    "wavelet_cnn_resnet50", "wavelet_cnn_vgg16",
-}  # fmt: skip
+    "dct_resnet50",
+    "dct_resnet50_late_concat",
+    "mobilenet_v2",
+    "mobilenet_v2_dct",
+    "oct_resnet50",
+    "resnet50",
+    "vgg16",
+    "wae_autoencoder",
+    "wae_resnet50",
+    "wae_vgg16",
+    "wavelet_cnn_resnet50",
+    "wavelet_cnn_vgg16",
+}
 
 
 def test_list_models_is_complete_and_sorted():

@@ -62,8 +62,13 @@ def test_wae_learns_a_wavelet_like_split(capsys):
         wae.train()
         e_l, e_h = float(low.pow(2).mean()), float(high.pow(2).mean())
         ref = F.avg_pool2d(val, 2)
-        return {"psnr": fm.psnr(val, rec), "e_h": e_h, "share_h": e_h / (e_l + e_h),
-                "r2_l": r2(low, ref), "r2_h": r2(high, ref)}  # fmt: skip
+        return {
+            "psnr": fm.psnr(val, rec),
+            "e_h": e_h,
+            "share_h": e_h / (e_l + e_h),
+            "r2_l": r2(low, ref),
+            "r2_h": r2(high, ref),
+        }
 
     before = measure()
     log = fm.train_wae(wae, batches(), steps=300, lr=3e-3)

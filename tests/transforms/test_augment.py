@@ -149,8 +149,9 @@ def test_gather_luma_only_and_errors():
     with pytest.raises(ShapeError):
         gather_blocks(planes, selection="dct6", top=1, left=0, height=4, width=4)
     with pytest.raises(ShapeError):
-        gather_blocks(planes, selection="dct6", top=0, left=0, height=2, width=2,
-                      out=np.empty((5, 2, 2)))  # fmt: skip
+        gather_blocks(
+            planes, selection="dct6", top=0, left=0, height=2, width=2, out=np.empty((5, 2, 2))
+        )
     with pytest.raises(ShapeError):
         gather_blocks([np.zeros((4, 4, 63))], selection=y_only, top=0, left=0, height=1, width=1)
 
@@ -172,8 +173,16 @@ def test_property_gather(data, hb, wb, sub, hflip, vflip, preset):
     width = data.draw(st.integers(1, wb - left))
     planes = reader_planes(hb * 10 + wb, (hb, wb), sub)
     sel = Selection.preset(preset)
-    got = gather_blocks(planes, selection=sel, top=top, left=left, height=height, width=width,
-                        hflip=hflip, vflip=vflip)  # fmt: skip
+    got = gather_blocks(
+        planes,
+        selection=sel,
+        top=top,
+        left=left,
+        height=height,
+        width=width,
+        hflip=hflip,
+        vflip=vflip,
+    )
     assert got.shape == (len(sel), height, width)
     expected = separate_steps(planes, sel, top, left, height, width, hflip, vflip)
     np.testing.assert_array_equal(got, expected)

@@ -102,9 +102,15 @@ def test_json_round_trip():
 
 @pytest.mark.parametrize(
     "bad",
-    [lambda: Selection(y=[64]), lambda: Selection(y=[-1]), lambda: Selection(y=[1, 1]),
-     lambda: Selection(), lambda: Selection(y=[0.5]), lambda: Selection.preset("dct25")],
-)  # fmt: skip
+    [
+        lambda: Selection(y=[64]),
+        lambda: Selection(y=[-1]),
+        lambda: Selection(y=[1, 1]),
+        lambda: Selection(),
+        lambda: Selection(y=[0.5]),
+        lambda: Selection.preset("dct25"),
+    ],
+)
 def test_errors_are_typed(bad):
     with pytest.raises(SelectionError) as exc:
         bad()
