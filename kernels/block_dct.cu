@@ -38,6 +38,58 @@ template <> __device__ __forceinline__ double fp_dctm<double>(int k, int n) {
     return FP_DCT8D[k][n];
 }
 
+// Output k of one separable pass of D = M X M^T (conventions §1): the 8-point DCT,
+// sum_n M[k][n] x[n] (INVERSE: its transpose, sum_n M[n][k] x[n]) of x[0], x[stride], ...,
+// x[7 stride], accumulated onto init in the order n = 0..7. Every row and column pass below is
+// this one sum, so a change to its float operation order reaches them all alike.
+template <bool INVERSE, typename C>
+__device__ __forceinline__ C fp_dct8_dot(int k, const C* x, int stride, C init) {
+    C acc = init;
+#pragma unroll
+    for (int n = 0; n < 8; ++n) {
+        acc += (INVERSE ? fp_dctm<C>(n, k) : fp_dctm<C>(k, n)) * x[n * stride];
+    }
+    return acc;
+}
+
+// Forward DCT of one 8x8 plane block, finished for the coefficients in mask only. sample(i, j)
+// gives the level-shifted sample at row i, column j; coefficient k goes to output channel
+// ch = chan[k] as out[ch * chan_stride] = coef * scale[ch] + bias[ch] (normalisation).
+template <typename TOut, typename Sample>
+__device__ __forceinline__ void fp_dct8x8_selected(Sample sample, unsigned long long mask,
+                                                   const int* __restrict__ chan,
+                                                   const float* __restrict__ scale,
+                                                   const float* __restrict__ bias,
+                                                   TOut* __restrict__ out, long long chan_stride) {
+    // Row pass only for the horizontal frequencies u some selected coefficient uses.
+    unsigned int umask = 0;
+#pragma unroll
+    for (int v = 0; v < 8; ++v) {
+        umask |= (unsigned int)(mask >> (8 * v)) & 0xffu;
+    }
+    float t_row[64];  // t_row[8 i + u]
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+        float x[8];
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+            x[j] = sample(i, j);
+        }
+#pragma unroll
+        for (int u = 0; u < 8; ++u) {
+            t_row[8 * i + u] = (umask >> u & 1u) ? fp_dct8_dot<false>(u, x, 1, 0.0f) : 0.0f;
+        }
+    }
+#pragma unroll
+    for (int k = 0; k < 64; ++k) {
+        if (mask >> k & 1ull) {
+            const float coef = fp_dct8_dot<false>(k >> 3, t_row + (k & 7), 8, 0.0f);
+            const int ch = chan[k];
+            out[ch * chan_stride] = fp_out<TOut>(coef * scale[ch] + bias[ch]);
+        }
+    }
+}
+
 #define FP_LAYOUT_NHWC 0    // contiguous (N, H, W, 3), rows 8-byte aligned: 3 x 8-byte loads a row
 #define FP_LAYOUT_NCHW 1    // contiguous (N, 3, H, W), rows 8-byte aligned: 1 x 8-byte load a row
 #define FP_LAYOUT_STRIDED 2 // anything else: byte loads through the strides
@@ -130,53 +182,17 @@ __device__ __forceinline__ void fp_fused_dct(
         }
     }
 
+    TOut* out = dst + (n * n_chan * hb + by) * wb + bx;
+    const long long chan_stride = (long long)hb * wb;
     const unsigned long long masks[3] = {mask_y, mask_cb, mask_cr};
 #pragma unroll
     for (int p = 0; p < 3; ++p) {
-        const unsigned long long mask = masks[p];
-        if (mask == 0ull) {
+        if (masks[p] == 0ull) {
             continue;
         }
-        // Row pass only for the horizontal frequencies u some selected coefficient uses.
-        unsigned int umask = 0;
-#pragma unroll
-        for (int v = 0; v < 8; ++v) {
-            umask |= (unsigned int)(mask >> (8 * v)) & 0xffu;
-        }
-        float t_row[8][8];
-#pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            float x[8];
-#pragma unroll
-            for (int j = 0; j < 8; ++j) {
-                x[j] = fp_plane_sample<LAYOUT, YCC_IN>(raw, p, i, j, round_ycc);
-            }
-#pragma unroll
-            for (int u = 0; u < 8; ++u) {
-                float acc = 0.0f;
-                if (umask >> u & 1u) {
-#pragma unroll
-                    for (int j = 0; j < 8; ++j) {
-                        acc += fp_dctm<float>(u, j) * x[j];
-                    }
-                }
-                t_row[i][u] = acc;
-            }
-        }
-#pragma unroll
-        for (int k = 0; k < 64; ++k) {
-            if (mask >> k & 1ull) {
-                const int v = k >> 3, u = k & 7;
-                float acc = 0.0f;
-#pragma unroll
-                for (int i = 0; i < 8; ++i) {
-                    acc += fp_dctm<float>(v, i) * t_row[i][u];
-                }
-                const int ch = chan[p * 64 + k];
-                dst[((n * n_chan + ch) * hb + by) * wb + bx] =
-                    fp_out<TOut>(acc * scale[ch] + bias[ch]);
-            }
-        }
+        fp_dct8x8_selected<TOut>(
+            [&](int i, int j) { return fp_plane_sample<LAYOUT, YCC_IN>(raw, p, i, j, round_ycc); },
+            masks[p], chan + 64 * p, scale, bias, out, chan_stride);
     }
 }
 
@@ -223,63 +239,37 @@ __device__ __forceinline__ void fp_fused_dct_chroma420(
     const int by = (int)((t / wb) % hb);
     const long long n = t / ((long long)wb * hb);
     const unsigned char* base = src + n * s_n + 16 * by * s_h + 16 * bx * s_w;
+    TOut* out = dst + (n * n_chan * hb + by) * wb + bx;
+    const long long chan_stride = (long long)hb * wb;
     const unsigned long long masks[2] = {mask_cb, mask_cr};
 #pragma unroll
     for (int pc = 0; pc < 2; ++pc) {
-        const unsigned long long mask = masks[pc];
-        if (mask == 0ull) {
+        if (masks[pc] == 0ull) {
             continue;
         }
-        float t_row[8][8];
+        const auto sample = [&](int i, int j) {
+            float acc = 0.0f;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            float x[8];
-#pragma unroll
-            for (int j = 0; j < 8; ++j) {
-                float acc = 0.0f;
-#pragma unroll
-                for (int q = 0; q < 4; ++q) {
-                    const unsigned char* px =
-                        base + (2 * i + (q >> 1)) * s_h + (2 * j + (q & 1)) * s_w;
-                    float v;
-                    if (YCC_IN) {
-                        v = (float)px[(1 + pc) * s_c];
-                    } else {
-                        const float r = px[0], g = px[s_c], b = px[2 * s_c];
-                        v = pc == 0 ? -0.168736f * r - 0.331264f * g + 0.5f * b + 128.0f
-                                    : 0.5f * r - 0.418688f * g - 0.081312f * b + 128.0f;
-                        if (round_ycc) {
-                            v = fp_clamp(rintf(v), 0.0f, 255.0f);
-                        }
+            for (int q = 0; q < 4; ++q) {
+                const unsigned char* px =
+                    base + (2 * i + (q >> 1)) * s_h + (2 * j + (q & 1)) * s_w;
+                float v;
+                if (YCC_IN) {
+                    v = (float)px[(1 + pc) * s_c];
+                } else {
+                    const float r = px[0], g = px[s_c], b = px[2 * s_c];
+                    v = pc == 0 ? -0.168736f * r - 0.331264f * g + 0.5f * b + 128.0f
+                                : 0.5f * r - 0.418688f * g - 0.081312f * b + 128.0f;
+                    if (round_ycc) {
+                        v = fp_clamp(rintf(v), 0.0f, 255.0f);
                     }
-                    acc += v;
                 }
-                x[j] = 0.25f * acc - 128.0f;
+                acc += v;
             }
-#pragma unroll
-            for (int u = 0; u < 8; ++u) {
-                float acc = 0.0f;
-#pragma unroll
-                for (int j = 0; j < 8; ++j) {
-                    acc += fp_dctm<float>(u, j) * x[j];
-                }
-                t_row[i][u] = acc;
-            }
-        }
-#pragma unroll
-        for (int k = 0; k < 64; ++k) {
-            if (mask >> k & 1ull) {
-                const int v = k >> 3, u = k & 7;
-                float acc = 0.0f;
-#pragma unroll
-                for (int i = 0; i < 8; ++i) {
-                    acc += fp_dctm<float>(v, i) * t_row[i][u];
-                }
-                const int ch = chan[(1 + pc) * 64 + k];
-                dst[((n * n_chan + ch) * hb + by) * wb + bx] =
-                    fp_out<TOut>(acc * scale[ch] + bias[ch]);
-            }
-        }
+            return 0.25f * acc - 128.0f;
+        };
+        fp_dct8x8_selected<TOut>(sample, masks[pc], chan + 64 * (1 + pc), scale, bias, out,
+                                 chan_stride);
     }
 }
 
@@ -346,12 +336,7 @@ __device__ __forceinline__ void fp_fused_idct(
         }
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
-            float acc = 128.0f;
-#pragma unroll
-            for (int u = 0; u < 8; ++u) {
-                acc += r[u] * fp_dctm<float>(u, j);
-            }
-            px[p][j] = acc;
+            px[p][j] = fp_dct8_dot<true>(j, r, 1, 128.0f);
         }
     }
 #pragma unroll
@@ -412,7 +397,7 @@ __device__ __forceinline__ void fp_plane_dct(const TIn* __restrict__ src, C* __r
     const int by = (int)((t / wb) % hb);
     const long long pl = t / ((long long)wb * hb);
     const TIn* plane = src + pl * height * width;
-    C tr[8][8];
+    C tr[64];  // tr[8 i + u]
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
         const int y = (8 * by + i < height) ? 8 * by + i : height - 1;
@@ -424,24 +409,15 @@ __device__ __forceinline__ void fp_plane_dct(const TIn* __restrict__ src, C* __r
         }
 #pragma unroll
         for (int u = 0; u < 8; ++u) {
-            C acc = 0;
-#pragma unroll
-            for (int j = 0; j < 8; ++j) {
-                acc += fp_dctm<C>(u, j) * x[j];
-            }
-            tr[i][u] = acc;
+            tr[8 * i + u] = fp_dct8_dot<false>(u, x, 1, (C)0);
         }
     }
 #pragma unroll
     for (int v = 0; v < 8; ++v) {
 #pragma unroll
         for (int u = 0; u < 8; ++u) {
-            C acc = 0;
-#pragma unroll
-            for (int i = 0; i < 8; ++i) {
-                acc += fp_dctm<C>(v, i) * tr[i][u];
-            }
-            dst[((pl * 64 + v * 8 + u) * hb + by) * wb + bx] = acc;
+            dst[((pl * 64 + v * 8 + u) * hb + by) * wb + bx] =
+                fp_dct8_dot<false>(v, tr + u, 8, (C)0);
         }
     }
 }
@@ -459,7 +435,7 @@ __device__ __forceinline__ void fp_plane_idct(const TIn* __restrict__ src, C* __
     const int bx = (int)(t % wb);
     const int by = (int)((t / wb) % hb);
     const long long pl = t / ((long long)wb * hb);
-    C tr[8][8];  // tr[v][j] = sum_u c[v][u] M[u][j]
+    C tr[64];  // tr[8 v + j] = sum_u c[v][u] M[u][j]
 #pragma unroll
     for (int v = 0; v < 8; ++v) {
         C c[8];
@@ -469,12 +445,7 @@ __device__ __forceinline__ void fp_plane_idct(const TIn* __restrict__ src, C* __
         }
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
-            C acc = 0;
-#pragma unroll
-            for (int u = 0; u < 8; ++u) {
-                acc += c[u] * fp_dctm<C>(u, j);
-            }
-            tr[v][j] = acc;
+            tr[8 * v + j] = fp_dct8_dot<true>(j, c, 1, (C)0);
         }
     }
     C* plane = dst + pl * height * width;
@@ -484,11 +455,7 @@ __device__ __forceinline__ void fp_plane_idct(const TIn* __restrict__ src, C* __
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
             const int x = 8 * bx + j;
-            C acc = level_shift;
-#pragma unroll
-            for (int v = 0; v < 8; ++v) {
-                acc += fp_dctm<C>(v, i) * tr[v][j];
-            }
+            const C acc = fp_dct8_dot<true>(i, tr + j, 8, level_shift);
             if (y < height && x < width) {
                 plane[(long long)y * width + x] = acc;
             }

@@ -11,7 +11,16 @@ from typing import Any, Literal
 import numpy as np
 
 from freqpipe.cuda._interop import GpuContext
-from freqpipe.cuda._launch import BLOCK, Launch, grid_1d, run
+from freqpipe.cuda._launch import (
+    BLOCK,
+    Launch,
+    Planned,
+    block_crop,
+    grid_1d,
+    plane_count,
+    require_c_contiguous,
+    run_plan,
+)
 from freqpipe.cuda._tables import channel_map, out_dtype, pointer, scale_bias, selection_of
 from freqpipe.errors import DTypeError, InvalidArgumentError, ShapeError
 
@@ -63,7 +72,7 @@ def plan_fused_dct(
     mean: Any = None,
     std: Any = None,
     round_ycbcr: bool = False,
-) -> tuple[tuple[Any, ...], list[Launch]]:
+) -> Planned:
     """Prepare the fused forward pass (see :func:`fused_dct` for the arguments).
 
     Args:
@@ -191,9 +200,9 @@ def fused_dct(
         >>> fused_dct(x, "dct24", dtype=torch.float16).shape  # doctest: +SKIP
         torch.Size([256, 24, 56, 56])
     """
-    ctx = GpuContext(images)
-    with ctx.active():
-        outs, launches = plan_fused_dct(
+    outs = run_plan(
+        images,
+        lambda ctx: plan_fused_dct(
             ctx,
             ctx.asarray(images),
             selection,
@@ -204,8 +213,8 @@ def fused_dct(
             mean=mean,
             std=std,
             round_ycbcr=round_ycbcr,
-        )
-        run(launches)
+        ),
+    )
     return outs[0] if chroma == "upsample" else outs
 
 
@@ -220,7 +229,7 @@ def plan_fused_idct(
     mean: Any = None,
     std: Any = None,
     size: tuple[int, int] | None = None,
-) -> tuple[tuple[Any, ...], list[Launch]]:
+) -> Planned:
     """Prepare the fused inverse (see :func:`fused_idct` for the arguments).
 
     Args:
@@ -257,11 +266,8 @@ def plan_fused_idct(
         raise DTypeError(f"expected float32 or float16 coefficients, got {coeffs.dtype}")
     dt = out_dtype(dtype, ("uint8", "float32"))
     n, n_chan, hb, wb = shape
-    h, w = (8 * hb, 8 * wb) if size is None else (int(size[0]), int(size[1]))
-    if not (0 < h <= 8 * hb and 0 < w <= 8 * wb):
-        raise ShapeError(f"size {size} does not fit a {hb}x{wb} block grid", shape=shape)
-    if not coeffs.flags.c_contiguous:
-        raise ShapeError("expected C-contiguous coefficients", shape=shape)
+    h, w = block_crop(size, hb, wb, shape)
+    require_c_contiguous("coefficients", coeffs)
     out_shape = (n, 3, h, w) if layout == "nchw" else (n, h, w, 3)
     arr, ret = backend.empty(out_shape, dt)
     st = tuple(s // arr.itemsize for s in arr.strides)
@@ -327,9 +333,9 @@ def fused_idct(
     Example:
         >>> rgb = fused_idct(fused_dct(images, "dct64"), "dct64")  # doctest: +SKIP
     """
-    ctx = GpuContext(coeffs)
-    with ctx.active():
-        outs, launches = plan_fused_idct(
+    return run_plan(
+        coeffs,
+        lambda ctx: plan_fused_idct(
             ctx,
             ctx.asarray(coeffs),
             selection,
@@ -339,17 +345,14 @@ def fused_idct(
             mean=mean,
             std=std,
             size=size,
-        )
-        run(launches)
-    return outs[0]
+        ),
+    )[0]
 
 
 _PLANE_IN = {"uint8": "u8", "int16": "i16", "float16": "f16", "float32": "f32", "float64": "f64"}
 
 
-def plan_block_dct(
-    backend: Any, x: Any, level_shift: float = 128.0
-) -> tuple[tuple[Any, ...], list[Launch]]:
+def plan_block_dct(backend: Any, x: Any, level_shift: float = 128.0) -> Planned:
     """Prepare ``block_dct`` of a C-contiguous (..., H, W) array (see the NumPy reference).
 
     Args:
@@ -370,32 +373,17 @@ def plan_block_dct(
         raise ShapeError(f"expected (..., H, W) with H, W >= 1, got {shape}", shape=shape)
     if x.dtype.name not in _PLANE_IN:
         raise DTypeError(f"no block_dct kernel for {x.dtype}", dtype=x.dtype)
-    if not x.flags.c_contiguous:
-        raise ShapeError("expected a C-contiguous array", shape=shape)
+    require_c_contiguous("array", x)
     *lead, h, w = shape
     hb, wb = -(-h // 8), -(-w // 8)
-    n_planes = int(np.prod(lead, dtype=np.int64))
-    ct = np.float64 if x.dtype == np.float64 else np.float32
-    arr, ret = backend.empty((*lead, 64, hb, wb), ct)
-    grid, block = grid_1d(n_planes * hb * wb)
-    args = (
-        x,
-        arr,
-        np.int64(n_planes),
-        np.int32(h),
-        np.int32(w),
-        np.int32(hb),
-        np.int32(wb),
-        ct(level_shift),
-    )
-    return (ret,), [
-        Launch("block_dct", f"fp_plane_dct_{_PLANE_IN[x.dtype.name]}", grid, block, args)
-    ]
+    kernel = f"fp_plane_dct_{_PLANE_IN[x.dtype.name]}"
+    blocks = (*lead, hb, wb)
+    return _plane_plan(backend, x, kernel, blocks, (*lead, 64, hb, wb), (h, w, hb, wb), level_shift)
 
 
 def plan_block_idct(
     backend: Any, c: Any, level_shift: float = 128.0, size: tuple[int, int] | None = None
-) -> tuple[tuple[Any, ...], list[Launch]]:
+) -> Planned:
     """Prepare ``block_idct`` of a C-contiguous (..., 64, hb, wb) array.
 
     Args:
@@ -418,31 +406,35 @@ def plan_block_idct(
     name = _PLANE_IN.get(c.dtype.name)
     if name is None or name == "u8":
         raise DTypeError(f"no block_idct kernel for {c.dtype}", dtype=c.dtype)
-    if not c.flags.c_contiguous:
-        raise ShapeError("expected C-contiguous coefficients", shape=shape)
+    require_c_contiguous("coefficients", c)
     *lead, _, hb, wb = shape
-    h, w = (8 * hb, 8 * wb) if size is None else (int(size[0]), int(size[1]))
-    if not (0 < h <= 8 * hb and 0 < w <= 8 * wb):
-        raise ShapeError(
-            f"size {tuple(size or ())} does not fit a block grid of {hb}x{wb} "
-            f"(at most {8 * hb}x{8 * wb})",
-            shape=shape,
-        )
-    n_planes = int(np.prod(lead, dtype=np.int64))
-    ct = np.float64 if c.dtype == np.float64 else np.float32
-    arr, ret = backend.empty((*lead, h, w), ct)
-    grid, block = grid_1d(n_planes * hb * wb)
-    args = (
-        c,
-        arr,
-        np.int64(n_planes),
-        np.int32(hb),
-        np.int32(wb),
-        np.int32(h),
-        np.int32(w),
-        ct(level_shift),
-    )
-    return (ret,), [Launch("block_dct", f"fp_plane_idct_{name}", grid, block, args)]
+    h, w = block_crop(size, hb, wb, shape)
+    kernel = f"fp_plane_idct_{name}"
+    blocks = (*lead, hb, wb)
+    return _plane_plan(backend, c, kernel, blocks, (*lead, h, w), (hb, wb, h, w), level_shift)
+
+
+def _plane_plan(
+    backend: Any,
+    src: Any,
+    kernel: str,
+    blocks: tuple[int, ...],
+    out_shape: tuple[int, ...],
+    sizes: tuple[int, int, int, int],
+    level_shift: float,
+) -> Planned:
+    """The one launch of ``fp_plane_dct_*`` / ``fp_plane_idct_*``: a thread per 8x8 block.
+
+    ``blocks`` is the block grid (..., Hb, Wb); ``sizes`` are the kernel's four int
+    parameters, (H, W, Hb, Wb) forward and (Hb, Wb, H, W) inverse. Float64 computes in
+    float64, everything else in float32.
+    """
+    n_planes = plane_count(blocks[:-2])
+    ct = np.float64 if src.dtype == np.float64 else np.float32
+    arr, ret = backend.empty(out_shape, ct)
+    grid, block = grid_1d(plane_count(blocks))
+    args = (src, arr, np.int64(n_planes), *(np.int32(v) for v in sizes), ct(level_shift))
+    return (ret,), [Launch("block_dct", kernel, grid, block, args)]
 
 
 def _plane_input(ctx: GpuContext, x: Any, kernel_dtypes: tuple[str, ...]) -> Any:
@@ -468,12 +460,9 @@ def block_dct_gpu(x: Any, *, level_shift: float = 128.0) -> Any:
         >>> block_dct(cupy.zeros((16, 16), cupy.uint8)).shape  # doctest: +SKIP
         (64, 2, 2)
     """
-    ctx = GpuContext(x)
-    with ctx.active():
-        a = _plane_input(ctx, x, tuple(_PLANE_IN))
-        outs, launches = plan_block_dct(ctx, a, level_shift)
-        run(launches)
-    return outs[0]
+    return run_plan(
+        x, lambda ctx: plan_block_dct(ctx, _plane_input(ctx, x, tuple(_PLANE_IN)), level_shift)
+    )[0]
 
 
 def block_idct_gpu(
@@ -493,9 +482,7 @@ def block_idct_gpu(
         >>> block_idct(cupy.zeros((64, 2, 2), cupy.float32)).shape  # doctest: +SKIP
         (16, 16)
     """
-    ctx = GpuContext(c)
-    with ctx.active():
-        a = _plane_input(ctx, c, ("int16", "float16", "float32", "float64"))
-        outs, launches = plan_block_idct(ctx, a, level_shift, size)
-        run(launches)
-    return outs[0]
+    kernel_dtypes = ("int16", "float16", "float32", "float64")
+    return run_plan(
+        c, lambda ctx: plan_block_idct(ctx, _plane_input(ctx, c, kernel_dtypes), level_shift, size)
+    )[0]

@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from freqpipe.cuda._interop import GpuContext
-from freqpipe.cuda._launch import Launch, grid_1d, run
+from freqpipe.cuda._launch import Launch, Planned, grid_1d, require_c_contiguous, run_plan
 from freqpipe.cuda._tables import out_dtype, pointer, scale_bias
 from freqpipe.errors import DTypeError, ShapeError
 
@@ -31,7 +30,7 @@ def plan_dequantize(
     mean: Any = None,
     std: Any = None,
     dtype: Any = "float32",
-) -> tuple[tuple[Any, ...], list[Launch]]:
+) -> Planned:
     """Prepare :func:`dequantize` (same arguments; ``quant`` already float32 and contiguous).
 
     Args:
@@ -76,9 +75,7 @@ def plan_dequantize(
             f"expected quant of shape (N, C) = {(n, n_chan)}, got {tuple(quant.shape)}",
             shape=tuple(quant.shape),
         )
-    for a in (q, quant) + ((chroma,) if chroma is not None else ()):
-        if not a.flags.c_contiguous:
-            raise ShapeError("expected C-contiguous inputs", shape=tuple(a.shape))
+    require_c_contiguous("inputs", q, quant, *(() if chroma is None else (chroma,)))
     dt = out_dtype(dtype)
     scale, bias = scale_bias(mean, std, n_chan)
     arr, ret = backend.empty((n, n_chan, h, w), dt)
@@ -138,11 +135,15 @@ def dequantize(
     Example:
         >>> x = dequantize(q_int16_cuda, quant_cuda, dtype=torch.float16)  # doctest: +SKIP
     """
-    ctx = GpuContext(q)
-    with ctx.active():
-        qa = ctx.asarray(q)
-        qt = ctx.cupy.ascontiguousarray(ctx.asarray(quant), dtype=np.float32)
-        ca = None if chroma is None else ctx.asarray(chroma)
-        outs, launches = plan_dequantize(ctx, qa, qt, chroma=ca, mean=mean, std=std, dtype=dtype)
-        run(launches)
-    return outs[0]
+    return run_plan(
+        q,
+        lambda ctx: plan_dequantize(
+            ctx,
+            ctx.asarray(q),
+            ctx.cupy.ascontiguousarray(ctx.asarray(quant), dtype=np.float32),
+            chroma=None if chroma is None else ctx.asarray(chroma),
+            mean=mean,
+            std=std,
+            dtype=dtype,
+        ),
+    )[0]

@@ -10,7 +10,14 @@ from typing import Any
 import numpy as np
 
 from freqpipe.cuda._interop import GpuContext
-from freqpipe.cuda._launch import Launch, grid_1d, run
+from freqpipe.cuda._launch import (
+    Launch,
+    Planned,
+    grid_1d,
+    plane_count,
+    require_c_contiguous,
+    run,
+)
 from freqpipe.cuda._tables import out_dtype, pointer
 from freqpipe.errors import DTypeError, InvalidArgumentError, ShapeError
 from freqpipe.transforms.wavelets import MODES, WAVELETS
@@ -37,9 +44,7 @@ def _detail_len(n: int, wavelet: str, mode: str) -> int:
     return n // 2 if (mode == "reflect" and wavelet != "haar") else (n + 1) // 2
 
 
-def plan_dwt2_level(
-    backend: Any, x: Any, wavelet: str, mode: str, dtype: Any = None
-) -> tuple[tuple[Any, ...], list[Launch]]:
+def plan_dwt2_level(backend: Any, x: Any, wavelet: str, mode: str, dtype: Any = None) -> Planned:
     """Prepare one forward level: (..., H, W) -> cA, cH, cV, cD as the NumPy reference.
 
     Args:
@@ -61,14 +66,13 @@ def plan_dwt2_level(
     shape = tuple(x.shape)
     if len(shape) < 2 or min(shape[-2:]) < 2:
         raise ShapeError(f"expected (..., H, W) with H, W >= 2, got {shape}", shape=shape)
-    if not x.flags.c_contiguous:
-        raise ShapeError("expected a C-contiguous array", shape=shape)
+    require_c_contiguous("array", x)
     dt = out_dtype(dtype if dtype is not None else x.dtype)
     *lead, h, w = shape
     hs, ws = (h + 1) // 2, (w + 1) // 2
     hd, wd = _detail_len(h, wavelet, mode), _detail_len(w, wavelet, mode)
     outs = [backend.empty((*lead, a, b), dt) for a, b in ((hs, ws), (hd, ws), (hs, wd), (hd, wd))]
-    n_planes = int(np.prod(lead, dtype=np.int64))
+    n_planes = plane_count(lead)
     n_threads = n_planes * (-(-hs // _SEG_ROWS)) * (-(-ws // _P))
     grid, block = grid_1d(n_threads)
     vec_ok = w % 4 == 0 and pointer(x) % 16 == 0
@@ -87,7 +91,7 @@ def plan_dwt2_level(
 
 def plan_idwt2_level(
     backend: Any, coeffs: tuple[Any, Any, Any, Any], wavelet: str, mode: str, dtype: Any = None
-) -> tuple[tuple[Any, ...], list[Launch]]:
+) -> Planned:
     """Prepare one inverse level: (cA, cH, cV, cD) -> (..., H, W).
 
     Args:
@@ -125,11 +129,10 @@ def plan_idwt2_level(
         or _detail_len(w, wavelet, mode) != wd
     ):
         raise ShapeError(f"inconsistent subband shapes (cA, cH, cV, cD) = {shapes}")
-    if not all(c.flags.c_contiguous for c in coeffs):
-        raise ShapeError("expected C-contiguous subbands")
+    require_c_contiguous("subbands", *coeffs)
     dt = out_dtype(dtype if dtype is not None else ca.dtype)
     arr, ret = backend.empty((*lead, h, w), dt)
-    n_planes = int(np.prod(lead, dtype=np.int64))
+    n_planes = plane_count(lead)
     grid, block = grid_1d(n_planes * (-(-hs // _SEG_ROWS)) * (-(-ws // _P)))
     name = f"fp_dwt2_inv_{_WNAME[wavelet]}_{mode}_{_T[ca.dtype.name]}_{_T[dt.name]}"
     args = (*coeffs, arr, np.int64(n_planes), np.int32(h), np.int32(w), np.int32(_SEG_ROWS))
