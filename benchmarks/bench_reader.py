@@ -130,9 +130,22 @@ METHODS: dict[str, Callable[[bytes], None]] = {
 }
 
 
-def load_images(data_dir: Path, limit: int | None = None) -> list[bytes]:
+def jpeg_files(data_dir: Path, limit: int | None = None) -> list[Path]:
+    """The first ``limit`` JPEG files under ``data_dir``, in sorted order."""
     files = sorted(p for p in data_dir.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg"})
-    return [p.read_bytes() for p in files[:limit]]
+    return files[:limit]
+
+
+def load_images(data_dir: Path, limit: int | None = None) -> list[bytes]:
+    return [p.read_bytes() for p in jpeg_files(data_dir, limit)]
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """The options the JPEG-reading benchmarks share: --data, --limit, --repeats, --out."""
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
 
 
 def images_per_second(fn: Callable[[bytes], None], images: list[bytes], threads: int) -> float:
@@ -220,8 +233,7 @@ def measure_batch(sources: dict[str, list], repeats: int) -> dict[str, dict]:
 
 
 def main_batch(args: argparse.Namespace) -> int:
-    files = sorted(p for p in args.data.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg"})
-    files = files[: args.limit]
+    files = jpeg_files(args.data, args.limit)
     sources = {"bytes": [p.read_bytes() for p in files], "paths": [str(p) for p in files]}
     print(f"{len(files)} JPEGs from {args.data}, {args.repeats} rounds, medians")
     results = measure_batch(sources, args.repeats)
@@ -247,10 +259,7 @@ def main_batch(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    add_common_options(parser)
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2,4,8")
     parser.add_argument(
         "--batch", action="store_true", help="read_coefficients_batch against a thread pool"

@@ -40,14 +40,11 @@ import numpy as np
 from PIL import Image
 
 import freqpipe as fp
-from benchmarks.bench_reader import measure, tj_noop
+from benchmarks.bench_reader import add_common_options, jpeg_files, measure, tj_noop
 from freqpipe._timing import Spread, interleave, run_info, timed, write_json
 from freqpipe.data import FreqLoader
 from freqpipe.jpeg import DEFAULT_ORDER, read_coefficients, scan_table
 from freqpipe.transforms import Selection
-
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "photos"
 
 
 def _freqs(name: str) -> tuple[Any, ...]:
@@ -91,13 +88,9 @@ def _loader_rate(root: Any, workers: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    add_common_options(parser)
     args = parser.parse_args(argv)
-    files = sorted(p for p in args.data.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg"})
-    files = files[: args.limit]
+    files = jpeg_files(args.data, args.limit)
     if not files:
         print(f"no images at {args.data}; pass --data DIR", file=sys.stderr)
         return 2
