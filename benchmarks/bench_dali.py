@@ -1,6 +1,7 @@
 """DALI CPU pipeline + freqpipe DCT vs FreqLoader's coefficient source vs DataLoader + Pillow.
 
-Same images, same thread count, CPU only, one run (after one warm-up batch):
+Same images, same thread count, CPU only, one run (an untimed warm-up epoch, then ``--rounds``
+interleaved epochs of each, medians):
 
 - ``dali-cpu+freqpipe-dct``: ``freqpipe.dali.pipeline(device_id=None)``: DALI's file reader,
   CPU decoder (``decoders.image_random_crop``), resize and flip, then freqpipe's NumPy DCT
@@ -19,46 +20,68 @@ JSON goes to benchmarks/results/bench_dali.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
-import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 
 import freqpipe
-from freqpipe.bench import PillowBaseline, cpu_seconds
+from freqpipe._timing import Spread, cpu_seconds, interleave, run_info, timed, write_json
+from freqpipe.bench import PillowBaseline
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = REPO.parent / "shared" / "data" / "photos"
 
 
-def run(name: str, make: Callable[[], Iterable[Any]], n_images: int) -> dict[str, Any]:
-    it = make()
-    next(iter(it))  # warm-up: workers, pipeline build, first batch
-    it = make()
-    t0, c0 = time.perf_counter(), cpu_seconds()
-    count = 0
-    for x, _y in it:
+def epoch(make: Callable[[], Iterable[Any]]) -> tuple[int, list[int]]:
+    """Images of one epoch of a fresh pipeline and the shape of one image.
+
+    The pipeline is dropped on return, so its worker processes are reaped inside the timed call
+    and their CPU time is counted.
+    """
+    count, shape = 0, []
+    for x, _y in make():
         count += int(x.shape[0])
-    wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
-    row = {
-        "method": name,
-        "images": count,
-        "images_per_s": count / wall,
-        "cpu_s_per_image": cpu / count,
-        "wall_s": wall,
-        "shape": list(x.shape[1:]),
-    }
-    print(f"{name:28s} {row['images_per_s']:8.1f} img/s  {row['cpu_s_per_image'] * 1e3:7.1f} "
-          f"CPU-ms/img  ({count} images, x {tuple(x.shape[1:])})")  # fmt: skip
-    if count != n_images:
-        raise RuntimeError(f"{name}: {count} images, expected {n_images}")
-    return row
+        shape = list(x.shape[1:])
+    return count, shape
+
+
+def rows(
+    pipelines: dict[str, Callable[[], Iterable[Any]]], n_images: int, rounds: int
+) -> list[dict[str, Any]]:
+    """One row per pipeline: medians over interleaved rounds after a warm-up epoch."""
+    runs = interleave(
+        {
+            name: timed(partial(epoch, make), cpu_clock=cpu_seconds)
+            for name, make in pipelines.items()
+        },
+        rounds,
+    )
+    out = []
+    for name, rs in runs.items():
+        count, shape = rs[0].value
+        for r in rs:
+            if r.value[0] != n_images:
+                raise RuntimeError(f"{name}: {r.value[0]} images, expected {n_images}")
+        wall = Spread.of([r.wall_s for r in rs])
+        row = {
+            "method": name,
+            "images": count,
+            "images_per_s": count / wall.median,
+            "cpu_s_per_image": Spread.of([r.cpu_s for r in rs]).median / count,
+            "wall_s": wall.median,
+            "wall_s_spread": wall.to_dict(),
+            "shape": shape,
+        }
+        print(
+            f"{name:28s} {row['images_per_s']:8.1f} img/s  {row['cpu_s_per_image'] * 1e3:7.1f} "
+            f"CPU-ms/img  ({count} images, x {tuple(shape)})"
+        )
+        out.append(row)
+    return out
 
 
 def main() -> None:
@@ -67,6 +90,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--size", type=int, default=448)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--rounds", type=int, default=1, help="timed epochs of each, interleaved")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "bench_dali.json")
     args = ap.parse_args()
     import freqpipe.dali as fd
@@ -79,17 +103,17 @@ def main() -> None:
     n, t, s, b = len(ds), args.threads, args.size, args.batch_size
     torch.set_num_threads(t)
     print(f"{n} images from {root}, {t} threads, size {s}, batch {b}")
-    rows = [
-        run("dali-cpu+freqpipe-dct", lambda: fd.Iterator(fd.pipeline(
-            ds, batch_size=b, size=s, device_id=None, num_threads=t, seed=0)), n),
-        run("freqloader-coefficients", lambda: FreqLoader(
-            ds, batch_size=b, size=s, shuffle=True, num_workers=t, device="cpu"), n),
-        run("dataloader+pillow-rgb", lambda: torch.utils.data.DataLoader(
-            PillowBaseline(ds.samples, s, normalize=True), batch_size=b, shuffle=True,
-            num_workers=t), n),
-    ]  # fmt: skip
-    from importlib.metadata import version
-
+    pipelines: dict[str, Callable[[], Iterable[Any]]] = {
+        "dali-cpu+freqpipe-dct": lambda: fd.Iterator(
+            fd.pipeline(ds, batch_size=b, size=s, device_id=None, num_threads=t, seed=0)
+        ),
+        "freqloader-coefficients": lambda: FreqLoader(
+            ds, batch_size=b, size=s, shuffle=True, num_workers=t, device="cpu"
+        ),
+        "dataloader+pillow-rgb": lambda: torch.utils.data.DataLoader(
+            PillowBaseline(ds.samples, s, normalize=True), batch_size=b, shuffle=True, num_workers=t
+        ),
+    }
     meta = {
         "benchmark": "bench_dali",
         "data": str(root),
@@ -97,19 +121,13 @@ def main() -> None:
         "threads": t,
         "size": s,
         "batch_size": b,
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "dali": version("nvidia-dali-cuda120"),
-        "freqpipe": freqpipe.__version__,
+        "rounds": args.rounds,
+        **run_info("cpu"),
         "note": "DALI's DCT is freqpipe's NumPy reference after the iterator (CPU-only mode); "
         "shared 2-vCPU VM, one run",
-        "results": rows,
+        "results": rows(pipelines, n, args.rounds),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    print(f"wrote {write_json(args.out, meta)}")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import freqpipe
+from freqpipe._timing import run_info, write_json
 from freqpipe.bench import Skip, convert_for_bench, measure
 from freqpipe.data import FreqLoader, JpegFolder
 from freqpipe.data._stats import IMAGENET_MEAN, IMAGENET_STD
@@ -273,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "freqpipe": freqpipe.__version__,
+        **run_info(device.type),
     }
     for size in sizes:
         tmp = convert_for_bench(args.data, size, max(args.workers, 1))
@@ -302,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(f"{size} {name:42s} {state}", flush=True)
                 meta_out = {**meta, "results": results, "targets": targets(results, args.batch)}
-                path.write_text(json.dumps(meta_out, indent=2) + "\n")
+                write_json(path, meta_out)
         finally:
             tmp.cleanup()
     print(json.dumps(targets(results, args.batch), indent=2))

@@ -12,17 +12,12 @@ Run ``python benchmarks/bench_in_order.py [--data DIR] [--workers N] [--rounds N
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import statistics
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import torch
-
-import freqpipe
+from freqpipe._timing import Spread, interleave, run_info, write_json
 from freqpipe.data import FreqLoader, JpegFileList
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,40 +63,34 @@ def main() -> None:
     files = sorted(p for p in args.data.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
     files = files[: args.images]
     ds = SlowEvery(files, args.every, args.delay)
-    runs: dict[str, list[tuple[float, float]]] = {"in_order": [], "out_of_order": []}
-    for r in range(args.rounds + 1):  # round 0 warms the page cache and is dropped
-        for name, flag in (("in_order", True), ("out_of_order", False)):
-            loader = FreqLoader(ds, batch_size=args.batch_size, num_workers=args.workers,
-                                size=224, device="cpu", in_order=flag)  # fmt: skip
-            result = epoch(loader, args.step)
-            if r:
-                runs[name].append(result)
+
+    def run(in_order: bool) -> tuple[float, float]:
+        loader = FreqLoader(ds, batch_size=args.batch_size, num_workers=args.workers,
+                            size=224, device="cpu", in_order=in_order)  # fmt: skip
+        return epoch(loader, args.step)
+
+    # the warm-up round fills the page cache and is dropped; the order stays fixed
+    runs = interleave(
+        {"in_order": partial(run, True), "out_of_order": partial(run, False)},
+        args.rounds,
+        rotate=False,
+    )
     report: dict[str, Any] = {
         "args": {k: str(v) for k, v in vars(args).items()},
         "images": len(files),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "freqpipe": freqpipe.__version__,
-        },
+        **run_info("cpu"),
     }
     for name, rs in runs.items():
-        walls, waits = [w for w, _ in rs], [m for _, m in rs]
+        walls, waits = Spread.of([w for w, _ in rs]), Spread.of([m for _, m in rs])
         report[name] = {
-            "epoch_s": {"median": statistics.median(walls), "min": min(walls), "max": max(walls)},
-            "longest_wait_s": {
-                "median": statistics.median(waits),
-                "min": min(waits),
-                "max": max(waits),
-            },
-            "images_per_s": len(files) / statistics.median(walls),
+            "epoch_s": walls.to_dict(),
+            "longest_wait_s": waits.to_dict(),
+            "images_per_s": len(files) / walls.median,
         }
-        print(f"{name:13s} epoch {statistics.median(walls):.3f} s "
-              f"({len(files) / statistics.median(walls):.0f} images/s), longest wait "
-              f"{statistics.median(waits) * 1e3:.0f} ms (median of {len(rs)})")  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"{name:13s} epoch {walls.median:.3f} s "
+              f"({len(files) / walls.median:.0f} images/s), longest wait "
+              f"{waits.median * 1e3:.0f} ms (median of {len(rs)})")  # fmt: skip
+    write_json(args.out, report)
 
 
 if __name__ == "__main__":

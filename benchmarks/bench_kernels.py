@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import freqpipe
+from freqpipe._timing import Spread, cuda_seconds, run_info, write_json
 from freqpipe.cuda import dequantize, dwt2, fused_dct, fused_idct, idwt2
 from freqpipe.cuda._interop import GpuContext
 from freqpipe.cuda._module import get_function
@@ -60,19 +60,10 @@ def timeit(
     fn()
     torch.cuda.synchronize()
     host_s = time.perf_counter() - t0  # an upper bound on one call's host time
-    cycles = int(min(2e9, 1.5 * host_s * inner * 2.0e9))  # ~2 GHz SM clock: ample sleep
-    times = []
-    for _ in range(repeat):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        if hold:
-            torch.cuda._sleep(cycles)
-        start.record()
-        for _ in range(inner):
-            fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / inner)
-    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times)}
+    cycles = int(min(2e9, 1.5 * host_s * inner * 2.0e9)) if hold else 0  # ~2 GHz: ample sleep
+    times = [1e3 * cuda_seconds(fn, inner, hold_cycles=cycles) for _ in range(repeat)]
+    spread = Spread.of(times)
+    return {"median_ms": spread.median, "min_ms": spread.min, "max_ms": spread.max}
 
 
 def planned(plan: Callable[..., Any], first: Any, *args: Any, **kw: Any) -> Callable[[], None]:
@@ -378,11 +369,10 @@ def main(argv: list[str] | None = None) -> int:
         "dct_max_abs_diff_vs_torch": dct_err,
         "targets": targets,
         "rows": rows,
+        **run_info("cuda"),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench_kernels_{torch.cuda.get_device_name().replace(' ', '_')}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {path}")
+    print(f"wrote {write_json(path, result)}")
     return 0
 
 

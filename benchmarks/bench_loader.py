@@ -23,38 +23,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
 import sys
-import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-import freqpipe
-from freqpipe.bench import PillowBaseline, cpu_seconds
+from freqpipe._timing import Spread, cpu_seconds, interleave, run_info, timed, write_json
+from freqpipe.bench import PillowBaseline
 from freqpipe.data import FreqLoader, JpegFolder
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "photos"
 
 
-def _measure(make: Callable[[], Iterable[Any]], h2d: Callable[[Any], int]) -> dict[str, float]:
-    loader = make()
-    cpu0, t0 = cpu_seconds(), time.perf_counter()
+def _epoch(make: Callable[[], Iterable[Any]], h2d: Callable[[Any], int]) -> tuple[int, int]:
+    """Images and host-to-device bytes of one epoch of a fresh loader.
+
+    The loader is dropped on return, so its DataLoader workers exit and are reaped inside the
+    timed call and their CPU time is counted.
+    """
     images = nbytes = 0
-    for batch in loader:
+    for batch in make():
         images += len(batch[-1])
         nbytes += h2d(batch)
-    wall = time.perf_counter() - t0
-    del loader  # DataLoader workers exit and are reaped: their CPU time is now counted
-    cpu = cpu_seconds() - cpu0
-    return {"images": images, "wall_s": wall, "cpu_s": cpu, "h2d_bytes": nbytes}
+    return images, nbytes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,23 +88,25 @@ def main(argv: list[str] | None = None) -> int:
         "baseline-f32": (baseline(True), lambda b: b[0].nbytes + label_bytes(b)),
         "baseline-u8": (baseline(False), lambda b: b[0].nbytes + label_bytes(b)),
     }
-    runs: dict[str, list[dict[str, float]]] = {k: [] for k in pipelines}
-    for make, h2d in pipelines.values():  # warm-up: page cache, imports, workers
-        _measure(make, h2d)
-    for _ in range(args.repeats):
-        for name, (make, h2d) in pipelines.items():
-            runs[name].append(_measure(make, h2d))
+    runs = interleave(  # the warm-up round fills the page cache, imports, starts workers
+        {
+            name: timed(partial(_epoch, make, h2d), cpu_clock=cpu_seconds)
+            for name, (make, h2d) in pipelines.items()
+        },
+        args.repeats,
+    )
     summary: dict[str, dict[str, Any]] = {}
     for name, rs in runs.items():
-        ips = [r["images"] / r["wall_s"] for r in rs]
-        cpi = [r["cpu_s"] / r["images"] for r in rs]
+        ips = Spread.of([r.value[0] / r.wall_s for r in rs])
+        cpi = Spread.of([r.cpu_s / r.value[0] for r in rs])
+        images, nbytes = rs[0].value
         summary[name] = {
-            "images_per_s": statistics.median(ips),
-            "images_per_s_range": [min(ips), max(ips)],
-            "cpu_s_per_image": statistics.median(cpi),
-            "cpu_s_per_image_range": [min(cpi), max(cpi)],
-            "images_per_cpu_s": 1.0 / statistics.median(cpi),
-            "h2d_bytes_per_image": rs[0]["h2d_bytes"] / rs[0]["images"],
+            "images_per_s": ips.median,
+            "images_per_s_range": [ips.min, ips.max],
+            "cpu_s_per_image": cpi.median,
+            "cpu_s_per_image_range": [cpi.min, cpi.max],
+            "images_per_cpu_s": 1.0 / cpi.median,
+            "h2d_bytes_per_image": nbytes / images,
         }
     f, b32, b8 = summary["freqpipe"], summary["baseline-f32"], summary["baseline-u8"]
     ratios = {
@@ -123,14 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": str(args.data),
         "images": len(JpegFolder(args.data)),
         "settings": {k: getattr(args, k) for k in ("workers", "batch_size", "size", "repeats")},
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpu_count": os.cpu_count(),
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "freqpipe": getattr(freqpipe, "__version__", "dev"),
-        },
+        **run_info("cpu"),
         "pipelines": summary,
         "ratios": ratios,
         "targets": {
@@ -139,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             "h2d_vs_u8 <= 0.3": ratios["h2d_vs_u8"] <= 0.3,
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(f"{'pipeline':14} {'img/s':>8} {'CPU-ms/img':>11} {'img/CPU-s':>10} {'H2D B/img':>10}")
     for name, s in summary.items():
         print(f"{name:14} {s['images_per_s']:8.1f} {1000 * s['cpu_s_per_image']:11.2f} "

@@ -16,42 +16,32 @@ Writes ``benchmarks/results/bench_models_<device>.json`` (or into ``--out``).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import statistics
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 
 import freqpipe.models as fm
+from freqpipe._timing import Spread, cuda_seconds, interleave, run_info, timed, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def time_model(model: torch.nn.Module, x: torch.Tensor, warmup: int, repeats: int) -> list[float]:
-    """Seconds per forward pass, one entry per repeat."""
-    out = []
+    """Seconds per forward pass, one entry per repeat (CUDA events on a GPU)."""
+
+    def forward() -> None:
+        model(x)
+
     cuda = x.device.type == "cuda"
+
+    def seconds() -> float:
+        return cuda_seconds(forward) if cuda else timed(forward)().wall_s
+
     with torch.inference_mode():
-        for _ in range(warmup):
-            model(x)
-        if cuda:
-            torch.cuda.synchronize()
-        for _ in range(repeats):
-            if cuda:
-                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(True)
-                start.record()
-                model(x)
-                end.record()
-                end.synchronize()
-                out.append(start.elapsed_time(end) / 1e3)
-            else:
-                t0 = time.perf_counter()
-                model(x)
-                out.append(time.perf_counter() - t0)
-    return out
+        return interleave({"forward": seconds}, repeats, warmup=warmup)["forward"]
 
 
 def bench_pair(
@@ -69,13 +59,18 @@ def bench_pair(
         baseline: fm.create(baseline).to(device).eval(),
         efficient: fm.create(efficient, **kw).to(device).eval(),
     }
-    times: dict[str, list[float]] = {k: [] for k in models}
-    # Interleave rounds so that drifting machine load hits both sides alike.
+    # Interleaved rounds, each warming up again, so that drifting load hits both sides alike.
     rounds = 3
-    for _ in range(rounds):
-        for key, m in models.items():
-            times[key] += time_model(m, x, warmup, max(1, repeats // rounds))
-    med = {k: statistics.median(v) for k, v in times.items()}
+    runs = interleave(
+        {
+            key: partial(time_model, m, x, warmup, max(1, repeats // rounds))
+            for key, m in models.items()
+        },
+        rounds,
+        warmup=0,
+    )
+    spread = {k: Spread.of([t for per_round in v for t in per_round]) for k, v in runs.items()}
+    med = {k: s.median for k, s in spread.items()}
     row = {
         "pair": name,
         "baseline": baseline,
@@ -83,8 +78,8 @@ def bench_pair(
         "kwargs": kw,
         "batch": batch,
         "median_s": med,
-        "min_s": {k: min(v) for k, v in times.items()},
-        "max_s": {k: max(v) for k, v in times.items()},
+        "min_s": {k: s.min for k, s in spread.items()},
+        "max_s": {k: s.max for k, s in spread.items()},
         "speedup": med[baseline] / med[efficient],
     }
     print(
@@ -134,17 +129,12 @@ def main() -> None:
         )
     meta = {
         "device": torch.cuda.get_device_name(device) if cuda else platform.processor() or "cpu",
-        "torch": torch.__version__,
-        "python": platform.python_version(),
         "threads": torch.get_num_threads(),
         "cudnn_benchmark": cuda,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "paper": {"wae_vgg16_cpu": 3.13, "wae_vgg16_gpu": 2.59},
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"bench_models_{device.type}.json"
-    path.write_text(json.dumps({"meta": meta, "results": rows}, indent=2) + "\n")
-    print(f"-> {path}")
+    record = {"benchmark": "bench_models", "meta": meta, "results": rows, **run_info(device.type)}
+    print(f"-> {write_json(args.out / f'bench_models_{device.type}.json', record)}")
 
 
 if __name__ == "__main__":

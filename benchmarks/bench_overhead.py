@@ -19,7 +19,6 @@ Writes ``bench_overhead.json`` into ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -33,6 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_kernels import api_call_ms, planned, timeit
+from freqpipe._timing import run_info, write_json
 from freqpipe.cuda import dequantize, dwt2, fused_dct, fused_idct, idwt2
 from freqpipe.cuda.dct import plan_fused_dct, plan_fused_idct
 from freqpipe.cuda.dequant import plan_dequantize
@@ -165,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         "batch": [args.batch, args.size, args.size, 3],
         "rows": rows,
         "profile_table": table_path.name,
+        **run_info("cuda"),
     }
-    (args.out / "bench_overhead.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out / 'bench_overhead.json'} and {table_path}")
+    print(f"wrote {write_json(args.out / 'bench_overhead.json', result)} and {table_path}")
     return 0
 
 

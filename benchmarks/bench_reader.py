@@ -26,22 +26,20 @@ import argparse
 import ctypes
 import ctypes.util
 import io
-import json
-import os
-import platform
-import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pytest
 from PIL import Image
 
 import freqpipe
+from freqpipe._timing import Spread, interleave, ratios, run_info, timed, write_json
 from freqpipe.jpeg import read_coefficients, read_coefficients_batch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,9 +130,22 @@ METHODS: dict[str, Callable[[bytes], None]] = {
 }
 
 
-def load_images(data_dir: Path, limit: int | None = None) -> list[bytes]:
+def jpeg_files(data_dir: Path, limit: int | None = None) -> list[Path]:
+    """The first ``limit`` JPEG files under ``data_dir``, in sorted order."""
     files = sorted(p for p in data_dir.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg"})
-    return [p.read_bytes() for p in files[:limit]]
+    return files[:limit]
+
+
+def load_images(data_dir: Path, limit: int | None = None) -> list[bytes]:
+    return [p.read_bytes() for p in jpeg_files(data_dir, limit)]
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """The options the JPEG-reading benchmarks share: --data, --limit, --repeats, --out."""
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
 
 
 def images_per_second(fn: Callable[[bytes], None], images: list[bytes], threads: int) -> float:
@@ -150,22 +161,23 @@ def images_per_second(fn: Callable[[bytes], None], images: list[bytes], threads:
     return len(images) / (time.perf_counter() - start)
 
 
-def measure(images: list[bytes], repeats: int, threads_list: tuple[int, ...]) -> dict[str, dict]:
-    results: dict[str, dict] = {}
-    for fn in METHODS.values():  # warm-up: page in code and tables, create thread handles
-        for data in images[:8]:
-            fn(data)
+def measure(
+    methods: Mapping[str, tuple[Callable[[bytes], Any], list[bytes]]],
+    repeats: int,
+    threads_list: tuple[int, ...],
+) -> dict[str, dict]:
+    """Per method (a reader and the images it reads) and thread count: images/s over rounds."""
+    results: dict[str, dict] = {name: {} for name in methods}
     for threads in threads_list:
-        samples: dict[str, list[float]] = {name: [] for name in METHODS}
-        for _ in range(repeats):  # interleave methods so drift hits all of them alike
-            for name, fn in METHODS.items():
-                samples[name].append(images_per_second(fn, images, threads))
-        for name, values in samples.items():
-            results.setdefault(name, {})[f"{threads}t"] = {
-                "median": statistics.median(values),
-                "min": min(values),
-                "max": max(values),
-            }
+        rates = interleave(
+            {
+                name: partial(images_per_second, fn, images, threads)
+                for name, (fn, images) in methods.items()
+            },
+            repeats,
+        )
+        for name, values in rates.items():
+            results[name][f"{threads}t"] = Spread.of(values).to_dict()
     return results
 
 
@@ -183,6 +195,10 @@ BATCH_METHODS: list[tuple[str, str | None, Callable[[list], list]]] = [
 ]
 
 
+def _discard(fn: Callable[[list], list], srcs: list) -> None:
+    fn(srcs)
+
+
 def measure_batch(sources: dict[str, list], repeats: int) -> dict[str, dict]:
     """Per source kind and method: median images/s, CPU ms/image, ratio to its baseline."""
     kept = ThreadPoolExecutor(2)
@@ -193,39 +209,31 @@ def measure_batch(sources: dict[str, list], repeats: int) -> dict[str, dict]:
     results: dict[str, dict] = {}
     try:
         for kind, srcs in sources.items():
-            for _, _, fn in methods:  # warm-up
-                fn(srcs[:8])
-            rate: dict[str, list[float]] = {m[0]: [] for m in methods}
-            cpu: dict[str, list[float]] = {m[0]: [] for m in methods}
-            for r in range(repeats):
-                for name, _, fn in methods[r % len(methods) :] + methods[: r % len(methods)]:
-                    c0, t0 = time.process_time(), time.perf_counter()
-                    out = fn(srcs)
-                    wall, used = time.perf_counter() - t0, time.process_time() - c0
-                    del out
-                    rate[name].append(len(srcs) / wall)
-                    cpu[name].append(1e3 * used / len(srcs))
-            results[kind] = {
-                name: {
-                    "images_per_s": statistics.median(rate[name]),
-                    "min": min(rate[name]),
-                    "max": max(rate[name]),
-                    "cpu_ms_per_image": statistics.median(cpu[name]),
-                    "vs_baseline": None
-                    if base is None
-                    else statistics.median(a / b for a, b in zip(rate[name], rate[base])),
+            # the outputs are dropped inside the call: rounds must not keep every image alive
+            runs = interleave(
+                {name: timed(partial(_discard, fn, srcs)) for name, _, fn in methods}, repeats
+            )
+            rate = {name: [len(srcs) / t.wall_s for t in ts] for name, ts in runs.items()}
+            results[kind] = {}
+            for name, base, _ in methods:
+                spread = Spread.of(rate[name])
+                results[kind][name] = {
+                    "images_per_s": spread.median,
+                    "min": spread.min,
+                    "max": spread.max,
+                    "cpu_ms_per_image": Spread.of(
+                        [1e3 * t.cpu_s / len(srcs) for t in runs[name]]
+                    ).median,
+                    "vs_baseline": None if base is None else ratios(rate, base)[name],
                     "baseline": base,
                 }
-                for name, base, _ in methods
-            }
     finally:
         kept.shutdown()
     return results
 
 
 def main_batch(args: argparse.Namespace) -> int:
-    files = sorted(p for p in args.data.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg"})
-    files = files[: args.limit]
+    files = jpeg_files(args.data, args.limit)
     sources = {"bytes": [p.read_bytes() for p in files], "paths": [str(p) for p in files]}
     print(f"{len(files)} JPEGs from {args.data}, {args.repeats} rounds, medians")
     results = measure_batch(sources, args.repeats)
@@ -237,34 +245,21 @@ def main_batch(args: argparse.Namespace) -> int:
                 f"{kind:<7}{name:<14}{r['images_per_s']:>10.1f}{r['cpu_ms_per_image']:>12.2f}"
                 f"{vs:>22}"
             )
-    args.out.mkdir(parents=True, exist_ok=True)
     record = {
         "benchmark": "bench_reader --batch",
         "images": len(files),
         "data": str(args.data),
         "repeats": args.repeats,
         "results": results,
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "load_average": os.getloadavg(),
-            "python": platform.python_version(),
-        },
-        "versions": {"freqpipe": freqpipe.__version__, "numpy": np.__version__},
-        "command": " ".join([sys.executable, *sys.argv]),
+        **run_info(),
     }
-    path = args.out / "bench_reader_batch.json"
-    path.write_text(json.dumps(record, indent=1))
-    print(f"wrote {path}")
+    print(f"wrote {write_json(args.out / 'bench_reader_batch.json', record)}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    add_common_options(parser)
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2,4,8")
     parser.add_argument(
         "--batch", action="store_true", help="read_coefficients_batch against a thread pool"
@@ -280,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     if threads[:2] != (1, 2):
         parser.error("--threads must start with 1,2")
     print(f"{len(images)} JPEGs from {args.data}, {args.repeats} repeats, median images/s")
-    results = measure(images, args.repeats, threads)
+    results = measure({name: (fn, images) for name, fn in METHODS.items()}, args.repeats, threads)
     ref1 = results["tj-noop"]["1t"]["median"]
     header = f"{'method':<15}" + "".join(f"{f'{t} thr':>10}" for t in threads)
     print(header + f"{'2t/1t':>8}{'1t vs tj-noop':>15}")
@@ -296,7 +291,6 @@ def main(argv: list[str] | None = None) -> int:
     }
     for key, value in summary.items():
         print(f"{key}: {value:.3f}")
-    args.out.mkdir(parents=True, exist_ok=True)
     record = {
         "benchmark": "bench_reader",
         "images": len(images),
@@ -304,25 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": args.repeats,
         "results": results,
         "summary": summary,
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-        },
-        "versions": {
-            "freqpipe": freqpipe.__version__,
-            "numpy": np.__version__,
-            "pillow": Image.__version__,
-            "libjpeg_turbo_linked": getattr(
-                __import__("freqpipe.jpeg._native", fromlist=["x"]), "LIBJPEG_TURBO_VERSION", None
-            ),
-        },
-        "command": " ".join([sys.executable, *sys.argv]),
+        **run_info(),
     }
-    path = args.out / "bench_reader.json"
-    path.write_text(json.dumps(record, indent=1))
-    print(f"wrote {path}")
+    print(f"wrote {write_json(args.out / 'bench_reader.json', record)}")
     return 0
 
 

@@ -26,16 +26,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
-import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +40,11 @@ import numpy as np
 from PIL import Image
 
 import freqpipe as fp
-from benchmarks.bench_reader import images_per_second, tj_noop
+from benchmarks.bench_reader import add_common_options, jpeg_files, measure, tj_noop
+from freqpipe._timing import Spread, interleave, run_info, timed, write_json
 from freqpipe.data import FreqLoader
 from freqpipe.jpeg import DEFAULT_ORDER, read_coefficients, scan_table
 from freqpipe.transforms import Selection
-
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "photos"
 
 
 def _freqs(name: str) -> tuple[Any, ...]:
@@ -81,31 +76,21 @@ def _jpegtran(binary: str, script: Path, data: bytes) -> bytes:
     return subprocess.run(cmd, input=data, capture_output=True, check=True).stdout
 
 
-def _rate(fn: Callable[[bytes], Any], images: list[bytes], threads: int) -> float:
-    return images_per_second(fn, images, threads)  # type: ignore[arg-type]
-
-
-def _loader_rate(root: Any, workers: int, repeats: int) -> list[float]:
-    rates = []
-    for _ in range(repeats):
-        loader = FreqLoader(root, batch_size=32, shuffle=True, num_workers=workers,
-                            select="dct24", size=224, train=True, device="cpu")  # fmt: skip
-        t0, n = time.perf_counter(), 0
-        for _, y in loader:
-            n += len(y)
-        rates.append(n / (time.perf_counter() - t0))
-    return rates
+def _loader_rate(root: Any, workers: int) -> float:
+    """Images/s of one FreqLoader epoch (dct24 at 224, training augmentation)."""
+    loader = FreqLoader(root, batch_size=32, shuffle=True, num_workers=workers,
+                        select="dct24", size=224, train=True, device="cpu")  # fmt: skip
+    t0, n = time.perf_counter(), 0
+    for _, y in loader:
+        n += len(y)
+    return n / (time.perf_counter() - t0)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    add_common_options(parser)
     args = parser.parse_args(argv)
-    files = sorted(p for p in args.data.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg"})
-    files = files[: args.limit]
+    files = jpeg_files(args.data, args.limit)
     if not files:
         print(f"no images at {args.data}; pass --data DIR", file=sys.stderr)
         return 2
@@ -126,21 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "reord-dct24": (_reader(_freqs("dct24")), reordered),
         "reord-dct64": (_reader(_freqs("dct64")), reordered),
     }
-    for fn, imgs in methods.values():  # warm-up: code, tables, per-thread handles
-        for d in imgs[:8]:
-            fn(d)
-    results: dict[str, dict[str, Any]] = {name: {} for name in methods}
-    for threads in (1, 2):
-        samples: dict[str, list[float]] = {name: [] for name in methods}
-        for _ in range(args.repeats):
-            for name, (fn, imgs) in methods.items():
-                samples[name].append(_rate(fn, imgs, threads))
-        for name, values in samples.items():
-            results[name][f"{threads}t"] = {
-                "median": statistics.median(values),
-                "min": min(values),
-                "max": max(values),
-            }
+    results = measure(methods, args.repeats, (1, 2))
 
     total = sum(len(d) for d in originals)
     bytes_read = {
@@ -166,13 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     # The rewrite: ours (in process) against jpegtran (a process per image), same script.
     rewrite: dict[str, Any] = {}
     binary = shutil.which("jpegtran")
-    ours_rates = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
+
+    def rewrite_ours() -> None:  # keeps no output: the rounds must not hold every file
         for d in originals:
             fp.reorder_jpeg(d)
-        ours_rates.append(len(originals) / (time.perf_counter() - t0))
-    rewrite["freqpipe"] = statistics.median(ours_rates)
+
+    ours_runs = interleave({"freqpipe": timed(rewrite_ours)}, args.repeats, warmup=0)["freqpipe"]
+    rewrite["freqpipe"] = Spread.of([len(originals) / t.wall_s for t in ours_runs]).median
     if binary is not None:
         with tempfile.TemporaryDirectory() as tmp:
             scripts: dict[str, Path] = {}
@@ -186,12 +157,14 @@ def main(argv: list[str] | None = None) -> int:
             out0 = _jpegtran(binary, jobs[0][0], jobs[0][1])
             theirs, ours = read_coefficients(out0), read_coefficients(reordered[0])
             same = all(np.array_equal(a, b) for a, b in zip(theirs.planes, ours.planes))
-            tran_rates = []
-            for _ in range(max(1, args.repeats // 2)):
-                t0 = time.perf_counter()
+
+            def rewrite_jpegtran() -> None:
                 for script, d in jobs:
                     _jpegtran(binary, script, d)
-                tran_rates.append(len(jobs) / (time.perf_counter() - t0))
+
+            tran = interleave(
+                {"jpegtran": timed(rewrite_jpegtran)}, max(1, args.repeats // 2), warmup=0
+            )["jpegtran"]
             tiny = io.BytesIO()
             Image.new("RGB", (8, 8)).save(tiny, format="JPEG")
             t0 = time.perf_counter()
@@ -200,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             spawn = (time.perf_counter() - t0) / 50
         rewrite.update(
             {
-                "jpegtran": statistics.median(tran_rates),
+                "jpegtran": Spread.of([len(jobs) / t.wall_s for t in tran]).median,
                 "jpegtran_spawn_s": spawn,
                 "jpegtran_same_coefficients": same,
                 "jpegtran_bytes_vs_ours": len(out0) / len(reordered[0]),
@@ -217,13 +190,11 @@ def main(argv: list[str] | None = None) -> int:
                          workers=2, progress=False)  # fmt: skip
         store = fp.store.FreqStore(store_dir)
         sources = {"original": args.data, "reordered": dst, "reordered-store": store}
-        for root in sources.values():  # warm-up: page cache, workers
-            _loader_rate(root, 2, 1)
-        loader: dict[str, list[float]] = {name: [] for name in sources}
-        for _ in range(max(1, args.repeats // 2)):
-            for name, root in sources.items():
-                loader[name] += _loader_rate(root, 2, 1)
-    loader_median = {k: statistics.median(v) for k, v in loader.items()}
+        loader = interleave(
+            {name: partial(_loader_rate, root, 2) for name, root in sources.items()},
+            max(1, args.repeats // 2),
+        )  # the warm-up round fills the page cache and starts the code paths
+    loader_median = {k: Spread.of(v).median for k, v in loader.items()}
     print(f"FreqLoader dct24 224 2 workers images/s: {loader_median}")
 
     summary = {
@@ -237,7 +208,6 @@ def main(argv: list[str] | None = None) -> int:
     }
     for key, value in summary.items():
         print(f"{key}: {value:.3f}")
-    args.out.mkdir(parents=True, exist_ok=True)
     record = {
         "benchmark": "bench_reorder",
         "images": len(originals),
@@ -249,17 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         "rewrite_images_per_s": rewrite,
         "loader_images_per_s": loader,
         "summary": summary,
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-        },
-        "versions": {"freqpipe": fp.__version__, "numpy": np.__version__},
-        "command": " ".join([sys.executable, *sys.argv]),
+        **run_info(),
     }
-    path = args.out / "bench_reorder.json"
-    path.write_text(json.dumps(record, indent=1))
-    print(f"wrote {path}")
+    print(f"wrote {write_json(args.out / 'bench_reorder.json', record)}")
     return 0
 
 

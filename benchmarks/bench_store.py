@@ -18,20 +18,18 @@ JSON goes to benchmarks/results/bench_store.json. On a shared VM compare within 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import shutil
-import statistics
-import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 import freqpipe
+from freqpipe._timing import Spread, interleave, run_info, write_json
 from freqpipe.bench import PillowBaseline
 from freqpipe.store import FreqStore, convert
 from freqpipe.store.convert import scan_inputs
@@ -52,70 +50,65 @@ def _subset(data: Path, limit: int, root: Path) -> Path:
     return root
 
 
-def time_conversion(src: Path, size: int, workers: int, route: str, repeats: int) -> list[float]:
-    rates = []
-    for _ in range(repeats):
-        d = Path(tempfile.mkdtemp(prefix="bench-store-"))
-        try:
-            s = convert(src, d / "s", select="dct24", size=size, route=route, workers=workers,
-                        progress=False)  # fmt: skip
-            rates.append(s.images_per_second)
-        finally:
-            shutil.rmtree(d)
-    return rates
+def conversion_rate(src: Path, size: int, workers: int, route: str) -> float:
+    """Images/s of one conversion of ``src`` (dct24) into a temporary store."""
+    d = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    try:
+        s = convert(src, d / "s", select="dct24", size=size, route=route, workers=workers,
+                    progress=False)  # fmt: skip
+        return s.images_per_second
+    finally:
+        shutil.rmtree(d)
 
 
-def time_store(store: FreqStore, batch: int, epochs: int) -> list[float]:
+def store_epoch(store: FreqStore, batch: int) -> Callable[[], float]:
+    """Images/s of one random-order epoch of ``read_batch`` into a preallocated batch."""
     out = store.empty_batch(batch)
     rng = np.random.default_rng(0)
-    store.read_batch(np.arange(len(store)) % len(store))  # warm the page cache
-    rates = []
-    for _ in range(epochs):
+
+    def epoch() -> float:
         order = rng.permutation(len(store))
         t = time.perf_counter()
         for a in range(0, len(order), batch):
             store.read_batch(order[a : a + batch], out=out)
-        rates.append(len(order) / (time.perf_counter() - t))
-    return rates
+        return len(order) / (time.perf_counter() - t)
+
+    return epoch
 
 
-def time_coeff_source(paths: list[str], size: int, batch: int, epochs: int) -> list[float]:
+def coeff_source_epoch(paths: list[str], size: int, batch: int) -> Callable[[], float]:
+    """Images/s of one epoch of what the loader's coefficient source does per sample."""
     sel = Selection.preset("dct24")
     g = size // 8
     buf = np.empty((batch, len(sel), g, g), np.int16)
     quant = np.empty((batch, len(sel)), np.uint16)
     data = [Path(p).read_bytes() for p in paths]  # file I/O excluded, as for the warm store
     rng = np.random.default_rng(0)
-    rates = []
-    for _ in range(epochs):
+
+    def epoch() -> float:
         order = rng.permutation(len(paths))
         t = time.perf_counter()
         for a in range(0, len(order), batch):
             for j, i in enumerate(order[a : a + batch]):
                 _, quant[j] = coefficient_record(data[i], sel, size, out=buf[j])
-        rates.append(len(order) / (time.perf_counter() - t))
-    return rates
+        return len(order) / (time.perf_counter() - t)
+
+    return epoch
 
 
-def time_torch_pillow(paths: list[str], labels: np.ndarray, size: int, batch: int,
-                      epochs: int) -> list[float]:  # fmt: skip
+def torch_pillow_epoch(
+    paths: list[str], labels: np.ndarray, size: int, batch: int
+) -> Callable[[], float]:
+    """Images/s of one epoch of torch's DataLoader (no workers) over the Pillow baseline."""
     dataset = PillowBaseline(list(zip(paths, labels.tolist())), size, normalize=True)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=0)
-    rates = []
-    for _ in range(epochs):
+
+    def epoch() -> float:
         t = time.perf_counter()
         n = sum(x.shape[0] for x, _ in loader)
-        rates.append(n / (time.perf_counter() - t))
-    return rates
+        return n / (time.perf_counter() - t)
 
-
-def summary(rates: list[float]) -> dict[str, float]:
-    return {
-        "median": statistics.median(rates),
-        "min": min(rates),
-        "max": max(rates),
-        "runs": len(rates),
-    }
+    return epoch
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,22 +130,28 @@ def main(argv: list[str] | None = None) -> int:
         inputs = scan_inputs(src)
         n = len(inputs.paths)
         print(f"{n} images from {data}, crop {args.size}, dct24, batch {args.batch}")
-        results: dict[str, dict[str, float]] = {}
-        for route in ("coefficient", "pixel"):
-            for w in (1, 2):
-                key = f"convert-{route}-w{w}"
-                results[key] = summary(time_conversion(src, args.size, w, route, args.repeats))
-                print(f"{key:28s} {results[key]['median']:9.1f} images/s")
+        conversions = {
+            f"convert-{route}-w{w}": partial(conversion_rate, src, args.size, w, route)
+            for route in ("coefficient", "pixel")
+            for w in (1, 2)
+        }
+        rates = interleave(conversions, args.repeats, warmup=0)
+        results = {key: Spread.of(v).to_dict() for key, v in rates.items()}
+        for key in conversions:
+            print(f"{key:28s} {results[key]['median']:9.1f} images/s")
         convert(src, work / "store", select="dct24", size=args.size, progress=False)
         store = FreqStore(work / "store")
-        results["load-store"] = summary(time_store(store, args.batch, args.repeats * 3))
-        results["load-coeff-source"] = summary(
-            time_coeff_source(inputs.paths, args.size, args.batch, args.repeats)
-        )
-        results["load-torch-pillow"] = summary(
-            time_torch_pillow(inputs.paths, inputs.labels, args.size, args.batch, args.repeats)
-        )
-        for key in ("load-store", "load-coeff-source", "load-torch-pillow"):
+        loads = {
+            "load-store": store_epoch(store, args.batch),
+            "load-coeff-source": coeff_source_epoch(inputs.paths, args.size, args.batch),
+            "load-torch-pillow": torch_pillow_epoch(
+                inputs.paths, inputs.labels, args.size, args.batch
+            ),
+        }
+        # the warm-up epoch fills the page cache (the store's steady state over many epochs)
+        rates = interleave(loads, args.repeats)
+        results.update({key: Spread.of(v).to_dict() for key, v in rates.items()})
+        for key in loads:
             print(f"{key:28s} {results[key]['median']:9.1f} images/s (1 thread)")
         ratio = results["load-store"]["median"] / results["load-torch-pillow"]["median"]
         ratio_c = results["load-store"]["median"] / results["load-coeff-source"]["median"]
@@ -172,18 +171,9 @@ def main(argv: list[str] | None = None) -> int:
             "ratio_store_vs_torch_pillow_per_core": ratio,
             "ratio_store_vs_coeff_source_per_core": ratio_c,
             "target_ratio": 5.0,
-            "meta": {
-                "python": sys.version.split()[0],
-                "numpy": np.__version__,
-                "torch": torch.__version__,
-                "freqpipe": freqpipe.__version__,
-                "platform": platform.platform(),
-                "cpu_count": os.cpu_count(),
-                "processor": platform.processor(),
-            },
+            **run_info("cpu"),
         }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(doc, indent=2) + "\n")
+        write_json(args.out, doc)
         print(f"-> {args.out}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -15,10 +15,8 @@ Writes ``bench_train.json`` into ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import statistics
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 import freqpipe.models as fm
+from freqpipe._timing import Spread, cuda_seconds, interleave, run_info, timed, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: (name, model, input shape without the batch): DCTNet's dct24 at 448 is 24 x 56 x 56
@@ -50,17 +49,13 @@ def step_seconds(
         one()
     if cuda:
         torch.cuda.synchronize()
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
+        return cuda_seconds(one, steps)
+
+    def run_steps() -> None:
         for _ in range(steps):
             one()
-        end.record()
-        end.synchronize()
-        return start.elapsed_time(end) / 1e3 / steps
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        one()
-    return (time.perf_counter() - t0) / steps
+
+    return timed(run_steps)().wall_s / steps
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,13 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         x = torch.randn((batch, *shape), device=dev).to(memory_format=torch.channels_last)
         y = torch.randint(0, 1000, (batch,), device=dev)
         built.append((name, model, x, y, shape))
-    times: dict[str, list[float]] = {b[0]: [] for b in built}
-    for _ in range(repeats):  # interleaved: both models see the same clocks and temperature
-        for name, model, x, y, _shape in built:
-            times[name].append(step_seconds(model, x, y, steps, warmup))
+    # interleaved: both models see the same clocks and temperature; each call warms up first
+    times = interleave(
+        {name: partial(step_seconds, model, x, y, steps, warmup) for name, model, x, y, _ in built},
+        repeats,
+        warmup=0,
+    )
     rows: list[dict[str, Any]] = []
     for name, _m, _x, _y, shape in built:
-        sec = statistics.median(times[name])
+        spread = Spread.of(times[name])
+        sec = spread.median
         rows.append(
             {
                 "model": name,
@@ -102,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 "batch": batch,
                 "ms_per_step": 1e3 * sec,
                 "images_per_s": batch / sec,
-                "ms_range": [1e3 * min(times[name]), 1e3 * max(times[name])],
+                "ms_range": [1e3 * spread.min, 1e3 * spread.max],
             }
         )
         print(
@@ -118,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         "steps": steps,
         "repeats": repeats,
         "rows": rows,
+        **run_info(dev.type),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench_train.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out / "bench_train.json", result)
     return 0
 
 

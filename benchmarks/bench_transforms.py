@@ -18,13 +18,8 @@ Stand-alone (median of repeats after a warm-up, both sides measured in the same 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import statistics
-import time
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +29,7 @@ import pywt
 import scipy
 import scipy.fft
 
+from freqpipe._timing import Spread, interleave, run_info, timed, write_json
 from freqpipe.transforms import block_dct, dwt2, resize_shape
 
 N_IMAGES, SIZE = 64, 448
@@ -119,14 +115,8 @@ def test_dwt2_pywt(benchmark: Any, wavelet: str) -> None:
 # --- stand-alone report ----------------------------------------------------------------------
 
 
-def _time(fn: Callable[[], Any], repeats: int) -> list[float]:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
+def _discard(fn: Callable[[], Any]) -> None:
+    fn()  # the output is dropped inside the call: the rounds keep no batches alive
 
 
 def main() -> None:
@@ -143,9 +133,12 @@ def main() -> None:
     print(f"{N_IMAGES} images {SIZE}x{SIZE}x3, median of {args.repeats} after a warm-up")
     print(f"{'op':<16}{'freqpipe MB/s':>15}{'reference':>18}{'ref MB/s':>11}{'ratio':>8}")
     for name, nbytes, ours, ref_name, ref in cases:
-        t_ours = _time(ours, args.repeats)
-        t_ref = _time(ref, args.repeats)
-        m_ours, m_ref = statistics.median(t_ours), statistics.median(t_ref)
+        runs = interleave(
+            {"ours": timed(partial(_discard, ours)), "ref": timed(partial(_discard, ref))},
+            args.repeats,
+        )
+        t_ours, t_ref = ([t.wall_s for t in runs[k]] for k in ("ours", "ref"))
+        m_ours, m_ref = Spread.of(t_ours).median, Spread.of(t_ref).median
         mbs_ours, mbs_ref = nbytes / m_ours / 1e6, nbytes / m_ref / 1e6
         rows.append({
             "op": name, "input_bytes": nbytes, "reference": ref_name,
@@ -154,12 +147,7 @@ def main() -> None:
         })  # fmt: skip
         print(f"{name:<16}{mbs_ours:>15.1f}{ref_name:>18}{mbs_ref:>11.1f}{m_ref / m_ours:>7.2f}x")
     if args.json:
-        meta = {
-            "machine": platform.machine(), "processor": platform.processor(),
-            "cpu_count": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "scipy": scipy.__version__, "pywt": pywt.__version__,
-        }  # fmt: skip
-        args.json.write_text(json.dumps({"meta": meta, "results": rows}, indent=1))
+        write_json(args.json, {"benchmark": "bench_transforms", "results": rows, **run_info("cpu")})
 
 
 if __name__ == "__main__":

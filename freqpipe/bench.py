@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from freqpipe._timing import cpu_seconds
 from freqpipe.data import IMAGENET_MEAN, IMAGENET_STD, FreqLoader, JpegFolder, SampleRng
 from freqpipe.transforms import Selection, random_resized_crop_params
 
@@ -95,13 +96,6 @@ class PillowBaseline(torch.utils.data.Dataset):
         if self.normalize:
             x = (x.float().div_(255) - self.mean) / self.std
         return x, label
-
-
-def cpu_seconds() -> float:
-    """User + system CPU seconds of this process and its reaped children (worker processes)."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def rss_bytes() -> int:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -13,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from freqpipe._samples import samples_path
+from freqpipe._timing import run_info, write_json
 from freqpipe.errors import InvalidArgumentError, MissingExtraError
 from freqpipe.transforms import Selection
 
@@ -43,43 +41,6 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--out", type=Path, default=Path("freqpipe-bench"), help="output directory")
     p.set_defaults(func=run)
-
-
-def _versions() -> dict[str, str]:
-    import numpy
-    import PIL
-    import torch
-
-    import freqpipe
-
-    out = {
-        "freqpipe": freqpipe.__version__,
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "torch": torch.__version__,
-        "pillow": PIL.__version__,
-    }
-    try:
-        import nvidia.dali
-
-        out["dali"] = nvidia.dali.__version__
-    except ImportError:
-        pass
-    return out
-
-
-def _hardware(device: str) -> dict[str, Any]:
-    import torch
-
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "device": device,
-    }
-    if device == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
 
 
 def _table(results: list[dict[str, Any]]) -> None:
@@ -203,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     record = {
         "format": "freqpipe.bench",
         "version": 1,
-        "command": " ".join(["freqpipe", *sys.argv[1:]]),
+        **run_info(device, command=" ".join(["freqpipe", *sys.argv[1:]])),
         "data": str(root),
         "settings": {
             "device": device,
@@ -212,11 +173,9 @@ def run(args: argparse.Namespace) -> int:
             "seconds": args.seconds,
             "size": args.size,
         },
-        "hardware": _hardware(device),
-        "versions": _versions(),
         "results": results,
     }
-    (args.out / "results.json").write_text(json.dumps(record, indent=1))
+    write_json(args.out / "results.json", record)
     plot(results, args.out / "bench.png")
     print(f"wrote {args.out / 'results.json'} and {args.out / 'bench.png'}", file=sys.stderr)
     return 0 if any(not r["skipped"] for r in results) else 1
