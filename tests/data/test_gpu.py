@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -37,11 +39,13 @@ CASES = [
 @pytest.mark.parametrize("workers", [0, 2])
 def test_cuda_equals_cpu(cuda: torch.device, indexed: JpegFileList, kw: dict, workers: int) -> None:
     common = {"batch_size": 3, "size": 64, "num_workers": workers, **kw}
-    gpu = FreqLoader(indexed, device=cuda, pin_memory=True, **common)
-    cpu = FreqLoader(indexed, device="cpu", **common)
+    gpu = list(FreqLoader(indexed, device=cuda, pin_memory=True, **common))
+    cpu = list(FreqLoader(indexed, device="cpu", **common))
+    assert len(gpu) == len(cpu) == math.ceil(len(indexed) / 3) > 0
     for got, ref in zip(gpu, cpu):
         flat_got = [t for part in got for t in (part if isinstance(part, tuple) else (part,))]
         flat_ref = [t for part in ref for t in (part if isinstance(part, tuple) else (part,))]
+        assert len(flat_got) == len(flat_ref)
         for g, r in zip(flat_got, flat_ref):
             assert g.device.type == "cuda" and g.dtype == r.dtype and g.shape == r.shape
             if g.is_floating_point():
@@ -51,9 +55,24 @@ def test_cuda_equals_cpu(cuda: torch.device, indexed: JpegFileList, kw: dict, wo
 
 
 def test_float16_and_stream_safety(cuda: torch.device, indexed: JpegFileList) -> None:
-    loader = FreqLoader(indexed, batch_size=4, size=64, device=cuda, pin_memory=True,
-                        dtype=torch.float16, num_workers=2, prefetch_factor=1)  # fmt: skip
+    """Batches read on the consumer's own stream are complete, and float16 rounds float32.
+
+    The loader computes on its side stream and makes the consumer's current stream wait on an
+    event: work queued on another stream ``side`` must still see finished batches, so each
+    batch is read there (a kernel, then the copy back) and compared with the CPU loader's
+    float32 output to float16's tolerance (the GPU computes in float32 and rounds once).
+    """
+    common = {"batch_size": 4, "size": 64, "num_workers": 2, "prefetch_factor": 1}
+    loader = FreqLoader(indexed, device=cuda, pin_memory=True, dtype=torch.float16, **common)
     side = torch.cuda.Stream()
-    with torch.cuda.stream(side):  # the consumer's own stream waits on the loader's event
-        outs = [x.float().sum().item() for x, _ in loader for _ in range(2)]
-    assert all(torch.isfinite(torch.tensor(outs)))
+    got = []
+    with torch.cuda.stream(side):  # the loader hands batches to the stream current at next()
+        for x, y in loader:
+            assert x.device.type == "cuda" and x.dtype == torch.float16
+            got.append((x.float().cpu(), y.cpu()))
+    ref = list(FreqLoader(indexed, device="cpu", **common))
+    assert len(got) == len(ref) == math.ceil(len(indexed) / 4) > 0
+    for (x, y), (x_ref, y_ref) in zip(got, ref):
+        assert torch.equal(y, y_ref)
+        assert x.shape == x_ref.shape and x_ref.dtype == torch.float32
+        assert_close(x.numpy(), x_ref.numpy(), np.float16)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,22 +11,20 @@ import torch
 from PIL import Image
 from turbojpeg import TJPF_RGB, TurboJPEG
 
-from freqpipe.data import FreqLoader, JpegFileList
+from freqpipe.data import FreqLoader, JpegFileList, _pixels
 from freqpipe.data._batch import SampleRng
-from freqpipe.data._pixels import PixelSource, decode_rgb, random_resized_crop_params
-from freqpipe.data._source import ErrorPolicy
+from freqpipe.data._pixels import decode_rgb, random_resized_crop_params
 from freqpipe.jpeg import read_coefficients
 from freqpipe.transforms import (
     Selection,
-    center_crop_box,
     dwt2,
     gather_blocks,
     image_to_dct192,
     load_default_stats,
     normalize,
-    resize_shape,
     stack_subbands,
 )
+from tests import _torchvision_ref as tv
 from tests.tolerances import assert_close
 
 
@@ -123,13 +122,20 @@ def test_chroma_separate(indexed: JpegFileList, files: list[Path]) -> None:
     assert xy.shape == (2, 16, 8, 8) and xc.shape == (2, 8, 4, 4)
 
 
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)[:, None, None]
+_STD = np.array([0.229, 0.224, 0.225], np.float32)[:, None, None]
+
+
+def _turbo_rgb(path: Path, scaling_factor: tuple[int, int] | None = None) -> np.ndarray:
+    """libjpeg-turbo's RGB decode (the loader's decoder), full size unless scaled."""
+    return TurboJPEG().decode(
+        path.read_bytes(), pixel_format=TJPF_RGB, scaling_factor=scaling_factor
+    )
+
+
 def _eval_pixels(path: Path, size: int) -> np.ndarray:
-    """By hand: full decode, resize short side to size*8/7 (bilinear), centre crop."""
-    rgb = TurboJPEG().decode(path.read_bytes(), pixel_format=TJPF_RGB)
-    rh, rw = resize_shape(rgb.shape[0], rgb.shape[1], size)
-    resized = np.asarray(Image.fromarray(rgb).resize((rw, rh), Image.BILINEAR))
-    top, left = center_crop_box(rh, rw, size)
-    return resized[top : top + size, left : left + size]
+    """torchvision's Resize(round(size * 512 / 448)) + CenterCrop(size) of the full decode."""
+    return tv.resize_then_center_crop(Image.fromarray(_turbo_rgb(path)), round(size * 8 / 7), size)
 
 
 @pytest.mark.parametrize("output", ["dct", "dwt", "rgb"])
@@ -151,33 +157,110 @@ def test_pixel_source_eval(indexed: JpegFileList, files: list[Path], output: str
     assert_close(x.numpy(), ref, np.float32)
 
 
-def test_pixel_source_train_uses_the_per_sample_stream(
-    indexed: JpegFileList, files: list[Path]
+def _scaling_factor(region: tuple[int, int], target: tuple[int, int]) -> tuple[int, int] | None:
+    """The strongest libjpeg-turbo reduction (1/8, 1/4, 1/2) whose result still covers target."""
+    for den in (8, 4, 2):
+        if region[0] >= den * target[0] and region[1] >= den * target[1]:
+            return (1, den)
+    return None
+
+
+@pytest.mark.parametrize("size", [512, 64])  # 512: every crop decoded full size; 64: scaled
+def test_pixel_source_train_follows_torchvision(
+    indexed: JpegFileList, files: list[Path], size: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Training crops are torchvision's RandomResizedCrop + RandomHorizontalFlip per sample.
+
+    Each sample's NumPy generator (``SampleRng``: base seed, epoch, index) is drawn in
+    torchvision's order: ``get_params`` (two uniforms per try, then the top and left
+    integers), then one ``random() < 0.5`` for the flip. Compared, per sample:
+
+    - the loader's crop box (recorded where the pixel source draws it) equals
+      :func:`tests._torchvision_ref.get_params` on a fresh generator of the same seed;
+    - the output equals, exactly (after the ImageNet normalisation, to float32 rounding),
+      Pillow's bilinear resize of that box (``resize(box=...)``) of libjpeg-turbo's decode,
+      at the scale the loader documents (full size, or 1/2, 1/4, 1/8 while that covers the
+      target), flipped as drawn;
+    - and it follows torchvision's ``resized_crop`` (crop, then resize) of the full-size decode:
+      with a full-size decode to one grey level away from the output's edges, where Pillow's
+      box filter also weighs the pixels just outside the box (torchvision's crop clamps
+      there); with a scaled decode to a mean of a few levels (libjpeg-turbo's scaled IDCT
+      is its own low-pass filter, as in ``test_scaled_decode_is_close_to_full_decode``).
+    """
+    drawn: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+    draw = _pixels.random_resized_crop_params
+
+    def recording_draw(height: int, width: int, rng: np.random.Generator) -> tuple[int, ...]:
+        box = draw(height, width, rng)
+        drawn[(height, width)] = box  # the samples' sizes are all different
+        return box
+
+    monkeypatch.setattr(_pixels, "random_resized_crop_params", recording_draw)
     g = torch.Generator().manual_seed(11)
-    loader = FreqLoader(indexed, batch_size=4, size=64, device="cpu", output="rgb",
+    loader = FreqLoader(indexed, batch_size=4, size=size, device="cpu", output="rgb",
                         train=True, normalize="default", generator=g)  # fmt: skip
-    x, y = next(iter(loader))
-    src = PixelSource(indexed, ErrorPolicy("raise"), size=64, batch_size=1, train=True)
     rngs = SampleRng(_base_seed(11), 0)
-    mean = np.array([0.485, 0.456, 0.406], np.float32)[:, None, None]
-    std = np.array([0.229, 0.224, 0.225], np.float32)[:, None, None]
-    for xi, yi in zip(x, y.tolist()):
-        crop = src.crop_rgb(files[yi].read_bytes(), rngs.for_index(yi))
-        ref = (crop.transpose(2, 0, 1).astype(np.float32) / 255 - mean) / std
-        assert_close(xi.numpy(), ref, np.float32)
+    seen, flips = 0, 0
+    for x, y in loader:
+        assert x.shape == (len(y), 3, size, size)
+        for xi, yi in zip(x.numpy(), y.tolist()):
+            full = _turbo_rgb(files[yi])
+            height, width = full.shape[:2]
+            rng = rngs.for_index(yi)
+            i, j, h, w = tv.get_params(height, width, rng)
+            assert drawn[(height, width)] == (i, j, h, w), files[yi].name
+            flip = bool(rng.random() < 0.5)
+            flips += flip
+
+            factor = _scaling_factor((h, w), (size, size))
+            decoded = full if factor is None else _turbo_rgb(files[yi], factor)
+            fy, fx = decoded.shape[0] / height, decoded.shape[1] / width
+            box = (j * fx, i * fy, (j + w) * fx, (i + h) * fy)
+            boxed = np.asarray(
+                Image.fromarray(decoded).resize((size, size), Image.Resampling.BILINEAR, box=box)
+            )
+            if flip:
+                boxed = boxed[:, ::-1]
+            ref = (boxed.transpose(2, 0, 1).astype(np.float32) / 255 - _MEAN) / _STD
+            assert_close(xi, ref, np.float32)
+
+            levels = np.rint((xi * _STD + _MEAN) * 255).transpose(1, 2, 0)
+            torchvision = tv.resized_crop(Image.fromarray(full), i, j, h, w, size)
+            if flip:
+                torchvision = torchvision[:, ::-1]
+            diff = np.abs(levels - torchvision.astype(np.float64))
+            if factor is None:
+                # Pillow's triangle filter reaches 1/2 pixel of the source beyond the box
+                # when enlarging (size / 2 / extent output pixels), one output pixel when
+                # shrinking; its fixed-point weights, computed from the box offset, differ in
+                # the last bit between the two calls (hence 1 level).
+                margin = math.ceil(size / 2 / min(h, w)) + 1
+                assert diff[margin:-margin, margin:-margin].max() <= 1, files[yi].name
+            else:
+                assert diff.mean() < 6, files[yi].name
+            seen += 1
+    assert seen == len(files) and 0 < flips < seen
 
 
 def test_random_resized_crop_params_follow_torchvision() -> None:
+    """The shared draw equals the re-implementation, box and generator state, fallback included."""
+    shapes = [(300, 500), (500, 300), (50, 50), (1, 100), (100, 1), (1, 1), (2, 1000), (1000, 2)]
+    params = [{}, {"scale": (0.5, 0.6), "ratio": (1.0, 2.0)}, {"scale": (0.08, 0.2)}]
+    for height, width in shapes:
+        for kw in params:
+            for seed in range(60):
+                ours, ref = np.random.default_rng(seed), np.random.default_rng(seed)
+                box = random_resized_crop_params(height, width, ours, **kw)
+                assert box == tv.get_params(height, width, ref, **kw), (height, width, kw, seed)
+                assert ours.random() == ref.random()  # as many draws: the flip comes next
+    # No try fits (a side would round to 0 or exceed the image): the centred fallback, clipped
+    # to the ratio range (too wide, too tall) or the whole image when its ratio is allowed.
     rng = np.random.default_rng(0)
-    for _ in range(200):
-        top, left, h, w = random_resized_crop_params(300, 500, rng)
-        assert 0 <= top <= 300 - h and 0 <= left <= 500 - w
-        assert 0.08 * 150000 * 0.9 <= h * w <= 150000
-        assert 3 / 4 * 0.9 <= w / h <= 4 / 3 * 1.1
-    # A 1x100 strip: no attempt fits, the fallback is the centred crop at the max ratio.
     assert random_resized_crop_params(1, 100, rng) == (0, 49, 1, 1)
-    assert random_resized_crop_params(50, 50, np.random.default_rng(1))[2:] != (0, 0)
+    assert random_resized_crop_params(100, 1, rng) == (49, 0, 1, 1)
+    assert random_resized_crop_params(2, 1000, rng) == (0, 498, 2, 3)  # 2 * 4/3 rounds up
+    assert random_resized_crop_params(1000, 2, rng) == (498, 0, 3, 2)
+    assert random_resized_crop_params(1, 1, rng, scale=(0.08, 0.2)) == (0, 0, 1, 1)
 
 
 def test_scaled_decode_is_close_to_full_decode(files: list[Path]) -> None:
