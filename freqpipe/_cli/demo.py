@@ -19,14 +19,15 @@ import numpy as np
 
 from freqpipe._samples import sample_files, samples_path
 from freqpipe.errors import MissingExtraError
-from freqpipe.jpeg import load_resized_rgb, read_coefficients
+from freqpipe.jpeg import read_coefficients
+from freqpipe.jpeg.pixels import load_center_crop
 from freqpipe.transforms import (
     Selection,
     block_idct,
     wavedec2,
     ycbcr_to_rgb,
 )
-from freqpipe.transforms.dct_pipeline import center_crop_box, image_to_dct192
+from freqpipe.transforms.dct_pipeline import image_to_dct192
 
 __all__ = ["register", "run"]
 
@@ -47,13 +48,6 @@ def register(subparsers: Any) -> None:
 
 def _say(step: str, text: str) -> None:
     print(f"[{step}] {text}")
-
-
-def _crop(path: Path, size: int) -> np.ndarray:
-    """DCTNet's eval geometry: resize the short side to size*8/7, centre-crop size x size."""
-    arr = load_resized_rgb(path, size)
-    top, left = center_crop_box(arr.shape[0], arr.shape[1], size)
-    return np.ascontiguousarray(arr[top : top + size, left : left + size])
 
 
 def reconstruct(coeffs192: np.ndarray, selection: Selection) -> np.ndarray:
@@ -202,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         f"{sum(p.shape[0] * p.shape[1] for p in c.planes):,} blocks of 64 quantised "
         f"coefficients ({coefficient_bytes:,} bytes as int16) read without decoding a pixel",
     )
-    rgb = _crop(path, size)
+    rgb = np.ascontiguousarray(load_center_crop(path, size))  # the evaluation loader's crop
     coeffs192 = image_to_dct192(rgb)
     selection = Selection.preset("dct24")
     grid = (size // 8) ** 2

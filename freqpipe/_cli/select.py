@@ -30,6 +30,8 @@ def load_sample(
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Load a labelled sample of an ImageFolder tree as normalised 192-channel DCT arrays.
 
+    Each image is the evaluation loader's crop (:func:`freqpipe.jpeg.pixels.load_center_crop`).
+
     Args:
         root: folder with one sub-folder of JPEGs per class.
         size: centre-crop side (multiple of 8); arrays are (192, size/8, size/8).
@@ -47,7 +49,7 @@ def load_sample(
         ((2, 192, 2, 2), 'int64')
     """
     from freqpipe._cli.stats import iter_jpegs
-    from freqpipe.jpeg import load_resized_rgb
+    from freqpipe.jpeg.pixels import load_center_crop
     from freqpipe.transforms import image_to_dct192, load_default_stats
 
     root = Path(root)
@@ -63,11 +65,11 @@ def load_sample(
     xs, ys = [], []
     for p in files:
         try:
-            rgb = load_resized_rgb(p, size)
+            crop = load_center_crop(p, size)
         except (OSError, ValueError, SyntaxError) as exc:
             warnings.warn(f"{p}: skipped, cannot decode ({exc})", stacklevel=2)
             continue
-        xs.append((image_to_dct192(rgb, size) - mean) / std)
+        xs.append((image_to_dct192(crop) - mean) / std)
         ys.append(classes.index(p.relative_to(root).parts[0]))
     if not xs:
         return np.zeros((0, 192, size // 8, size // 8), np.float32), np.zeros(0, np.int64), classes

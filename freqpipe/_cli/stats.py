@@ -1,16 +1,17 @@
 """``freqpipe stats DIR``: per-channel DCT statistics of a folder of JPEGs.
 
-Each image goes through the DCTNet pixel route: Pillow decode to RGB, resize the short side to
-``round(size * 512 / 448)`` (bilinear), centre crop ``size``, then
-:func:`freqpipe.transforms.image_to_dct192` and the selection. Unreadable files are skipped and
-counted.
+Each image goes through the evaluation loader's own pixel crop,
+:func:`freqpipe.jpeg.pixels.load_center_crop` (libjpeg-turbo decode, short side resized to
+``round(size * 512 / 448)``, centre crop ``size`` by torchvision's rule, conventions §7), then
+:func:`freqpipe.transforms.image_to_dct192` and the selection, so the statistics describe exactly
+what the evaluation loader feeds. Unreadable files are skipped and counted.
 
 ``freqpipe stats --regenerate-defaults`` rewrites the statistics shipped in
 ``freqpipe/transforms/data`` from the bundled sample photographs, recording in each file the
 command and the versions of the packages whose arithmetic the numbers depend on. With the
 pinned test environment (``constraints.txt``) it reproduces the shipped files; elsewhere the
 float32 DCT may round differently in the last bits (a different NumPy or Pillow, another CPU's
-SIMD path), which the reproducibility test allows for.
+SIMD path, another libjpeg-turbo), which the reproducibility test allows for.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from freqpipe.jpeg.pixels import load_resized_rgb
+from freqpipe.jpeg import _native
+from freqpipe.jpeg.pixels import load_center_crop
 from freqpipe.transforms import ChannelStats, Selection, image_to_dct192
 from freqpipe.transforms.stats import CONVENTIONS, DEFAULT_STATS
 
@@ -44,8 +46,9 @@ _EXTENSIONS = {".jpg", ".jpeg"}
 REGENERATE_COMMAND = "freqpipe stats --regenerate-defaults"
 
 # The packages whose arithmetic decides the numbers: NumPy runs the float32 block DCT and the
-# float64 accumulation, Pillow (with the libjpeg-turbo it bundles) decodes and resizes.
-_PROVENANCE_PACKAGES = ("freqpipe", "numpy", "pillow")
+# float64 accumulation, PyTurboJPEG (over the system libjpeg-turbo) decodes, Pillow resizes (and,
+# with the libjpeg-turbo it bundles, decodes what the system library cannot).
+_PROVENANCE_PACKAGES = ("freqpipe", "numpy", "pillow", "pyturbojpeg")
 
 
 def iter_jpegs(root: str | Path) -> Iterator[Path]:
@@ -98,12 +101,12 @@ def compute_stats(
     skipped: list[Path] = []
     for path in tqdm(files, desc="stats", unit="img", disable=not progress):
         try:
-            rgb = load_resized_rgb(path, size)
+            crop = load_center_crop(path, size)
         except (OSError, ValueError, SyntaxError) as exc:
             skipped.append(path)
             warnings.warn(f"{path}: skipped, cannot decode ({exc})", stacklevel=2)
             continue
-        stats.update(selection.select(image_to_dct192(rgb, size))[None])
+        stats.update(selection.select(image_to_dct192(crop))[None])
     return stats, skipped
 
 
@@ -121,8 +124,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "stats",
         help="per-channel DCT mean/std of a folder of JPEGs",
-        description="Compute per-channel DCT statistics (DCTNet pixel route) of the JPEGs "
-        "under DIR and write them as JSON for normalisation.",
+        description="Compute per-channel DCT statistics of the JPEGs under DIR (the evaluation "
+        "loader's resize and centre crop, then a block DCT) and write them as JSON for "
+        "normalisation.",
     )
     p.add_argument(
         "dir", type=Path, nargs="?", help="folder searched recursively for *.jpg / *.jpeg"
@@ -222,19 +226,32 @@ def provenance(files: list[Path]) -> dict[str, Any]:
         A JSON-ready dict.
 
     Example:
-        >>> sorted(provenance([])["packages"])
-        ['freqpipe', 'libjpeg-turbo (Pillow)', 'numpy', 'pillow']
+        >>> packages = provenance([])["packages"]
+        >>> sorted(packages)[:4]
+        ['freqpipe', 'libjpeg-turbo (Pillow)', 'libjpeg-turbo (system)', 'numpy']
+        >>> sorted(packages)[4:]
+        ['pillow', 'pyturbojpeg']
     """
     from PIL import features
 
     packages = {name: metadata.version(name) for name in _PROVENANCE_PACKAGES}
     packages["libjpeg-turbo (Pillow)"] = str(features.version("libjpeg_turbo"))
+    packages["libjpeg-turbo (system)"] = _system_turbo_version()
     return {
         "command": REGENERATE_COMMAND,
         "python": platform.python_version(),
         "packages": packages,
         "images": [p.name for p in files],
     }
+
+
+def _system_turbo_version() -> str:
+    # libjpeg-turbo has no run-time version query before 3.0; the version freqpipe's native
+    # reader was built against is the installed system library, the one PyTurboJPEG loads.
+    number = getattr(_native, "LIBJPEG_TURBO_VERSION", None)
+    if number is None:
+        return "unknown"
+    return f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
 
 
 def regenerate_defaults(out_dir: Path | None = None, progress: bool = True) -> list[Path]:

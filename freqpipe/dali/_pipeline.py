@@ -19,7 +19,7 @@ from freqpipe.dali._common import (
 from freqpipe.dali._source import coefficient_source
 from freqpipe.dali._stage import InPipelineTransform
 from freqpipe.errors import InvalidArgumentError
-from freqpipe.transforms import Selection
+from freqpipe.transforms import Selection, resize_shape
 
 __all__ = ["pipeline"]
 
@@ -38,13 +38,39 @@ def _choice(name: str, value: Any, choices: Sequence[str]) -> None:
 def _eval_geometry(fn: Any, types: Any, jpegs: Any, size: int) -> tuple[Any, Any, Any]:
     """Resize target and crop anchor of FreqLoader's evaluation transform, as DALI nodes.
 
-    ``resize_shape`` (short side ``round(size * 512 / 448)``, long side truncated) and
-    ``center_crop_box`` (Python's round, ties to even) computed per sample from the JPEG
-    header, in integer arithmetic, so DALI's crop window is FreqLoader's to the pixel.
+    Per sample from the JPEG header (:func:`_eval_window` on its height and width), so DALI's
+    crop window is FreqLoader's to the pixel.
     """
     shape = fn.peek_image_shape(jpegs, dtype=types.INT32)  # (H, W, C)
-    h, w = shape[0], shape[1]
-    short = round(size * 512 / 448)
+    return _eval_window(fn, types, shape[0], shape[1], size)
+
+
+def _eval_window(fn: Any, types: Any, h: Any, w: Any, size: int) -> tuple[Any, Any, Any]:
+    """The DALI-node form of ``resize_shape`` followed by ``center_start`` on each axis.
+
+    A pipeline cannot call Python per sample, so the two rules are restated in DALI's integer
+    arithmetic: the short side becomes ``resize_shape``'s (taken from it), the long side
+    ``short * long // short_side`` (torchvision's truncation; the integer quotient equals
+    ``int(short * long / short_side)`` at these magnitudes), and the anchor is
+    ``round((extent - size) / 2)`` with ties to even, torchvision's ``CenterCrop`` rule
+    (conventions §7). The resized extent is never below ``size`` (the short side is
+    ``round(size * 512 / 448)``), so ``center_start``'s padding branch does not arise.
+    ``tests/dali/test_dali.py::test_eval_window_is_resize_shape_and_center_start`` runs these
+    nodes over odd and even surpluses, both sizes and images smaller than the crop, against
+    the Python helpers.
+
+    Args:
+        fn: ``nvidia.dali.fn``.
+        types: ``nvidia.dali.types``.
+        h: per-sample image height, an INT32 DALI node.
+        w: per-sample image width, an INT32 DALI node.
+        size: the crop side.
+
+    Returns:
+        ``(resize_y, resize_x, anchor)``: FLOAT nodes for ``fn.resize`` and the INT32
+        ``(top, left)`` node for ``fn.slice``.
+    """
+    short, _ = resize_shape(1, 1, size)
     portrait = fn.cast(h > w, dtype=types.INT32)
     rh = (1 - portrait) * short + portrait * ((short * h) // w)
     rw = (1 - portrait) * ((short * w) // h) + portrait * short
@@ -52,7 +78,7 @@ def _eval_geometry(fn: Any, types: Any, jpegs: Any, size: int) -> tuple[Any, Any
     def centre(extent: Any) -> Any:
         d = extent - size
         q = d // 2
-        return q + (d & 1) * (q & 1)  # round(d / 2), ties to even
+        return q + (d & 1) * (q & 1)  # round(d / 2), ties to even: center_start for d >= 0
 
     anchor = fn.stack(centre(rh), centre(rw))
     return fn.cast(rh, dtype=types.FLOAT), fn.cast(rw, dtype=types.FLOAT), anchor

@@ -5,7 +5,8 @@
 - :class:`JpegCoefficients`: what they return.
 - :func:`decode_jpeg`, :class:`DecodedJpeg`, :func:`gather_coefficients`: decode once, then
   crop, flip and select windows channel-first into caller buffers (the loader's gather).
-- :func:`load_resized_rgb`: Pillow decode + DCTNet's resize, for the routes that need pixels.
+- :func:`load_center_crop`: the evaluation crop (decode, resize, centre crop) as pixels, for the
+  routes that need pixels.
 - :func:`reorder_jpeg`: lossless rewrite as a progressive file whose scans follow a list of
   channel selections; :func:`scan_table` and :func:`prefix_end` find the prefix a reader needs.
 - :func:`parse_jpeg`: the marker structure (frame, scans, tables, metadata) in pure Python,
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from freqpipe.jpeg.gather import DecodedJpeg, decode_jpeg, gather_coefficients
 from freqpipe.jpeg.markers import JpegStructure, parse_jpeg
-from freqpipe.jpeg.pixels import load_resized_rgb
+from freqpipe.jpeg.pixels import load_center_crop
 from freqpipe.jpeg.reader import (
     DEFAULT_MAX_PIXELS,
     JpegCoefficients,
@@ -36,7 +37,7 @@ __all__ = [
     "ScanTable",
     "decode_jpeg",
     "gather_coefficients",
-    "load_resized_rgb",
+    "load_center_crop",
     "parse_jpeg",
     "prefix_end",
     "prefix_lengths",

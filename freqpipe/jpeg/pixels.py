@@ -1,23 +1,25 @@
 """Decoded pixels, for the routes that need them (statistics, the pixel store route, the demo).
 
-The evaluation crop (resize the short side, centre-crop) has one implementation,
-:func:`center_crop_rgb`, which the loader's pixel source and the store's pixel route both call
-with the same decoder (:func:`decode_rgb`: libjpeg-turbo, scaled down while that keeps at least
-the resize target), so a folder and its converted store give the same crops.
+The evaluation crop (resize the short side, centre-crop by torchvision's rule, conventions §7)
+has one implementation, :func:`center_crop_rgb`, with one decoder (:func:`decode_rgb`:
+libjpeg-turbo, scaled down while that keeps at least the resize target). The loader's pixel
+source, the store's pixel route, ``freqpipe stats``, ``freqpipe select`` and the demo all call
+it (the last four through :func:`load_center_crop`), so a folder and its converted store give
+the same crops and the shipped statistics describe what the evaluation loader feeds.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from freqpipe.errors import MissingExtraError
 from freqpipe.transforms import center_crop_box, resize_shape
 
-__all__ = ["center_crop_rgb", "decode_rgb", "load_center_crop", "load_resized_rgb", "turbo_decoder"]
+__all__ = ["center_crop_rgb", "decode_rgb", "load_center_crop", "turbo_decoder"]
 
 _SCALES = ((1, 8), (1, 4), (1, 2))
 
@@ -136,34 +138,3 @@ def load_center_crop(src: Any, size: int, *, short: int | None = None) -> np.nda
     except OSError:
         rgb, _ = open_rgb(data)
         return center_crop_rgb(rgb.shape[0], rgb.shape[1], size, lambda r, t: rgb, short=short)
-
-
-def load_resized_rgb(
-    src: str | os.PathLike[str] | IO[bytes], size: int, *, short: int | None = None
-) -> np.ndarray:
-    """Decode a JPEG with Pillow and resize it as DCTNet does before its centre crop.
-
-    Args:
-        src: a path or a binary file object.
-        size: the crop size the resize prepares for: the short side becomes
-            ``round(size * 512 / 448)`` (:func:`freqpipe.transforms.resize_shape`).
-        short: an explicit short side instead (torchvision ``Resize(short)``).
-
-    Returns:
-        (H, W, 3) uint8 RGB, bilinear-resized, not yet cropped.
-
-    Raises:
-        OSError: Pillow cannot read the file.
-
-    Example:
-        >>> from freqpipe._samples import sample_files
-        >>> min(load_resized_rgb(sample_files()[0], 448).shape[:2])
-        512
-    """
-    from PIL import Image
-
-    with Image.open(src) as im:
-        rgb = im.convert("RGB")
-    h, w = resize_shape(rgb.height, rgb.width, size, short=short)
-    rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
-    return np.asarray(rgb, dtype=np.uint8)

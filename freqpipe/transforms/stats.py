@@ -274,9 +274,10 @@ class ChannelStats:
 def load_default_stats(name: str = "dct24") -> ChannelStats:
     """Load the per-coefficient statistics shipped with freqpipe.
 
-    They were computed on the bundled sample photographs with the DCTNet pixel route
-    (resize 512, centre crop 448, blockwise DCT of Y, Cb, Cr; regenerate with
-    ``freqpipe stats --regenerate-defaults``). Eight photographs are a small
+    They were computed on the bundled sample photographs with the DCTNet pixel route on the
+    evaluation loader's own crop (``freqpipe.jpeg.pixels.load_center_crop``: resize 512, centre
+    crop 448 by torchvision's rule, conventions §7), then the blockwise DCT of Y, Cb, Cr;
+    regenerate with ``freqpipe stats --regenerate-defaults``. Eight photographs are a small
     sample: use them to get started, and ``freqpipe stats`` on your data for real training.
 
     Args:

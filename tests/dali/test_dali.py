@@ -16,6 +16,7 @@ import torch
 import freqpipe as fp
 from freqpipe.errors import InvalidArgumentError, MissingExtraError
 from freqpipe.transforms import Selection, center_crop_box, image_to_dct192, resize_shape
+from freqpipe.transforms.windows import center_start
 from tests.tolerances import assert_close
 
 
@@ -84,6 +85,47 @@ def test_eval_dct_matches_reference_transform(folder: JpegFolder) -> None:
     pix_ref = fp.block_idct(ref.reshape(n, 3, 64, S // 8, S // 8))
     err = np.abs(pix - pix_ref)
     assert err.max() <= 1.0 + 1e-3 and err.mean() <= 0.25
+
+
+def _dali_eval_window(heights: np.ndarray, widths: np.ndarray, size: int) -> np.ndarray:
+    """Run the pipeline's evaluation-geometry nodes on CPU: rows (resize_y, resize_x, top, left)."""
+    from nvidia.dali import fn, types
+
+    from freqpipe.dali._pipeline import _eval_window
+
+    n = len(heights)
+    pipe = dali.pipeline.Pipeline(batch_size=n, num_threads=1, device_id=None)
+    with pipe:
+        h = fn.external_source(source=lambda: list(heights), batch=True, dtype=types.INT32)
+        w = fn.external_source(source=lambda: list(widths), batch=True, dtype=types.INT32)
+        pipe.set_outputs(*_eval_window(fn, types, h, w, size))
+    pipe.build()
+    rh, rw, anchor = (np.stack([np.asarray(t) for t in out]) for out in pipe.run())
+    return np.column_stack([rh, rw, anchor.reshape(n, 2)])
+
+
+@pytest.mark.parametrize("size", [224, 448])
+def test_eval_window_is_resize_shape_and_center_start(size: int) -> None:
+    # DALI cannot call resize_shape / center_start per sample, so _eval_window restates them in
+    # DALI's integer nodes; run those nodes on every pair of these sides (images smaller than
+    # the crop, around it, around the resize target, large) and on random ones.
+    sides = [1, 2, 3, 7, 8, 100, 223, 224, 225, 255, 256, 257, 300, 333, 375, 447, 448, 449,
+             500, 511, 512, 513, 585, 640, 1000, 4000]  # fmt: skip
+    rng = np.random.default_rng(size)
+    pairs = [(a, b) for a in sides for b in sides] + [
+        tuple(p) for p in rng.integers(1, 6000, size=(400, 2)).tolist()
+    ]
+    heights, widths = np.array(pairs, np.int32).T
+    got = _dali_eval_window(heights, widths, size)
+    want = []
+    for a, b in pairs:
+        rh, rw = resize_shape(a, b, size)
+        want.append((rh, rw, center_start(rh, size), center_start(rw, size)))
+    np.testing.assert_array_equal(got, np.array(want))
+    # the pairs exercise torchvision's tie rule both ways (odd surplus 1 mod 4 rounds down to an
+    # even start, 3 mod 4 up) and even surpluses
+    surplus = np.array([max(rh, rw) - size for rh, rw, _, _ in want])
+    assert {0, 1, 2, 3} <= set((surplus % 4).tolist())
 
 
 def test_iterator_output_is_reference_of_dali_pixels(folder: JpegFolder) -> None:

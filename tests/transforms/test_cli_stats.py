@@ -9,8 +9,14 @@ import pytest
 
 from freqpipe._cli import stats as cli
 from freqpipe._samples import sample_files
-from freqpipe.jpeg import load_resized_rgb
-from freqpipe.transforms import ChannelStats, Selection, image_to_dct192
+from freqpipe.jpeg.pixels import load_center_crop
+from freqpipe.transforms import (
+    ChannelStats,
+    Selection,
+    center_crop_box,
+    image_to_dct192,
+    resize_shape,
+)
 from tests.tolerances import assert_close
 
 
@@ -42,10 +48,10 @@ def test_run_writes_stats_and_skips_broken(photo_dir, tmp_path, capsys):
     stats = ChannelStats.load(out)
     assert stats.selection == Selection.preset("dct6")
     assert stats.count == 2 * 8 * 8
-    # the same numbers computed by hand through the documented route
+    # the same numbers computed by hand through the documented route: the evaluation crop
     ref = ChannelStats("dct6")
     for f in (photo_dir / "a" / "b" / "TWO.JPEG", photo_dir / "a" / "one.jpg"):
-        dct = image_to_dct192(load_resized_rgb(f, 64), 64)
+        dct = image_to_dct192(load_center_crop(f, 64))
         ref.update(Selection.preset("dct6").select(dct)[None])
     # float64 sums of float32 DCTs: float32 is the precision of the computation
     assert_close(stats.mean, ref.mean, precision=np.float32)
@@ -77,6 +83,19 @@ def test_iter_jpegs_is_recursive_and_case_insensitive(photo_dir):
     assert names == ["TWO.JPEG", "broken.jpg", "one.jpg"]
 
 
-def test_load_resized_rgb_resizes_short_side():
-    rgb = load_resized_rgb(sample_files()[0], 448)
-    assert rgb.dtype == np.uint8 and min(rgb.shape[:2]) == 512 and rgb.shape[2] == 3
+def test_stats_crop_is_pillows_resize_and_centre_crop_at_full_decode():
+    # At 448 every sample is decoded at full size (the resize enlarges), so the evaluation crop
+    # the statistics use is DCTNet's Pillow route: resize the short side to 512, centre-crop.
+    # Both decoders are libjpeg-turbo (system and Pillow's bundled copy): measured identical.
+    from PIL import Image
+
+    for f in sample_files():
+        crop = load_center_crop(f, 448)
+        with Image.open(f) as im:
+            rgb = im.convert("RGB")
+        rh, rw = resize_shape(rgb.height, rgb.width, 448)
+        assert min(rh, rw) == 512
+        resized = np.asarray(rgb.resize((rw, rh), Image.Resampling.BILINEAR))
+        top, left = center_crop_box(rh, rw, 448)
+        assert crop.dtype == np.uint8 and crop.shape == (448, 448, 3)
+        np.testing.assert_array_equal(crop, resized[top : top + 448, left : left + 448])
