@@ -65,8 +65,14 @@ def main() -> None:
     ds = SlowEvery(files, args.every, args.delay)
 
     def run(in_order: bool) -> tuple[float, float]:
-        loader = FreqLoader(ds, batch_size=args.batch_size, num_workers=args.workers,
-                            size=224, device="cpu", in_order=in_order)  # fmt: skip
+        loader = FreqLoader(
+            ds,
+            batch_size=args.batch_size,
+            num_workers=args.workers,
+            size=224,
+            device="cpu",
+            in_order=in_order,
+        )
         return epoch(loader, args.step)
 
     # the warm-up round fills the page cache and is dropped; the order stays fixed
@@ -87,9 +93,11 @@ def main() -> None:
             "longest_wait_s": waits.to_dict(),
             "images_per_s": len(files) / walls.median,
         }
-        print(f"{name:13s} epoch {walls.median:.3f} s "
-              f"({len(files) / walls.median:.0f} images/s), longest wait "
-              f"{waits.median * 1e3:.0f} ms (median of {len(rs)})")  # fmt: skip
+        print(
+            f"{name:13s} epoch {walls.median:.3f} s "
+            f"({len(files) / walls.median:.0f} images/s), longest wait "
+            f"{waits.median * 1e3:.0f} ms (median of {len(rs)})"
+        )
     write_json(args.out, report)
 
 

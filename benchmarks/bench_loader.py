@@ -69,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     common = {"batch_size": args.batch_size, "num_workers": args.workers, "shuffle": True}
 
     def ours() -> FreqLoader:
-        return FreqLoader(args.data, select="dct24", size=args.size, train=True, device="cpu",
-                          **common)  # fmt: skip
+        return FreqLoader(
+            args.data, select="dct24", size=args.size, train=True, device="cpu", **common
+        )
 
     def baseline(normalise: bool) -> Callable[[], DataLoader]:
         return lambda: DataLoader(
@@ -133,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     write_json(args.out, result)
     print(f"{'pipeline':14} {'img/s':>8} {'CPU-ms/img':>11} {'img/CPU-s':>10} {'H2D B/img':>10}")
     for name, s in summary.items():
-        print(f"{name:14} {s['images_per_s']:8.1f} {1000 * s['cpu_s_per_image']:11.2f} "
-              f"{s['images_per_cpu_s']:10.1f} {s['h2d_bytes_per_image']:10.0f}")  # fmt: skip
+        print(
+            f"{name:14} {s['images_per_s']:8.1f} {1000 * s['cpu_s_per_image']:11.2f} "
+            f"{s['images_per_cpu_s']:10.1f} {s['h2d_bytes_per_image']:10.0f}"
+        )
     print(json.dumps(ratios, indent=2))
     return 0
 

@@ -112,8 +112,9 @@ def main() -> None:
     warmup = args.warmup if args.warmup is not None else (5 if cuda else 2)
     repeats = args.repeats if args.repeats is not None else (30 if cuda else 9)
     torch.manual_seed(0)
-    rows = [bench_pair("WAE-VGG16 vs VGG16", "vgg16", "wae_vgg16", {}, device, batch, warmup,
-                       repeats)]  # fmt: skip
+    rows = [
+        bench_pair("WAE-VGG16 vs VGG16", "vgg16", "wae_vgg16", {}, device, batch, warmup, repeats)
+    ]
     for a in (float(s) for s in args.alphas.split(",")):
         rows.append(
             bench_pair(

@@ -69,10 +69,15 @@ def _libturbojpeg() -> ctypes.CDLL:
     lib = ctypes.CDLL(_turbojpeg_name())
     lib.tjInitTransform.restype = ctypes.c_void_p
     lib.tjTransform.argtypes = [
-        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_int,
-        ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_ulong),
-        ctypes.POINTER(_TjTransform), ctypes.c_int,
-    ]  # fmt: skip
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_ulong,
+        ctypes.c_int,
+        ctypes.POINTER(ctypes.c_void_p),
+        ctypes.POINTER(ctypes.c_ulong),
+        ctypes.POINTER(_TjTransform),
+        ctypes.c_int,
+    ]
     lib.tjDestroy.argtypes = [ctypes.c_void_p]
     return lib
 
@@ -90,8 +95,19 @@ def tj_noop(data: bytes) -> None:
     xform.options = TJXOPT_NOOUTPUT
     dst = ctypes.c_void_p()
     size = ctypes.c_ulong(0)
-    if lib.tjTransform(handle, data, len(data), 1, ctypes.byref(dst), ctypes.byref(size),
-                       ctypes.byref(xform), 0) != 0:  # fmt: skip
+    if (
+        lib.tjTransform(
+            handle,
+            data,
+            len(data),
+            1,
+            ctypes.byref(dst),
+            ctypes.byref(size),
+            ctypes.byref(xform),
+            0,
+        )
+        != 0
+    ):
         raise RuntimeError("tjTransform failed")
 
 

@@ -78,8 +78,16 @@ def _jpegtran(binary: str, script: Path, data: bytes) -> bytes:
 
 def _loader_rate(root: Any, workers: int) -> float:
     """Images/s of one FreqLoader epoch (dct24 at 224, training augmentation)."""
-    loader = FreqLoader(root, batch_size=32, shuffle=True, num_workers=workers,
-                        select="dct24", size=224, train=True, device="cpu")  # fmt: skip
+    loader = FreqLoader(
+        root,
+        batch_size=32,
+        shuffle=True,
+        num_workers=workers,
+        select="dct24",
+        size=224,
+        train=True,
+        device="cpu",
+    )
     t0, n = time.perf_counter(), 0
     for _, y in loader:
         n += len(y)
@@ -126,13 +134,17 @@ def main(argv: list[str] | None = None) -> int:
         ]
         bytes_read[f"reord-{name}"] = sum(c.bytes_read for c in read) / total
     floor1 = results["tj-noop"]["1t"]["median"]
-    print(f"{'method':<13}{'1 thr':>9}{'2 thr':>9}{'x floor 1t':>12}{'x floor 2t':>12}"
-          f"{'bytes read':>12}")  # fmt: skip
+    print(
+        f"{'method':<13}{'1 thr':>9}{'2 thr':>9}{'x floor 1t':>12}{'x floor 2t':>12}"
+        f"{'bytes read':>12}"
+    )
     for name, r in results.items():
         one, two = r["1t"]["median"], r["2t"]["median"]
         share = bytes_read.get(name, 1.0)
-        print(f"{name:<13}{one:>9.1f}{two:>9.1f}{one / floor1:>12.2f}"
-              f"{two / results['tj-noop']['2t']['median']:>12.2f}{share:>12.3f}")  # fmt: skip
+        print(
+            f"{name:<13}{one:>9.1f}{two:>9.1f}{one / floor1:>12.2f}"
+            f"{two / results['tj-noop']['2t']['median']:>12.2f}{share:>12.3f}"
+        )
 
     # The rewrite: ours (in process) against jpegtran (a process per image), same script.
     rewrite: dict[str, Any] = {}
@@ -186,8 +198,15 @@ def main(argv: list[str] | None = None) -> int:
         dst = Path(tmp) / "reordered"
         fp.store.reorder_folder(args.data, dst, workers=2, progress=False)
         store_dir = Path(tmp) / "store"
-        fp.store.convert(args.data, store_dir, route="jpeg", size=224, order=DEFAULT_ORDER,
-                         workers=2, progress=False)  # fmt: skip
+        fp.store.convert(
+            args.data,
+            store_dir,
+            route="jpeg",
+            size=224,
+            order=DEFAULT_ORDER,
+            workers=2,
+            progress=False,
+        )
         store = fp.store.FreqStore(store_dir)
         sources = {"original": args.data, "reordered": dst, "reordered-store": store}
         loader = interleave(

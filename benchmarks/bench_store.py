@@ -54,8 +54,9 @@ def conversion_rate(src: Path, size: int, workers: int, route: str) -> float:
     """Images/s of one conversion of ``src`` (dct24) into a temporary store."""
     d = Path(tempfile.mkdtemp(prefix="bench-store-"))
     try:
-        s = convert(src, d / "s", select="dct24", size=size, route=route, workers=workers,
-                    progress=False)  # fmt: skip
+        s = convert(
+            src, d / "s", select="dct24", size=size, route=route, workers=workers, progress=False
+        )
         return s.images_per_second
     finally:
         shutil.rmtree(d)
@@ -155,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{key:28s} {results[key]['median']:9.1f} images/s (1 thread)")
         ratio = results["load-store"]["median"] / results["load-torch-pillow"]["median"]
         ratio_c = results["load-store"]["median"] / results["load-coeff-source"]["median"]
-        print(f"store / torch+pillow = {ratio:.1f}x per core (target >= 5x); "
-              f"store / coefficient source = {ratio_c:.1f}x")  # fmt: skip
+        print(
+            f"store / torch+pillow = {ratio:.1f}x per core (target >= 5x); "
+            f"store / coefficient source = {ratio_c:.1f}x"
+        )
         doc = {
             "benchmark": "bench_store",
             "images": n,

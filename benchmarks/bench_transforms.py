@@ -140,11 +140,18 @@ def main() -> None:
         t_ours, t_ref = ([t.wall_s for t in runs[k]] for k in ("ours", "ref"))
         m_ours, m_ref = Spread.of(t_ours).median, Spread.of(t_ref).median
         mbs_ours, mbs_ref = nbytes / m_ours / 1e6, nbytes / m_ref / 1e6
-        rows.append({
-            "op": name, "input_bytes": nbytes, "reference": ref_name,
-            "freqpipe_s": t_ours, "reference_s": t_ref,
-            "freqpipe_MBps": mbs_ours, "reference_MBps": mbs_ref, "ratio": m_ref / m_ours,
-        })  # fmt: skip
+        rows.append(
+            {
+                "op": name,
+                "input_bytes": nbytes,
+                "reference": ref_name,
+                "freqpipe_s": t_ours,
+                "reference_s": t_ref,
+                "freqpipe_MBps": mbs_ours,
+                "reference_MBps": mbs_ref,
+                "ratio": m_ref / m_ours,
+            }
+        )
         print(f"{name:<16}{mbs_ours:>15.1f}{ref_name:>18}{mbs_ref:>11.1f}{m_ref / m_ours:>7.2f}x")
     if args.json:
         write_json(args.json, {"benchmark": "bench_transforms", "results": rows, **run_info("cpu")})

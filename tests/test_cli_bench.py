@@ -40,9 +40,17 @@ def test_results_json_schema(bench_out: Path) -> None:
     assert set(record) >= {"command", "data", "settings", "hardware", "versions", "results"}
     assert record["settings"]["size"] == SIZE and record["hardware"]["device"] == "cpu"
     keys = {
-        "name", "images", "seconds", "images_per_s", "cpu_s_per_image", "h2d_bytes_per_image",
-        "disk_bytes_per_image", "peak_rss_bytes", "skipped", "notes",
-    }  # fmt: skip
+        "name",
+        "images",
+        "seconds",
+        "images_per_s",
+        "cpu_s_per_image",
+        "h2d_bytes_per_image",
+        "disk_bytes_per_image",
+        "peak_rss_bytes",
+        "skipped",
+        "notes",
+    }
     names = [r["name"] for r in record["results"]]
     assert set(EXPECTED_H2D) <= set(names)
     for r in record["results"]:

@@ -65,8 +65,9 @@ def _workdir(tmp_path: Path) -> Path:
 
 def _run(args: list[str], cwd: Path) -> None:
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(cwd)}
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600,
-                            check=False, env=env)  # fmt: skip
+    result = subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, timeout=600, check=False, env=env
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
 
 
@@ -99,6 +100,19 @@ def test_command_runs(line: int, cmd: str, tmp_path: Path) -> None:
     words = ["train/" if w == "DIR" else w for w in words[1:]]
     work = _workdir(tmp_path)
     if words[0] == "verify":  # needs the store the convert line above it writes
-        _run([sys.executable, "-c", "from freqpipe.cli import main; main()", "convert",
-              "train/", "store/", "--select", "dct24", "--size", "64"], work)  # fmt: skip
+        _run(
+            [
+                sys.executable,
+                "-c",
+                "from freqpipe.cli import main; main()",
+                "convert",
+                "train/",
+                "store/",
+                "--select",
+                "dct24",
+                "--size",
+                "64",
+            ],
+            work,
+        )
     _run([sys.executable, "-c", "from freqpipe.cli import main; main()", *words], work)

@@ -181,8 +181,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"freqpipe stats: {exc}", file=sys.stderr)
         return 2
     if args.size < 8 or args.size % 8:
-        print(f"freqpipe stats: --size must be a positive multiple of 8, got {args.size}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"freqpipe stats: --size must be a positive multiple of 8, got {args.size}",
+            file=sys.stderr,
+        )
         return 2
     if not Path(args.dir).is_dir():
         print(f"freqpipe stats: {args.dir} is not a directory", file=sys.stderr)

@@ -208,38 +208,77 @@ def pipeline(
         aug_seed = (int(seed) + shard_id) % (2**31)
     threads = num_threads or min(4, os.cpu_count() or 1)
     spec = PipelineSpec(
-        source=source, output=output, selection=selection, size=size, stats=stats, dtype=dtype,
-        wavelet=wavelet, kernel=kernel, device_id=dev, batch_size=batch_size,
+        source=source,
+        output=output,
+        selection=selection,
+        size=size,
+        stats=stats,
+        dtype=dtype,
+        wavelet=wavelet,
+        kernel=kernel,
+        device_id=dev,
+        batch_size=batch_size,
         shard_size=end - start,
         reader_name=reader_name if source == "pixels" else None,
         output_map=(
-            ("q", "quant", "y") if source == "coefficients"
-            else ("x", "y") if kernel == "pipeline" else ("pixels", "y")
+            ("q", "quant", "y")
+            if source == "coefficients"
+            else ("x", "y")
+            if kernel == "pipeline"
+            else ("pixels", "y")
         ),
-    )  # fmt: skip
+    )
     opts: dict[str, Any] = {}
     if source == "coefficients":
         opts = {"py_num_workers": py_num_workers}
         opts["py_start_method"] = "fork" if dev is None else "spawn"
     pipe = dali.pipeline.Pipeline(
-        batch_size=batch_size, num_threads=threads, device_id=dev, seed=aug_seed,
-        prefetch_queue_depth=prefetch_queue_depth, **opts,
-    )  # fmt: skip
+        batch_size=batch_size,
+        num_threads=threads,
+        device_id=dev,
+        seed=aug_seed,
+        prefetch_queue_depth=prefetch_queue_depth,
+        **opts,
+    )
     with pipe:
         if source == "coefficients":
             src = coefficient_source(
-                files, labels=labs, batch_size=batch_size, select=selection or "dct24",
-                size=size, train=train, shuffle=shuffle, shard_id=shard_id,
-                num_shards=num_shards, seed=reader_seed,
-            )  # fmt: skip
+                files,
+                labels=labs,
+                batch_size=batch_size,
+                select=selection or "dct24",
+                size=size,
+                train=train,
+                shuffle=shuffle,
+                shard_id=shard_id,
+                num_shards=num_shards,
+                seed=reader_seed,
+            )
             q, quant, y = fn.external_source(
-                source=src, num_outputs=3, batch=True, parallel=True, batch_info=True,
+                source=src,
+                num_outputs=3,
+                batch=True,
+                parallel=True,
+                batch_info=True,
                 dtype=[types.INT16, types.INT32, types.INT64],
-            )  # fmt: skip
+            )
             pipe.set_outputs(q, quant, y)
         else:
-            pipe.set_outputs(*_pixel_graph(fn, types, files, labs, spec, shard_id, num_shards,
-                                           shuffle, reader_seed, train, reader_kwargs))  # fmt: skip
+            pipe.set_outputs(
+                *_pixel_graph(
+                    fn,
+                    types,
+                    files,
+                    labs,
+                    spec,
+                    shard_id,
+                    num_shards,
+                    shuffle,
+                    reader_seed,
+                    train,
+                    reader_kwargs,
+                )
+            )
     pipe.freqpipe_spec = spec
     return pipe
 
@@ -269,16 +308,24 @@ def _pixel_graph(
     if kwargs.get("random_shuffle"):
         kwargs["shuffle_after_epoch"] = False
     jpegs, y = fn.readers.file(
-        files=files, labels=labels, shard_id=shard_id, num_shards=num_shards,
-        name=spec.reader_name, **kwargs,
-    )  # fmt: skip
+        files=files,
+        labels=labels,
+        shard_id=shard_id,
+        num_shards=num_shards,
+        name=spec.reader_name,
+        **kwargs,
+    )
     decoder = "cpu" if spec.device_id is None else "mixed"
     s = spec.size
     if train:
         img = fn.decoders.image_random_crop(
-            jpegs, device=decoder, output_type=types.RGB, random_area=[0.08, 1.0],
-            random_aspect_ratio=[3 / 4, 4 / 3], num_attempts=10,
-        )  # fmt: skip
+            jpegs,
+            device=decoder,
+            output_type=types.RGB,
+            random_area=[0.08, 1.0],
+            random_aspect_ratio=[3 / 4, 4 / 3],
+            num_attempts=10,
+        )
         img = fn.resize(img, size=[s, s], interp_type=types.INTERP_LINEAR, antialias=True)
         img = fn.flip(img, horizontal=fn.random.coin_flip(probability=0.5))
     else:
@@ -290,7 +337,9 @@ def _pixel_graph(
         img = fn.slice(img, anchor, np.array([s, s], np.int32), axes=[0, 1])
     if spec.kernel == "pipeline":
         img = fn.python_function(
-            img, function=InPipelineTransform(spec), batch_processing=True,
+            img,
+            function=InPipelineTransform(spec),
+            batch_processing=True,
             device="cpu" if spec.device_id is None else "gpu",
-        )  # fmt: skip
+        )
     return img, y

@@ -34,8 +34,8 @@ __all__ = [
 ]
 
 #: Natural index of zigzag rank 0..63 (conventions §1, ITU T.81 figure A.6).
-# The formatter is told to skip this: the standard's table, kept in rows to read against it (one value a line
-# otherwise).
+# The formatter is told to skip this: the standard's table, kept in rows to read against
+# it (one value a line otherwise).
 ZIGZAG_TO_NATURAL: np.ndarray = np.array(
     [0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48,
      41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23,

@@ -74,8 +74,9 @@ def test_eval_dct_matches_reference_transform(folder: JpegFolder) -> None:
     # mean 0.07-0.11 on the samples). One level per pixel bounds each orthonormal 8x8 DCT
     # coefficient by 8.
     n = len(folder)
-    pipe = fd.pipeline(folder, batch_size=n, size=S, device_id=None, train=False,
-                       normalize=None, select="all")  # fmt: skip
+    pipe = fd.pipeline(
+        folder, batch_size=n, size=S, device_id=None, train=False, normalize=None, select="all"
+    )
     x, y = next(iter(fd.Iterator(pipe)))
     assert tuple(x.shape) == (n, 192, S // 8, S // 8) and y.tolist() == folder.targets
     ref = np.stack([image_to_dct192(_reference_crop(p, S)) for p, _ in folder.samples])
@@ -109,8 +110,34 @@ def test_eval_window_is_resize_shape_and_center_start(size: int) -> None:
     # DALI cannot call resize_shape / center_start per sample, so _eval_window restates them in
     # DALI's integer nodes; run those nodes on every pair of these sides (images smaller than
     # the crop, around it, around the resize target, large) and on random ones.
-    sides = [1, 2, 3, 7, 8, 100, 223, 224, 225, 255, 256, 257, 300, 333, 375, 447, 448, 449,
-             500, 511, 512, 513, 585, 640, 1000, 4000]  # fmt: skip
+    sides = [
+        1,
+        2,
+        3,
+        7,
+        8,
+        100,
+        223,
+        224,
+        225,
+        255,
+        256,
+        257,
+        300,
+        333,
+        375,
+        447,
+        448,
+        449,
+        500,
+        511,
+        512,
+        513,
+        585,
+        640,
+        1000,
+        4000,
+    ]
     rng = np.random.default_rng(size)
     pairs = [(a, b) for a in sides for b in sides] + [
         tuple(p) for p in rng.integers(1, 6000, size=(400, 2)).tolist()
@@ -153,8 +180,9 @@ def test_kernel_in_pipeline_equals_after_iterator(folder: JpegFolder) -> None:
 
 
 def test_labels_equal_jpegfolder(folder: JpegFolder) -> None:
-    it = fd.Iterator(fd.pipeline(fp.samples_path(), batch_size=3, size=S, device_id=None,
-                                 train=False))  # fmt: skip
+    it = fd.Iterator(
+        fd.pipeline(fp.samples_path(), batch_size=3, size=S, device_id=None, train=False)
+    )
     _, ys = _collect(it)
     assert [v for b in ys for v in b] == folder.targets
 
@@ -196,8 +224,10 @@ def test_shards_disjoint_and_complete(
     ("policy", "sizes"), [("partial", [3, 3, 2]), ("drop", [3, 3]), ("fill", [3, 3, 3])]
 )
 def test_len_and_last_batch(folder: JpegFolder, policy: str, sizes: list[int]) -> None:
-    it = fd.Iterator(fd.pipeline(folder, batch_size=3, size=S, device_id=None, train=False),
-                     last_batch_policy=policy)  # fmt: skip
+    it = fd.Iterator(
+        fd.pipeline(folder, batch_size=3, size=S, device_id=None, train=False),
+        last_batch_policy=policy,
+    )
     assert len(it) == len(sizes)
     for _ in range(2):  # resets itself every epoch
         assert [len(y) for _, y in it] == sizes
@@ -210,8 +240,9 @@ def test_default_policy_is_partial_like_dataloader(folder: JpegFolder) -> None:
 
 
 def test_coefficient_pipeline_equals_freqloader(folder: JpegFolder) -> None:
-    pipe = fd.pipeline(folder, batch_size=3, size=S, device_id=None, train=False,
-                       source="coefficients")  # fmt: skip
+    pipe = fd.pipeline(
+        folder, batch_size=3, size=S, device_id=None, train=False, source="coefficients"
+    )
     xs, ys = _collect(fd.Iterator(pipe))
     loader = FreqLoader(folder, batch_size=3, size=S, device="cpu", train=False)
     for (x, y), u, v in zip(loader, xs, ys):
@@ -232,8 +263,11 @@ def test_coefficient_source_pickles_and_is_deterministic(folder: JpegFolder) -> 
 
 @pytest.mark.parametrize(("output", "shape"), [("dwt", (12, S // 2, S // 2)), ("rgb", (3, S, S))])
 def test_other_outputs(folder: JpegFolder, output: str, shape: tuple[int, ...]) -> None:
-    it = fd.Iterator(fd.pipeline(folder, batch_size=4, size=S, device_id=None, output=output,
-                                 dtype=torch.float16))  # fmt: skip
+    it = fd.Iterator(
+        fd.pipeline(
+            folder, batch_size=4, size=S, device_id=None, output=output, dtype=torch.float16
+        )
+    )
     x, y = next(iter(it))
     assert tuple(x.shape) == (4, *shape) and x.dtype == torch.float16 and len(y) == 4
 
@@ -282,8 +316,9 @@ def test_gpu_pipeline_matches_cpu(folder: JpegFolder, kernel: str) -> None:
 @pytest.mark.gpu
 def test_gpu_coefficient_pipeline(folder: JpegFolder) -> None:
     _cuda_dali()
-    pipe = fd.pipeline(folder, batch_size=3, size=S, device_id=0, train=False,
-                       source="coefficients")  # fmt: skip
+    pipe = fd.pipeline(
+        folder, batch_size=3, size=S, device_id=0, train=False, source="coefficients"
+    )
     x, y = next(iter(fd.Iterator(pipe)))
     xc, _ = next(iter(FreqLoader(folder, batch_size=3, size=S, device="cpu", train=False)))
     assert x.is_cuda

@@ -58,9 +58,14 @@ def _coeff_reference(
         p = np.repeat(np.repeat(c.planes[i], yv // v, 0), yh // h, 1)[:hb, :wb]
         planes.append(np.pad(p, ((pad, pad), (pad, pad), (0, 0))))
     q = gather_blocks(
-        planes, selection=sel, top=top + pad, left=left + pad, height=blocks, width=blocks,
+        planes,
+        selection=sel,
+        top=top + pad,
+        left=left + pad,
+        height=blocks,
+        width=blocks,
         hflip=flip,
-    )  # fmt: skip
+    )
     quant = np.concatenate([c.quant[i][k] for i, k in enumerate(sel.per_plane)])
     return q.astype(np.float32) * quant[:, None, None].astype(np.float32)
 
@@ -84,9 +89,15 @@ def test_coefficient_source_train_and_raw(indexed: JpegFileList, files: list[Pat
     sel = Selection.preset("dct48")
     g = torch.Generator().manual_seed(5)
     loader = FreqLoader(
-        indexed, batch_size=4, size=320, device="cpu", select=sel, train=True,
-        normalize=None, generator=g,
-    )  # fmt: skip
+        indexed,
+        batch_size=4,
+        size=320,
+        device="cpu",
+        select=sel,
+        train=True,
+        normalize=None,
+        generator=g,
+    )
     rngs = SampleRng(_base_seed(5), 0)
     for x, y in loader:
         for xi, yi in zip(x, y.tolist()):
@@ -108,14 +119,19 @@ def test_chroma_separate(indexed: JpegFileList, files: list[Path]) -> None:
     top, left = _tv_centre(hb, 8), _tv_centre(wb, 8)
     top, left = top - top % 2, left - left % 2
     ks = Selection.preset("dct24").per_plane
-    ref_y = gather_blocks(c.planes[:1], selection=Selection(y=ks[0]), top=top, left=left,
-                          height=8, width=8)  # fmt: skip
+    ref_y = gather_blocks(
+        c.planes[:1], selection=Selection(y=ks[0]), top=top, left=left, height=8, width=8
+    )
     np.testing.assert_array_equal(q[0].numpy(), ref_y)
     for i in (1, 2):
         ref_c = gather_blocks(
-            [c.planes[i]], selection=Selection(y=ks[i]), top=top // 2, left=left // 2,
-            height=4, width=4,
-        )  # fmt: skip
+            [c.planes[i]],
+            selection=Selection(y=ks[i]),
+            top=top // 2,
+            left=left // 2,
+            height=4,
+            width=4,
+        )
         np.testing.assert_array_equal(cq[0, 4 * (i - 1) : 4 * i].numpy(), ref_c)
     x = FreqLoader(indexed, batch_size=2, size=64, device="cpu", chroma="separate")
     (xy, xc), _ = next(iter(x))
@@ -142,8 +158,9 @@ def _eval_pixels(path: Path, size: int) -> np.ndarray:
 def test_pixel_source_eval(indexed: JpegFileList, files: list[Path], output: str) -> None:
     size = 224  # short sides >= 279 < 2 * 256: no scaled decode, so the reference is plain
     ds = JpegFileList(files[:2], [0, 1])
-    loader = FreqLoader(ds, batch_size=2, size=size, device="cpu", output=output,
-                        source="pixels", normalize=None)  # fmt: skip
+    loader = FreqLoader(
+        ds, batch_size=2, size=size, device="cpu", output=output, source="pixels", normalize=None
+    )
     x, y = next(iter(loader))
     pix = np.stack([_eval_pixels(files[i], size) for i in (0, 1)])
     if output == "dct":
@@ -197,8 +214,16 @@ def test_pixel_source_train_follows_torchvision(
 
     monkeypatch.setattr(_pixels, "random_resized_crop_params", recording_draw)
     g = torch.Generator().manual_seed(11)
-    loader = FreqLoader(indexed, batch_size=4, size=size, device="cpu", output="rgb",
-                        train=True, normalize="default", generator=g)  # fmt: skip
+    loader = FreqLoader(
+        indexed,
+        batch_size=4,
+        size=size,
+        device="cpu",
+        output="rgb",
+        train=True,
+        normalize="default",
+        generator=g,
+    )
     rngs = SampleRng(_base_seed(11), 0)
     seen, flips = 0, 0
     for x, y in loader:

@@ -39,8 +39,9 @@ def photo_dir(tmp_path: Path) -> Path:
 
 def test_run_writes_stats_and_skips_broken(photo_dir, tmp_path, capsys):
     out = tmp_path / "out" / "stats.json"
-    args = parse(str(photo_dir), "--select", "dct6", "--size", "64", "--out", str(out),
-                 "--no-progress")  # fmt: skip
+    args = parse(
+        str(photo_dir), "--select", "dct6", "--size", "64", "--out", str(out), "--no-progress"
+    )
     assert args.func is cli.run
     assert cli.run(args) == 0
     err = capsys.readouterr()
@@ -60,8 +61,18 @@ def test_run_writes_stats_and_skips_broken(photo_dir, tmp_path, capsys):
 
 def test_run_per_image_and_limit(photo_dir, tmp_path):
     out = tmp_path / "s.json"
-    args = parse(str(photo_dir), "--size", "64", "--out", str(out), "--convention", "per_image",
-                 "--limit", "1", "--no-progress")  # fmt: skip
+    args = parse(
+        str(photo_dir),
+        "--size",
+        "64",
+        "--out",
+        str(out),
+        "--convention",
+        "per_image",
+        "--limit",
+        "1",
+        "--no-progress",
+    )
     assert cli.run(args) == 0
     stats = ChannelStats.load(out)
     assert stats.convention == "per_image" and stats.count == 1 and stats.channels == 24
