@@ -12,9 +12,9 @@ Errors and warnings
 
 from __future__ import annotations
 
-from freqpipe.data.datasets import JPEG_EXTENSIONS, JpegFileList, JpegFolder
 from freqpipe.data.loader import FreqLoader
 from freqpipe.errors import BadFileWarning, BatchTimeoutError
+from freqpipe.jpeg.datasets import JPEG_EXTENSIONS, JpegFileList, JpegFolder
 
 __all__ = [
     "JPEG_EXTENSIONS",

@@ -107,6 +107,9 @@ class OutputStage:
         """Compute the batch's output arrays into ``batch.result`` (CPU device only)."""
         n, a = batch.count, batch.arrays
         labels = batch.labels[:n].copy() if batch.targets is None else batch.targets
+        if "dct" in a or "coefficients" in a:  # a store's slot (freqpipe.store.kinds)
+            batch.result = self._host_store(a, n, labels)
+            return
         if self.source == "coefficients":
             if self.raw:
                 names = ["q", "quant"] + (["cq", "cquant"] if self._split is not None else [])
@@ -136,6 +139,18 @@ class OutputStage:
                 bands = stack_subbands(coeffs)  # type: ignore[arg-type]
                 x = bands.reshape(n, 12, *bands.shape[-2:])
         batch.result = (self._norm(x), labels)
+
+    def _host_store(self, a: dict[str, np.ndarray], n: int, labels: Any) -> tuple[Any, Any]:
+        """A store's slot: float16 DCT values (normalise), or coefficients with quant values."""
+        if "dct" in a:
+            if self.raw:
+                return (a["dct"][:n].copy(),), labels
+            return self._norm(a["dct"][:n].astype(np.float32)), labels
+        q, quant = a["coefficients"][:n], a["quant"][:n]
+        if self.raw:
+            return (q.copy(), quant.copy()), labels
+        x = q.astype(np.float32) * quant[:, :, None, None].astype(np.float32)
+        return self._norm(x), labels
 
     def _tensor(self, x: Any) -> Any:
         import torch
@@ -214,6 +229,10 @@ class OutputStage:
     def _fields(self, batch: HostBatch) -> list[str]:
         if self.source == "pixels":
             return ["pixels"]
+        if "dct" in batch.arrays:  # a store's slot (freqpipe.store.kinds)
+            return ["dct"]
+        if "coefficients" in batch.arrays:
+            return ["coefficients", "quant"]
         int8 = batch.meta.get("transfer") == "int8"
         names = ["q8" if int8 else "q", "quant"]
         if self._split is not None:
