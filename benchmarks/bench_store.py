@@ -32,8 +32,8 @@ import freqpipe
 from freqpipe._timing import Spread, interleave, run_info, write_json
 from freqpipe.bench import PillowBaseline
 from freqpipe.store import FreqStore, convert
-from freqpipe.store.convert import scan_inputs
-from freqpipe.store.records import coefficient_record
+from freqpipe.store.inputs import scan_inputs
+from freqpipe.store.kinds import coefficient_record
 from freqpipe.transforms import Selection
 
 REPO = Path(__file__).resolve().parents[1]

@@ -98,8 +98,8 @@ __version__ = "0.1.0"
 _LAZY_SUBMODULES = ("data", "dali", "models", "store")
 _LAZY_NAMES = {
     "FreqLoader": "freqpipe.data",
-    "JpegFileList": "freqpipe.data",
-    "JpegFolder": "freqpipe.data",
+    "JpegFileList": "freqpipe.jpeg.datasets",
+    "JpegFolder": "freqpipe.jpeg.datasets",
     "FreqStore": "freqpipe.store",
     "convert": "freqpipe.store",
     "verify": "freqpipe.store",

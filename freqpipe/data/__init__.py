@@ -23,9 +23,9 @@ from freqpipe.data._batch import SampleRng
 from freqpipe.data._coefficients import CoefficientBatchReader
 from freqpipe.data._outputs import OutputPlan, compute_outputs
 from freqpipe.data._stats import IMAGENET_MEAN, IMAGENET_STD, resolve_stats
-from freqpipe.data.datasets import JPEG_EXTENSIONS, JpegFileList, JpegFolder
 from freqpipe.data.loader import FreqLoader
 from freqpipe.errors import BadFileWarning, BatchTimeoutError
+from freqpipe.jpeg.datasets import JPEG_EXTENSIONS, JpegFileList, JpegFolder
 
 __all__ = [
     "IMAGENET_MEAN",

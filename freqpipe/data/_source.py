@@ -20,8 +20,8 @@ import numpy as np
 from torch.utils.data import default_collate
 
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
-from freqpipe.data.datasets import item_name
 from freqpipe.errors import BadFileWarning, FreqpipeError, InvalidArgumentError, file_reason
+from freqpipe.jpeg.datasets import item_name
 
 __all__ = ["ON_ERROR", "BadFileWarning", "ErrorPolicy", "SampleSource", "Source"]
 

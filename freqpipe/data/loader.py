@@ -28,8 +28,8 @@ from freqpipe.data._source import ErrorPolicy, Source
 from freqpipe.data._stats import resolve_stats
 from freqpipe.data._store import StoreItems, StoreSource, is_store
 from freqpipe.data._workers import WorkerPool
-from freqpipe.data.datasets import JpegFolder
 from freqpipe.errors import DeviceUnavailableError, InvalidArgumentError
+from freqpipe.jpeg.datasets import JpegFolder
 from freqpipe.transforms import Selection
 from freqpipe.transforms.wavelets import WAVELETS
 
@@ -336,7 +336,7 @@ class FreqLoader:
         store = None
         if is_store(dataset):
             # A converted store fixes the geometry; JPEG-byte stores decode like a folder.
-            if dataset.record_kind == "jpeg":
+            if dataset.produces == "jpeg":
                 dataset = StoreItems(dataset)
             else:
                 store = dataset

@@ -4,11 +4,12 @@ A store is a directory of shard files plus a JSON manifest (written last). Each 
 fixed-size records — the selected quantised coefficients (int8 / int16) with one quant value
 per channel, or float16 DCT values — or the original JPEG bytes with an offset table, and the
 labels, in page-aligned sections that ``np.memmap`` reads with no copy beyond the gather into
-the batch. See :mod:`freqpipe.store.format` for the byte layout.
+the batch. See :mod:`freqpipe.store.format` for the byte layout, :mod:`freqpipe.store.kinds`
+for the record kinds (one class each: encoding, sections, manifest entry, batch fields).
 
 Converting
     :func:`convert` (``freqpipe convert``), :func:`merge` (``freqpipe convert --merge``),
-    :func:`scan_inputs`, :class:`ConvertSummary`, :class:`RecordSpec`,
+    :func:`scan_inputs`, :class:`ConvertSummary`, :class:`RecordSpec`, :class:`RecordKind`,
     :func:`coefficient_record`, :func:`pixel_record`;
     :func:`reorder_folder` (``freqpipe reorder``): a JPEG tree, frequency-ordered, no store
 Reading
@@ -24,7 +25,7 @@ Errors
 from __future__ import annotations
 
 from freqpipe.errors import StoreBusyError, StoreSchemaError
-from freqpipe.store.convert import ConvertSummary, convert, merge, scan_inputs
+from freqpipe.store.convert import ConvertSummary, convert
 from freqpipe.store.format import (
     FORMAT_VERSION,
     DiskFullError,
@@ -32,8 +33,11 @@ from freqpipe.store.format import (
     StoreCorruptError,
     StoreError,
 )
+from freqpipe.store.inputs import scan_inputs
+from freqpipe.store.kinds import RecordKind, coefficient_record, pixel_record
+from freqpipe.store.merge import merge
 from freqpipe.store.reader import FreqStore, StoreBatch, shards_for_rank
-from freqpipe.store.records import RecordSpec, coefficient_record, pixel_record
+from freqpipe.store.records import RecordSpec
 from freqpipe.store.reorder_tree import ReorderSummary, reorder_folder
 from freqpipe.store.verify import VerifyReport, verify
 
@@ -43,6 +47,7 @@ __all__ = [
     "DiskFullError",
     "FreqStore",
     "IncompleteStoreError",
+    "RecordKind",
     "RecordSpec",
     "ReorderSummary",
     "StoreBatch",

@@ -45,6 +45,7 @@ from freqpipe.errors import (
     StoreError,
     StoreSchemaError,
 )
+from freqpipe.store.kinds import KINDS
 
 __all__ = [
     "FORMAT_NAME",
@@ -71,9 +72,6 @@ PAGE = 4096
 MANIFEST = "manifest.json"
 REJECTS = "rejects.tsv"
 SHARD_SUFFIX = ".fps"
-
-#: Record kinds: quantised coefficients + quant values, float16 DCT values, or JPEG bytes.
-KINDS = ("quantized", "float16", "jpeg")
 
 
 def align(n: int, page: int = PAGE) -> int:
@@ -165,15 +163,13 @@ class ShardHeader:
         return np.memmap(path, dtype=dtype, mode="r", offset=sec["offset"], shape=shape)
 
 
+#: Sections every shard has after its kind's own.
+COMMON_SECTIONS = ("labels", "index")
 #: Record kind -> the dtypes its shards' ``coeffs`` may have, and the manifest's ``dtype``.
-COEFF_DTYPES = {"quantized": ("int8", "int16"), "float16": ("float16",), "jpeg": ()}
-MANIFEST_DTYPES = {"quantized": ("int8", "int16"), "float16": ("float16",), "jpeg": ("uint8",)}
-#: Record kind -> the sections of its shards.
-SECTIONS = {
-    "quantized": ("coeffs", "quant", "labels", "index"),
-    "float16": ("coeffs", "labels", "index"),
-    "jpeg": ("data", "offsets", "labels", "index"),
-}
+COEFF_DTYPES = {name: k.shard_dtypes for name, k in KINDS.items()}
+MANIFEST_DTYPES = {name: k.manifest_dtypes for name, k in KINDS.items()}
+#: Record kind (:mod:`freqpipe.store.kinds`) -> the sections of its shards, in file order.
+SECTIONS = {name: k.sections + COMMON_SECTIONS for name, k in KINDS.items()}
 _FIXED_DTYPES = {"quant": "uint16", "labels": "int64", "index": "int64", "data": "uint8"}
 
 

@@ -1,4 +1,8 @@
-"""``FreqStore``: a converted store as a dataset, read by memmap with no decoding."""
+"""``FreqStore``: a converted store as a dataset, read by memmap with no decoding.
+
+What a record holds, the fields of a batch and which section fills each are the store's
+record kind's (:mod:`freqpipe.store.kinds`); this module maps shards and gathers rows.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,19 @@ from freqpipe.store.format import (
     load_json,
     read_header,
 )
+from freqpipe.store.kinds import BatchFields, RecordKind, kind_for_manifest
 from freqpipe.store.schema import check_manifest, check_shard_matches
 from freqpipe.transforms import Selection
 
 __all__ = ["FreqStore", "StoreBatch", "shards_for_rank"]
+
+#: The :class:`StoreBatch` attribute of each batch field (both coefficient fields are ``coeffs``).
+_STORE_BATCH_NAMES = {
+    "coefficients": "coeffs",
+    "dct": "coeffs",
+    "quant": "quant",
+    "labels": "labels",
+}
 
 
 @dataclass
@@ -128,6 +141,11 @@ class FreqStore:
         self._shard_filter = None if shards is None else list(shards)
         self._open()
 
+    @property
+    def kind(self) -> RecordKind:
+        """The record kind: what a record holds and how a batch of them is read."""
+        return self._kind
+
     @classmethod
     def for_rank(cls, path: str | os.PathLike[str], rank: int, world_size: int) -> FreqStore:
         """Open only the shards of one rank (see :func:`shards_for_rank`).
@@ -146,6 +164,7 @@ class FreqStore:
 
     def _open(self) -> None:
         m = self.manifest
+        self._kind = kind_for_manifest(m)
         entries = m["shards"]
         if self._shard_filter is not None:
             by_name = {s["name"]: i for i, s in enumerate(entries)}
@@ -195,8 +214,27 @@ class FreqStore:
 
     @property
     def record_kind(self) -> str:
-        """``"quantized"``, ``"float16"`` or ``"jpeg"``."""
+        """``"quantized"``, ``"float16"`` or ``"jpeg"`` (the name of :attr:`kind`)."""
         return str(self.manifest["kind"])
+
+    @property
+    def produces(self) -> str:
+        """What the loader's device stage computes from a batch (:attr:`RecordKind.produces`).
+
+        ``"coefficients"`` (dequantise), ``"dct"`` (DCT values already) or ``"jpeg"`` (read
+        through the loader's ordinary coefficient source).
+        """
+        return self.kind.produces
+
+    def batch_fields(self) -> BatchFields:
+        """The fields :meth:`read_batch` fills: name -> (per-record shape, dtype name).
+
+        ``{"coefficients", "quant"}`` for quantised stores, ``{"dct"}`` for float16 ones.
+
+        Raises:
+            InvalidArgumentError: a ``jpeg`` store (read it with :meth:`get_bytes`).
+        """
+        return self.kind.batch_fields()
 
     @property
     def classes(self) -> list[str]:
@@ -244,13 +282,7 @@ class FreqStore:
         """Record ``i`` as ``({"coeffs", "quant"} | {"coeffs"} | {"jpeg"}, label)``, copies."""
         s, j = self._locate(int(i))
         mp = self._maps[s]
-        label = int(mp["labels"][j])
-        if self.record_kind == "jpeg":
-            return {"jpeg": np.frombuffer(self.get_bytes(i), np.uint8)}, label
-        rec = {"coeffs": np.array(mp["coeffs"][j], dtype=self.dtype)}
-        if "quant" in mp:
-            rec["quant"] = np.array(mp["quant"][j])
-        return rec, label
+        return self.kind.item(mp, j), int(mp["labels"][j])
 
     def get_bytes(self, i: int) -> bytes:
         """The original JPEG bytes of record ``i`` (``"jpeg"`` stores only).
@@ -258,33 +290,27 @@ class FreqStore:
         Raises:
             InvalidArgumentError: the store holds coefficients, not JPEG bytes.
         """
-        if self.record_kind != "jpeg":
-            raise InvalidArgumentError(
-                f"get_bytes needs a 'jpeg' store, this one is {self.record_kind!r}"
-            )
+        kind = self.kind
         s, j = self._locate(int(i))
-        mp = self._maps[s]
-        a, b = int(mp["offsets"][j]), int(mp["offsets"][j + 1])
-        return bytes(mp["data"][a:b])
+        return kind.record_jpeg(self._maps[s], j)
 
     def empty_batch(self, n: int) -> StoreBatch:
         """Allocate a :class:`StoreBatch` of ``n`` records (to pass as ``out=``).
 
         A loader may instead wrap pinned torch buffers (``tensor.numpy()``) of the same
-        shapes and dtypes.
+        shapes and dtypes, as a dict by :meth:`batch_fields`.
         """
-        if self.record_kind == "jpeg":
-            raise InvalidArgumentError("read_batch is not available for a 'jpeg' store")
-        quant = (
-            np.empty((n, self.record_shape[0]), np.uint16)
-            if self.record_kind == "quantized"
-            else None
-        )
-        return StoreBatch(
-            np.empty((n, *self.record_shape), self.dtype), quant, np.empty(n, np.int64)
-        )
+        arrays = {
+            k: np.empty((n, *shape), dtype) for k, (shape, dtype) in self.batch_fields().items()
+        }
+        return self._as_store_batch(arrays, np.empty(n, np.int64))
 
-    def read_batch(self, indices: Any, out: StoreBatch | None = None) -> StoreBatch:
+    def read_batch(
+        self,
+        indices: Any,
+        out: StoreBatch | dict[str, np.ndarray] | None = None,
+        labels: np.ndarray | None = None,
+    ) -> Any:
         """Gather records into one batch, in the order of ``indices``.
 
         Cost: one vectorised ``np.take`` per shard the batch touches (no per-record Python
@@ -294,35 +320,68 @@ class FreqStore:
 
         Args:
             indices: record indices (N,) (negative counts from the end).
-            out: optional :class:`StoreBatch` with at least N rows of the right shapes and
-                dtypes (e.g. views of a pinned buffer); its first N rows are filled.
+            out: optional :class:`StoreBatch`, or a dict of arrays by :meth:`batch_fields`,
+                with at least N rows of the right shapes and dtypes (e.g. views of a pinned
+                buffer); its first N rows are filled.
+            labels: with a dict ``out``: an optional (>= N,) int64 array for the labels.
 
         Returns:
-            :class:`StoreBatch` of N rows (``out``'s first rows when given).
+            A :class:`StoreBatch` of N rows (``out``'s first rows when given); with a dict
+            ``out``, the dict of its first N rows (labels written into ``labels``).
 
         Raises:
             IndexError: an index out of range.
             InvalidArgumentError: a ``jpeg`` store, or ``out`` of the wrong shape or dtype.
         """
-        if self.record_kind == "jpeg":
-            raise InvalidArgumentError(
-                "read_batch is not available for a 'jpeg' store; use get_bytes(i)"
-            )
+        fields = self.batch_fields()
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         n, total = idx.shape[0], len(self)
         if n and (idx.min() < -total or idx.max() >= total):
             bad = int(idx[(idx < -total) | (idx >= total)][0])
             raise IndexError(f"record {bad} out of range for a store of {total}")
         idx = np.where(idx < 0, idx + total, idx)
-        if out is None:
-            out = self.empty_batch(n)
-        self._check_out(out, n)
-        res = out.head(n)
-        np.take(self.labels, idx, out=res.labels, mode="clip")
+        if isinstance(out, dict):
+            return self._fill(idx, out, labels, fields, lambda k: f"out[{k!r}]")
+        res = (self.empty_batch(n) if out is None else out).head(n)
+        arrays = self._store_batch_arrays(res, fields)
+        self._fill(idx, arrays, res.labels, fields, lambda k: f"out.{_STORE_BATCH_NAMES[k]}")
+        return res
+
+    def _fill(
+        self,
+        idx: np.ndarray,
+        out: dict[str, np.ndarray],
+        labels: np.ndarray | None,
+        fields: BatchFields,
+        name_of: Any,
+    ) -> dict[str, np.ndarray]:
+        """Check ``out`` (and ``labels``) against ``fields``, then gather records ``idx``."""
+        n = idx.shape[0]
+        arrays = {k: v[:n] for k, v in out.items()}
+        want = dict(fields)
+        if labels is not None:
+            arrays["labels"], want["labels"] = labels[:n], ((), "int64")
+        for name, (shape, dtype) in want.items():
+            arr = arrays.get(name)
+            if arr is None:
+                raise InvalidArgumentError(f"{name_of(name)} is missing")
+            if arr.shape[1:] != tuple(shape) or arr.shape[0] < n or arr.dtype != np.dtype(dtype):
+                raise InvalidArgumentError(
+                    f"{name_of(name)} must be {np.dtype(dtype)} (>= {n}, "
+                    f"{', '.join(map(str, shape))}), got {arr.dtype} {arr.shape}"
+                )
+        if labels is not None:
+            np.take(self.labels, idx, out=arrays.pop("labels"), mode="clip")
+        self._gather(idx, arrays)
+        return arrays
+
+    def _gather(self, idx: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
+        """Fill ``arrays``' rows with records ``idx`` (non-negative), grouped by shard."""
+        n = idx.shape[0]
         shard = np.searchsorted(self._starts, idx, side="right") - 1
         order = np.argsort(shard, kind="stable")
-        sorted_shards = shard[order]
-        cuts = np.flatnonzero(np.diff(sorted_shards)) + 1
+        cuts = np.flatnonzero(np.diff(shard[order])) + 1
+        sections = self.kind.field_sections
         for group in np.split(order, cuts) if n else []:
             s = int(shard[group[0]])
             local = idx[group] - self._starts[s]
@@ -330,32 +389,29 @@ class FreqStore:
             contiguous = group[-1] - group[0] + 1 == group.size and bool(
                 np.all(np.diff(group) == 1)
             )
-            fields = [("coeffs", res.coeffs)] + (
-                [("quant", res.quant)] if res.quant is not None else []
-            )
-            for name, dst in fields:
-                src = mp[name]
+            for name, dst in arrays.items():
+                src = mp[sections[name]]
                 if contiguous and src.dtype == dst.dtype:
                     np.take(src, local, axis=0, out=dst[group[0] : group[-1] + 1], mode="clip")
                 else:
                     dst[group] = np.take(src, local, axis=0)
-        return res
 
-    def _check_out(self, out: StoreBatch, n: int) -> None:
-        want = [
-            ("coeffs", out.coeffs, self.record_shape, self.dtype),
-            ("labels", out.labels, (), np.dtype(np.int64)),
-        ]
-        if self.record_kind == "quantized":
-            if out.quant is None:
-                raise InvalidArgumentError("out.quant is None but the store is quantised")
-            want.append(("quant", out.quant, (self.record_shape[0],), np.dtype(np.uint16)))
-        for name, arr, shape, dtype in want:
-            if arr.shape[1:] != shape or arr.shape[0] < n or arr.dtype != dtype:
+    def _store_batch_arrays(self, batch: StoreBatch, fields: BatchFields) -> dict[str, np.ndarray]:
+        arrays: dict[str, np.ndarray] = {}
+        for name in fields:
+            arr = getattr(batch, _STORE_BATCH_NAMES[name])
+            if arr is None:
                 raise InvalidArgumentError(
-                    f"out.{name} must be {dtype} (>= {n}, {', '.join(map(str, shape))}), got "
-                    f"{arr.dtype} {arr.shape}"
+                    f"out.{_STORE_BATCH_NAMES[name]} is None but the store is {self.record_kind}"
                 )
+            arrays[name] = arr
+        return arrays
+
+    def _as_store_batch(self, arrays: dict[str, np.ndarray], labels: np.ndarray) -> StoreBatch:
+        coeffs = arrays.get("coefficients", arrays.get("dct"))
+        if coeffs is None:  # pragma: no cover - every readable kind has one
+            raise InvalidArgumentError(f"a {self.record_kind} store has no coefficients to read")
+        return StoreBatch(coeffs, arrays.get("quant"), labels)
 
     def __repr__(self) -> str:
         return (

@@ -18,9 +18,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from freqpipe.data.datasets import JPEG_EXTENSIONS
 from freqpipe.errors import FreqpipeError, InvalidArgumentError
 from freqpipe.jpeg import DEFAULT_ORDER, reorder_jpeg
+from freqpipe.jpeg.datasets import JPEG_EXTENSIONS
 from freqpipe.jpeg.reorder import order_ends
 from freqpipe.store.format import REJECTS
 from freqpipe.store.writer import atomic_write_bytes

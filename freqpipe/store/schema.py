@@ -23,30 +23,13 @@ from freqpipe.store.format import (
     int_field,
     typed_field,
 )
+from freqpipe.store.kinds import KINDS
 from freqpipe.transforms import Selection
 
-__all__ = ["check_manifest", "check_shard_matches", "manifest_dtype"]
+__all__ = ["check_manifest", "check_shard_matches"]
 
 _SHARD_NAME = re.compile(r"^shard-r\d{4}-\d{6}\.fps$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def manifest_dtype(kind: str, shard_dtypes: list[Any]) -> str:
-    """The store-wide dtype of ``coeffs``: the widest of the non-empty shards' dtypes.
-
-    Args:
-        kind: the record kind.
-        shard_dtypes: the ``coeffs`` dtype of each shard holding at least one record.
-
-    Example:
-        >>> manifest_dtype("quantized", ["int8", "int16"]), manifest_dtype("quantized", ["int8"])
-        ('int16', 'int8')
-    """
-    if kind == "jpeg":
-        return "uint8"
-    if kind == "float16":
-        return "float16"
-    return "int8" if set(shard_dtypes) == {"int8"} else "int16"
 
 
 def check_manifest(m: dict[str, Any], source: str) -> dict[str, Any]:
@@ -92,19 +75,16 @@ def check_manifest(m: dict[str, Any], source: str) -> dict[str, Any]:
     shards = typed_field(m, "shards", list, source)
     for i, entry in enumerate(shards):
         _check_entry(entry, source, f"shards[{i}].")
-    widest = manifest_dtype(kind, [e.get("dtype") for e in shards if e["records"]])
+    widest = KINDS[kind].manifest_dtype([e.get("dtype") for e in shards if e["records"]])
     if dtype != widest:
         raise fail_field(source, "dtype", f"is {dtype!r} but the shards' widest coefficients are "
                     f"{widest!r}")  # fmt: skip
     layout = typed_field(m, "layout", dict, source)
-    if kind != "jpeg":
-        g = size // 8
-        want: dict[str, Any] = {"dtype": dtype, "shape": [channels, g, g]}
-        if layout.get("coeffs") != want:
-            raise fail_field(source, "layout.coeffs", f"must be {want} (from kind, dtype, size and "
-                        f"selection), got {layout.get('coeffs')!r}")  # fmt: skip
-        if kind == "quantized" and layout.get("quant") != {"dtype": "uint16", "shape": [channels]}:
-            raise fail_field(source, "layout.quant", f"does not match {channels} channels")
+    g = size // 8
+    for name, want in KINDS[kind]((channels, g, g), dtype).layout().items():
+        if layout.get(name) != want:
+            why = f"must be {want} (from kind, dtype, size and selection)"
+            raise fail_field(source, f"layout.{name}", f"{why}, got {layout.get(name)!r}")
     return m
 
 
@@ -147,7 +127,7 @@ def check_shard_matches(
     for key, have in (("records", header.records), ("bytes", header.size)):
         if have != entry[key]:
             raise fail_field(source, key, f"is {have} but the manifest's entry says {entry[key]}")
-    if header.kind == "jpeg":
+    if "coeffs" not in header.sections:  # JPEG bytes: no fixed record shape
         return
     coeffs = header.sections["coeffs"]
     g = manifest["size"] // 8

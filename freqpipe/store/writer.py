@@ -21,6 +21,7 @@ import numpy as np
 
 from freqpipe.store.format import (
     PAGE,
+    SECTIONS,
     SHARD_SUFFIX,
     DiskFullError,
     ShardHeader,
@@ -101,9 +102,7 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def _fields(kind: str, arrays: dict[str, np.ndarray]) -> dict[str, tuple[str, tuple[int, ...]]]:
-    order = ("data", "offsets") if kind == "jpeg" else ("coeffs", "quant")
-    names = [k for k in order if k in arrays] + ["labels", "index"]
-    return {k: (arrays[k].dtype.str, tuple(arrays[k].shape)) for k in names}
+    return {k: (arrays[k].dtype.str, tuple(arrays[k].shape)) for k in SECTIONS[kind]}
 
 
 def write_shard(

@@ -10,7 +10,7 @@ from PIL import Image
 from turbojpeg import TJPF_RGB, TurboJPEG
 
 import freqpipe as fp
-from freqpipe.data.datasets import JpegFolder
+from freqpipe.jpeg.datasets import JpegFolder
 from freqpipe.store import FreqStore, convert
 from freqpipe.transforms import image_to_dct192, resize_shape
 from tests.tolerances import assert_close

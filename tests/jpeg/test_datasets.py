@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from freqpipe._samples import samples_path
-from freqpipe.data import JpegFileList, JpegFolder
 from freqpipe.errors import InvalidArgumentError
+from freqpipe.jpeg.datasets import JpegFileList, JpegFolder
 
 
 def _image_folder_by_hand(root: Path) -> list[tuple[str, int]]:

@@ -1,10 +1,11 @@
-"""Datasets of JPEG files for :class:`~freqpipe.data.FreqLoader`.
+"""Datasets of JPEG files: what :class:`~freqpipe.data.FreqLoader` and ``freqpipe convert`` read.
 
 Every dataset the loader takes is map-style: ``len(ds)`` and ``ds[i] -> (source, label)`` with
 ``source`` a path or the JPEG's bytes and ``label`` the target (an int class index, or anything
 ``torch.utils.data.default_collate`` batches). :class:`JpegFolder` labels a folder
 exactly as torchvision's ``ImageFolder``; :class:`JpegFileList` takes explicit files and labels.
-Nothing is decoded here: the loader's sources read the files.
+Nothing is decoded here: the loader's sources and the store's conversion read the files. The
+datasets live below both (in :mod:`freqpipe.jpeg`), so neither has to import the other.
 """
 
 from __future__ import annotations

@@ -1,0 +1,132 @@
+"""What every store record kind owns, from one input image to the fields of a loader batch.
+
+A kind is one way of storing a record (:mod:`freqpipe.store.kinds` lists them). The class
+says which conversion settings it holds (:meth:`RecordKind.holds`), how one input becomes
+one record in a shard's buffers (:meth:`~RecordKind.encode`), the shard sections those
+buffers become and their order (:attr:`~RecordKind.sections`, :meth:`~RecordKind.pack`), the
+manifest entry that describes the store (:meth:`~RecordKind.manifest_entry`), and on the
+reading side the fields of a batch (:meth:`~RecordKind.batch_fields`), which shard section
+fills each (:attr:`~RecordKind.field_sections`) and what the device stage computes from them
+(:attr:`~RecordKind.produces`). An instance carries what the reading side needs: the record
+shape and the store-wide dtype of its main section.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from freqpipe.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from freqpipe.store.records import RecordSpec
+
+__all__ = ["BatchFields", "RecordKind"]
+
+#: A batch's fields: name -> (per-record shape, dtype name).
+BatchFields = dict[str, tuple[tuple[int, ...], str]]
+
+
+class RecordKind(ABC):
+    """One record kind of a store (abstract).
+
+    Args:
+        shape: (C, size/8, size/8), the record's coefficient shape.
+        dtype: the store-wide dtype of the main section (the manifest's ``dtype``; while
+            converting, the dtype records are encoded in).
+
+    Attributes:
+        name: the manifest's and the shard headers' ``kind``.
+        produces: what the device stage computes from a batch: ``"coefficients"``
+            (dequantise), ``"dct"`` (DCT values already) or ``"jpeg"`` (the bytes go through
+            the loader's ordinary coefficient source).
+        sections: the kind's shard sections in file order (``labels`` and ``index`` follow).
+        shard_dtypes: dtypes its shards' ``coeffs`` section may have (empty: no ``coeffs``).
+        manifest_dtypes: the values the manifest's ``dtype`` may take.
+        field_sections: batch field -> the shard section it is gathered from.
+    """
+
+    name: ClassVar[str]
+    produces: ClassVar[str]
+    sections: ClassVar[tuple[str, ...]]
+    shard_dtypes: ClassVar[tuple[str, ...]]
+    manifest_dtypes: ClassVar[tuple[str, ...]]
+    field_sections: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, shape: tuple[int, int, int], dtype: str):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype).name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.shape}, {self.dtype!r})"
+
+    # ---- which settings, and the dtype they encode in -----------------------------------------
+    @classmethod
+    @abstractmethod
+    def holds(cls, spec: RecordSpec) -> bool:
+        """Whether records converted with ``spec`` are of this kind."""
+
+    @classmethod
+    @abstractmethod
+    def encode_dtype(cls, spec: RecordSpec) -> str:
+        """The dtype records are encoded in before a shard is packed."""
+
+    # ---- writing a shard --------------------------------------------------------------------
+    @abstractmethod
+    def allocate(self, n: int) -> dict[str, Any]:
+        """The buffers of a shard of ``n`` inputs, filled by :meth:`encode`."""
+
+    @abstractmethod
+    def encode(self, spec: RecordSpec, path: str, buffers: dict[str, Any], j: int) -> None:
+        """Turn the input at ``path`` into record ``j`` of ``buffers`` (worker threads).
+
+        Raises:
+            FreqpipeError, OSError, ValueError: the input cannot be read (the conversion
+                records it as a reject).
+        """
+
+    @abstractmethod
+    def pack(self, spec: RecordSpec, buffers: dict[str, Any], ok: np.ndarray) -> dict[str, Any]:
+        """The kept records (``ok``) as this kind's sections, C-contiguous, in file order."""
+
+    @abstractmethod
+    def bytes_per_record(self, sample: list[str]) -> int:
+        """Estimated bytes of one record (sizes a shard given in bytes); ``sample``: inputs."""
+
+    # ---- the manifest -----------------------------------------------------------------------
+    @classmethod
+    def manifest_dtype(cls, shard_dtypes: list[Any]) -> str:
+        """The store-wide dtype from the non-empty shards' ``coeffs`` dtypes."""
+        del shard_dtypes
+        return cls.manifest_dtypes[0]
+
+    @abstractmethod
+    def layout(self) -> dict[str, Any]:
+        """The manifest's ``layout`` of one record (``labels`` excluded)."""
+
+    def manifest_entry(self) -> dict[str, Any]:
+        """The manifest keys this kind decides: ``kind``, ``dtype``, ``layout``."""
+        layout = {"labels": {"dtype": "int64", "shape": []}, **self.layout()}
+        return {"kind": self.name, "dtype": self.dtype, "layout": layout}
+
+    # ---- reading ----------------------------------------------------------------------------
+    def batch_fields(self) -> BatchFields:
+        """The fields of a batch of these records (labels excluded)."""
+        raise InvalidArgumentError(
+            f"read_batch is not available for a {self.name!r} store; use get_bytes(i)"
+        )
+
+    def item(self, maps: dict[str, np.ndarray], j: int) -> dict[str, np.ndarray]:
+        """Record ``j`` of one shard's mapped sections, as copies (``FreqStore[i]``)."""
+        return {name: np.array(maps[name][j]) for name in self.sections}
+
+    def record_jpeg(self, maps: dict[str, np.ndarray], j: int) -> bytes:
+        """The JPEG bytes of record ``j`` of one shard (JPEG-byte kinds only).
+
+        Raises:
+            InvalidArgumentError: the kind holds no JPEG bytes.
+        """
+        del maps, j
+        raise InvalidArgumentError(f"get_bytes needs a 'jpeg' store, this one is {self.name!r}")
