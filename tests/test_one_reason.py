@@ -63,8 +63,13 @@ def test_one_reason_and_offset_everywhere(
         fp.read_coefficients(truncated)
     reader = fp.errors.file_reason(info.value)
     assert info.value.offset is not None and f"(byte {info.value.offset})" in reader
-    loader = FreqLoader(JpegFileList([truncated, sample_files()[1]], [0, 1]), batch_size=2,
-                        size=32, device="cpu", on_error="skip")  # fmt: skip
+    loader = FreqLoader(
+        JpegFileList([truncated, sample_files()[1]], [0, 1]),
+        batch_size=2,
+        size=32,
+        device="cpu",
+        on_error="skip",
+    )
     next(iter(loader))
     assert loader.bad_files == [(str(truncated), reader)]
     with pytest.raises(CorruptJpegError) as raised:
@@ -83,8 +88,19 @@ def test_one_reason_and_offset_everywhere(
     src.mkdir(parents=True)
     (src / "cut.jpg").write_bytes(truncated.read_bytes())
     (src / "ok.jpg").write_bytes(sample_files()[1].read_bytes())
-    assert main(["convert", str(tmp_path / "src"), str(tmp_path / "st"), "--size", "32",
-                 "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "convert",
+                str(tmp_path / "src"),
+                str(tmp_path / "st"),
+                "--size",
+                "32",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     rejects = (tmp_path / "st" / "rejects.tsv").read_text().splitlines()[1:]
     assert [r.split("\t")[2] for r in rejects] == [f"CorruptJpegError: {reader}"]
     manifest = json.loads((tmp_path / "st" / "manifest.json").read_text())

@@ -231,8 +231,12 @@ def check_header(obj: Any, source: str) -> tuple[str, int, dict[str, dict[str, A
     size = int_field(obj, "size", source)
     sections = typed_field(obj, "sections", dict, source)
     if set(sections) != set(SECTIONS[kind]):
-        raise fail_field(source, "sections", f"must be {', '.join(SECTIONS[kind])} for a {kind} "
-                    f"shard, got {', '.join(sorted(map(str, sections)))}")  # fmt: skip
+        raise fail_field(
+            source,
+            "sections",
+            f"must be {', '.join(SECTIONS[kind])} for a {kind} "
+            f"shard, got {', '.join(sorted(map(str, sections)))}",
+        )
     for name in SECTIONS[kind]:
         sec = sections[name]
         field = f"sections.{name}"
@@ -255,8 +259,11 @@ def check_header(obj: Any, source: str) -> tuple[str, int, dict[str, dict[str, A
         rows = n + 1 if name == "offsets" else n
         ndim = {"coeffs": 4, "quant": 2}.get(name, 1)
         if len(shape) != ndim or (name != "data" and shape[0] != rows):
-            raise fail_field(source, field + ".shape", f"must have {ndim} dimension(s) and {rows} "
-                        f"rows for {n} records, got {list(shape)}")  # fmt: skip
+            raise fail_field(
+                source,
+                field + ".shape",
+                f"must have {ndim} dimension(s) and {rows} rows for {n} records, got {list(shape)}",
+            )
         end = offset + int(np.prod(shape, dtype=np.int64)) * dt.itemsize
         if end > size:
             raise fail_field(source, field, f"ends at byte {end}, past the file's size {size}")

@@ -59,8 +59,11 @@ def check_manifest(m: dict[str, Any], source: str) -> dict[str, Any]:
         raise fail_field(source, "size", f"must be a multiple of 8, got {size}")
     dtype = m.get("dtype")
     if dtype not in MANIFEST_DTYPES[kind]:
-        raise fail_field(source, "dtype", f"must be one of {MANIFEST_DTYPES[kind]} for a {kind} "
-                    f"store, got {dtype!r}")  # fmt: skip
+        raise fail_field(
+            source,
+            "dtype",
+            f"must be one of {MANIFEST_DTYPES[kind]} for a {kind} store, got {dtype!r}",
+        )
     try:
         channels = len(Selection.from_json(typed_field(m, "selection", (str, dict), source)))
     except FreqpipeError as exc:
@@ -77,8 +80,9 @@ def check_manifest(m: dict[str, Any], source: str) -> dict[str, Any]:
         _check_entry(entry, source, f"shards[{i}].")
     widest = KINDS[kind].manifest_dtype([e.get("dtype") for e in shards if e["records"]])
     if dtype != widest:
-        raise fail_field(source, "dtype", f"is {dtype!r} but the shards' widest coefficients are "
-                    f"{widest!r}")  # fmt: skip
+        raise fail_field(
+            source, "dtype", f"is {dtype!r} but the shards' widest coefficients are {widest!r}"
+        )
     layout = typed_field(m, "layout", dict, source)
     g = size // 8
     for name, want in KINDS[kind]((channels, g, g), dtype).layout().items():
@@ -122,8 +126,9 @@ def check_shard_matches(
         StoreSchemaError: naming the shard and the disagreeing field.
     """
     if header.kind != manifest["kind"]:
-        raise fail_field(source, "kind", f"is {header.kind!r} but the manifest says "
-                    f"{manifest['kind']!r}")  # fmt: skip
+        raise fail_field(
+            source, "kind", f"is {header.kind!r} but the manifest says {manifest['kind']!r}"
+        )
     for key, have in (("records", header.records), ("bytes", header.size)):
         if have != entry[key]:
             raise fail_field(source, key, f"is {have} but the manifest's entry says {entry[key]}")
@@ -133,12 +138,22 @@ def check_shard_matches(
     g = manifest["size"] // 8
     channels = manifest["layout"]["coeffs"]["shape"][0]
     if list(coeffs["shape"][1:]) != [channels, g, g]:
-        raise fail_field(source, "sections.coeffs.shape", f"{coeffs['shape']} does not match the "
-                    f"manifest's {channels} channels of size {manifest['size']}")  # fmt: skip
+        raise fail_field(
+            source,
+            "sections.coeffs.shape",
+            f"{coeffs['shape']} does not match the "
+            f"manifest's {channels} channels of size {manifest['size']}",
+        )
     dtype = np.dtype(coeffs["dtype"]).name
     if dtype != entry.get("dtype"):
-        raise fail_field(source, "dtype", f"is {dtype!r} in the header but the manifest's entry "
-                    f"says {entry.get('dtype')!r}")  # fmt: skip
+        raise fail_field(
+            source,
+            "dtype",
+            f"is {dtype!r} in the header but the manifest's entry says {entry.get('dtype')!r}",
+        )
     if not np.can_cast(dtype, manifest["dtype"], casting="safe"):
-        raise fail_field(source, "dtype", f"{dtype!r} does not fit the manifest's dtype "
-                    f"{manifest['dtype']!r}: values would wrap")  # fmt: skip
+        raise fail_field(
+            source,
+            "dtype",
+            f"{dtype!r} does not fit the manifest's dtype {manifest['dtype']!r}: values would wrap",
+        )

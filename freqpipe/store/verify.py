@@ -60,8 +60,10 @@ def _check_shard(
         return 0
     digest = blake2b_file(path)
     if digest != entry["blake2b"]:
-        problems.append(f"{name}: blake2b checksum mismatch (file {digest[:16]}..., manifest "
-                        f"{entry['blake2b'][:16]}...): the shard is corrupt")  # fmt: skip
+        problems.append(
+            f"{name}: blake2b checksum mismatch (file {digest[:16]}..., manifest "
+            f"{entry['blake2b'][:16]}...): the shard is corrupt"
+        )
         return actual
     try:
         header = read_header(path)
@@ -76,8 +78,10 @@ def _check_shard(
         c = maps.get("coeffs")
         shape = (n, *layout["coeffs"]["shape"])
         if c is None or tuple(c.shape) != shape or c.dtype.name != entry["dtype"]:
-            problems.append(f"{name}: coeffs section {None if c is None else (c.dtype, c.shape)}"
-                            f" does not match the layout {shape} {entry['dtype']}")  # fmt: skip
+            problems.append(
+                f"{name}: coeffs section {None if c is None else (c.dtype, c.shape)}"
+                f" does not match the layout {shape} {entry['dtype']}"
+            )
     if "quant" in layout and tuple(maps["quant"].shape) != (n, *layout["quant"]["shape"]):
         problems.append(f"{name}: quant section shape {maps['quant'].shape} is wrong")
     if manifest["kind"] == "jpeg":
@@ -142,12 +146,15 @@ def verify(
     entries = manifest["shards"]
     total = sum(int(e["records"]) for e in entries)
     if total != manifest["num_records"]:
-        report.problems.append(f"manifest: shards hold {total} records, num_records says "
-                               f"{manifest['num_records']}")  # fmt: skip
+        report.problems.append(
+            f"manifest: shards hold {total} records, num_records says {manifest['num_records']}"
+        )
     rejects = sum(int(e.get("rejects", 0)) for e in entries)
     if total + rejects != manifest.get("inputs_total", total + rejects):
-        report.problems.append(f"manifest: {total} records + {rejects} rejects != "
-                               f"{manifest['inputs_total']} inputs (missing shards?)")  # fmt: skip
+        report.problems.append(
+            f"manifest: {total} records + {rejects} rejects != "
+            f"{manifest['inputs_total']} inputs (missing shards?)"
+        )
     spans = sorted(tuple(e["inputs"]) for e in entries)
     for (_, b), (c, _) in itertools.pairwise(spans):
         if b != c:
@@ -176,6 +183,7 @@ def verify(
     if rejects_file.exists():
         rows = len(rejects_file.read_text().splitlines()) - 1
         if rows != manifest.get("num_rejects", rows):
-            report.problems.append(f"rejects.tsv: {rows} rows, manifest says "
-                                   f"{manifest['num_rejects']} rejects")  # fmt: skip
+            report.problems.append(
+                f"rejects.tsv: {rows} rows, manifest says {manifest['num_rejects']} rejects"
+            )
     return report

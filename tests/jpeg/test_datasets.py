@@ -26,9 +26,15 @@ def _image_folder_by_hand(root: Path) -> list[tuple[str, int]]:
 
 def _tree(root: Path) -> None:
     for rel in [
-        "b_class/z.JPG", "b_class/a.jpeg", "b_class/sub/m.jpg", "b_class/notes.txt",
-        "A_class/x.JpEg", "A_class/y.png", "c/only.jpg", "c/deeper/more/k.JPEG",
-    ]:  # fmt: skip
+        "b_class/z.JPG",
+        "b_class/a.jpeg",
+        "b_class/sub/m.jpg",
+        "b_class/notes.txt",
+        "A_class/x.JpEg",
+        "A_class/y.png",
+        "c/only.jpg",
+        "c/deeper/more/k.JPEG",
+    ]:
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(b"\xff\xd8")

@@ -41,8 +41,9 @@ def test_sigkill_then_resume_equals_uninterrupted(big_folder: Path, tmp_path: Pa
     ref = tmp_path / "ref"
     assert run_convert(str(big_folder), str(ref), *ARGS).wait(60) == 0
     dst = tmp_path / "killed"
-    proc = run_convert(str(big_folder), str(dst), *ARGS,
-                       env={"FREQPIPE_CONVERT_SHARD_DELAY": "0.3"})  # fmt: skip
+    proc = run_convert(
+        str(big_folder), str(dst), *ARGS, env={"FREQPIPE_CONVERT_SHARD_DELAY": "0.3"}
+    )
     deadline = time.monotonic() + 30
     while len(list(dst.glob("shard-*.json"))) < 3 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -54,8 +55,11 @@ def test_sigkill_then_resume_equals_uninterrupted(big_folder: Path, tmp_path: Pa
     with pytest.raises(IncompleteStoreError, match="--resume"):
         FreqStore(dst)
     assert not verify(dst).ok
-    stamps = {p.name: p.stat().st_mtime_ns for p in dst.glob("shard-*.fps") if
-              p.with_suffix(".json").exists()}  # fmt: skip
+    stamps = {
+        p.name: p.stat().st_mtime_ns
+        for p in dst.glob("shard-*.fps")
+        if p.with_suffix(".json").exists()
+    }
     res = run_convert(str(big_folder), str(dst), *ARGS, "--resume")
     out, err = res.communicate(timeout=60)
     assert res.returncode == 0, err
@@ -77,8 +81,9 @@ def test_partial_shard_is_redone(small_folder: Path, tmp_path: Path) -> None:
     (dst / "shard-r0000-000003.fps.tmp").write_bytes(b"junk")
     with pytest.raises(IncompleteStoreError):
         FreqStore(dst)
-    s = convert(small_folder, dst, select="dct6", size=16, shard_size=4, resume=True,
-                progress=False)  # fmt: skip
+    s = convert(
+        small_folder, dst, select="dct6", size=16, shard_size=4, resume=True, progress=False
+    )
     assert s.resumed_shards == 4 and s.shards == 1 and s.converted == 4
     np.testing.assert_array_equal(FreqStore(dst).read_batch(np.arange(18)).coeffs, ref)
     assert verify(dst).ok and not list(dst.glob("*.tmp"))

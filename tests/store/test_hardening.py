@@ -25,16 +25,18 @@ def test_resume_redoes_a_finished_shard_whose_bytes_changed(small_folder: Path, 
     data = bytearray(shard.read_bytes())
     data[-1] ^= 0xFF
     shard.write_bytes(bytes(data))
-    summary = convert(small_folder, dst, select="dct6", size=32, shard_size=4, resume=True,
-                      progress=False)  # fmt: skip
+    summary = convert(
+        small_folder, dst, select="dct6", size=32, shard_size=4, resume=True, progress=False
+    )
     assert summary.shards == 1 and summary.resumed_shards >= 1
     assert verify(dst).ok
 
 
 def test_a_second_convert_into_a_busy_destination_is_refused(big_folder: Path, tmp_path: Path):
     dst = tmp_path / "busy"
-    first = run_convert(str(big_folder), str(dst), *ARGS,
-                        env={"FREQPIPE_CONVERT_SHARD_DELAY": "0.5"})  # fmt: skip
+    first = run_convert(
+        str(big_folder), str(dst), *ARGS, env={"FREQPIPE_CONVERT_SHARD_DELAY": "0.5"}
+    )
     try:
         deadline = time.monotonic() + 30
         while not list(dst.glob("shard-*.json")) and time.monotonic() < deadline:
@@ -42,12 +44,27 @@ def test_a_second_convert_into_a_busy_destination_is_refused(big_folder: Path, t
         assert first.poll() is None, "the first run must still be running"
         for resume in (True, False):
             with pytest.raises(StoreBusyError, match=r"another freqpipe convert \(pid \d+\)"):
-                convert(big_folder, dst, select="dct6", size=32, shard_size=4, resume=resume,
-                        progress=False)  # fmt: skip
+                convert(
+                    big_folder,
+                    dst,
+                    select="dct6",
+                    size=32,
+                    shard_size=4,
+                    resume=resume,
+                    progress=False,
+                )
         # Another rank of a multi-rank run is not blocked by rank 0's lock.
         other = tmp_path / "other"
-        convert(big_folder, other, select="dct6", size=32, shard_size=4, rank=1, world_size=2,
-                progress=False)  # fmt: skip
+        convert(
+            big_folder,
+            other,
+            select="dct6",
+            size=32,
+            shard_size=4,
+            rank=1,
+            world_size=2,
+            progress=False,
+        )
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)

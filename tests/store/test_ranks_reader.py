@@ -63,8 +63,9 @@ def test_two_ranks_equal_one_process(big_folder: Path, tmp_path: Path, mode: str
 
 
 def test_merge_refuses_unfinished_rank(small_folder: Path, tmp_path: Path) -> None:
-    convert(small_folder, tmp_path / "s", select="dct6", size=16, rank=1, world_size=2,
-            progress=False)  # fmt: skip
+    convert(
+        small_folder, tmp_path / "s", select="dct6", size=16, rank=1, world_size=2, progress=False
+    )
     with pytest.raises(IncompleteStoreError, match="rank 0 of 2"):
         merge(tmp_path / "s")
 
@@ -97,9 +98,14 @@ def test_read_batch_errors(store: FreqStore) -> None:
     with pytest.raises(IndexError):
         store.read_batch([len(store)])
     with pytest.raises(InvalidArgumentError, match="out.coeffs"):
-        store.read_batch([0, 1], out=StoreBatch(np.empty((2, 1, 4, 4), np.int16),
-                                                np.empty((2, 24), np.uint16),
-                                                np.empty(2, np.int64)))  # fmt: skip
+        store.read_batch(
+            [0, 1],
+            out=StoreBatch(
+                np.empty((2, 1, 4, 4), np.int16),
+                np.empty((2, 24), np.uint16),
+                np.empty(2, np.int64),
+            ),
+        )
     assert len(store.read_batch([])) == 0
 
 

@@ -42,8 +42,16 @@ def _reference_coefficients(path: str, sel: fp.Selection, g: int) -> tuple[np.nd
 @pytest.mark.parametrize("dtype", ["auto", "int16", "float16"])
 def test_coefficient_route_round_trip(small_folder: Path, tmp_path: Path, dtype: str) -> None:
     size = 80  # larger than some fixture images: exercises the padding
-    convert(small_folder, tmp_path / "s", select="dct24", size=size, dtype=dtype,
-            shard_size=5, workers=2, progress=False)  # fmt: skip
+    convert(
+        small_folder,
+        tmp_path / "s",
+        select="dct24",
+        size=size,
+        dtype=dtype,
+        shard_size=5,
+        workers=2,
+        progress=False,
+    )
     store = FreqStore(tmp_path / "s")
     folder = JpegFolder(small_folder)
     assert len(store) == len(folder) and store.classes == folder.classes
@@ -84,8 +92,7 @@ def test_auto_dtype_uses_int8_where_it_fits(small_folder: Path, tmp_path: Path) 
 
 def test_pixel_route_round_trip(small_folder: Path, tmp_path: Path) -> None:
     size = 32
-    convert(small_folder, tmp_path / "p", route="pixel", select="dct24", size=size,
-            progress=False)  # fmt: skip
+    convert(small_folder, tmp_path / "p", route="pixel", select="dct24", size=size, progress=False)
     store = FreqStore(tmp_path / "p")
     assert store.record_kind == "float16" and store.chroma == "full"
     sel = fp.Selection.preset("dct24")
@@ -111,8 +118,15 @@ def test_pixel_route_round_trip(small_folder: Path, tmp_path: Path) -> None:
 
 
 def test_pixel_route_resize_short(small_folder: Path, tmp_path: Path) -> None:
-    convert(small_folder, tmp_path / "p", route="pixel", select="dct6", size=32,
-            resize_short=48, progress=False)  # fmt: skip
+    convert(
+        small_folder,
+        tmp_path / "p",
+        route="pixel",
+        select="dct6",
+        size=32,
+        resize_short=48,
+        progress=False,
+    )
     store = FreqStore(tmp_path / "p")
     path = JpegFolder(small_folder).samples[0][0]
     with Image.open(path) as im:

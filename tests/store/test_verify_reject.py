@@ -108,8 +108,22 @@ def test_conformance_corrupt_inputs_are_rejected(conformance_dir: Path, tmp_path
                     expected_bad.add(str(f))
             except fp.FreqpipeError:
                 expected_bad.add(str(f))
-    assert _cli(convert_cli, "convert", str(lst), str(tmp_path / "s"), "--select", "dct6",
-                "--size", "64", "--shard-size", "16", "--no-progress") == 0  # fmt: skip
+    assert (
+        _cli(
+            convert_cli,
+            "convert",
+            str(lst),
+            str(tmp_path / "s"),
+            "--select",
+            "dct6",
+            "--size",
+            "64",
+            "--shard-size",
+            "16",
+            "--no-progress",
+        )
+        == 0
+    )
     with (tmp_path / "s" / "rejects.tsv").open() as f:
         rejected = list(csv.DictReader(f, delimiter="\t"))
     got_bad = {str(Path(r["path"]).resolve()) for r in rejected}
