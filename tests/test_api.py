@@ -27,6 +27,7 @@ EXPECTED = {
     "JpegCoefficients",
     "JpegFileList",
     "JpegFolder",
+    "LoaderStateError",
     "MissingExtraError",
     "NotAJpegError",
     "Selection",
