@@ -18,6 +18,7 @@ EXPECTED = {
     "DeviceUnavailableError",
     "FileMissingError",
     "DiskFullError",
+    "ElasticSampler",
     "FreqLoader",
     "FreqStore",
     "FreqpipeError",
