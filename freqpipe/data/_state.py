@@ -22,7 +22,14 @@ from torch.utils.data import DistributedSampler
 from freqpipe.data._elastic import ElasticSampler
 from freqpipe.errors import LoaderStateError
 
-__all__ = ["FORMAT_VERSION", "EpochPosition", "EpochStart", "check_header", "restore_samplers"]
+__all__ = [
+    "FORMAT_VERSION",
+    "EpochPosition",
+    "EpochStart",
+    "check_header",
+    "index_sampler",
+    "restore_samplers",
+]
 
 #: Version of the layout of ``FreqLoader.state_dict()``; a state of another version is refused.
 FORMAT_VERSION = 1
