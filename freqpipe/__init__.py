@@ -15,7 +15,8 @@ Statistics
     :class:`ChannelStats`, :func:`normalize`, :func:`load_default_stats`
 Loading (imported on first use)
     :class:`FreqLoader` (torch DataLoader's interface), :class:`JpegFolder`,
-    :class:`JpegFileList`
+    :class:`JpegFileList`, :class:`ElasticSampler` (DistributedSampler's interface, resumable
+    at another world size)
 Packed store (imported on first use)
     :func:`convert`, :func:`verify`, :class:`FreqStore`
 Samples
@@ -50,6 +51,7 @@ from freqpipe.errors import (
     ImageTooLargeError,
     IncompleteStoreError,
     InvalidArgumentError,
+    LoaderStateError,
     MissingExtraError,
     NotAJpegError,
     SelectionError,
@@ -97,6 +99,7 @@ __version__ = "0.1.0"
 # first attribute access (PEP 562), so `import freqpipe` stays light.
 _LAZY_SUBMODULES = ("data", "dali", "models", "store")
 _LAZY_NAMES = {
+    "ElasticSampler": "freqpipe.data",
     "FreqLoader": "freqpipe.data",
     "JpegFileList": "freqpipe.jpeg.datasets",
     "JpegFolder": "freqpipe.jpeg.datasets",
@@ -106,7 +109,7 @@ _LAZY_NAMES = {
 }
 
 if TYPE_CHECKING:
-    from freqpipe.data import FreqLoader, JpegFileList, JpegFolder
+    from freqpipe.data import ElasticSampler, FreqLoader, JpegFileList, JpegFolder
     from freqpipe.store.convert import convert
     from freqpipe.store.reader import FreqStore
     from freqpipe.store.verify import verify
@@ -135,6 +138,7 @@ __all__ = [
     "DTypeError",
     "DeviceUnavailableError",
     "DiskFullError",
+    "ElasticSampler",
     "FileMissingError",
     "FreqLoader",
     "FreqStore",
@@ -145,6 +149,7 @@ __all__ = [
     "JpegCoefficients",
     "JpegFileList",
     "JpegFolder",
+    "LoaderStateError",
     "MissingExtraError",
     "NotAJpegError",
     "Selection",

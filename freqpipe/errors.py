@@ -23,6 +23,7 @@ __all__ = [
     "ImageTooLargeError",
     "IncompleteStoreError",
     "InvalidArgumentError",
+    "LoaderStateError",
     "MissingExtraError",
     "NotAJpegError",
     "SelectionError",
@@ -156,6 +157,24 @@ class ShapeError(InvalidArgumentError):
     def __init__(self, message: str, *, shape: tuple[int, ...] | None = None):
         super().__init__(message, value=shape)
         self.shape = shape
+
+
+class LoaderStateError(InvalidArgumentError):
+    """A loader state from ``state_dict()`` does not fit the loader asked to load it.
+
+    Args:
+        message: what differs and what to do.
+        key: the state's entry that differs (``"dataset_length"``, ``"batch_size"``,
+            ``"format_version"``, ``"sampler.num_replicas"``, ...), kept for callers.
+        saved: the value in the state.
+        current: the value this loader has.
+    """
+
+    def __init__(self, message: str, *, key: str, saved: Any = None, current: Any = None):
+        super().__init__(message, value=saved)
+        self.key = key
+        self.saved = saved
+        self.current = current
 
 
 class SelectionError(InvalidArgumentError):

@@ -65,3 +65,29 @@ def test_train_wae_example() -> None:
         "--batch-size",
         "2",
     )
+
+
+def test_resume_example_survives_sigkill(tmp_path: Path) -> None:
+    import json
+    import os
+    import signal
+
+    script = [sys.executable, str(EXAMPLES / "resume.py"), "--epochs", "2", "--every", "4"]
+    whole = tmp_path / "whole.json"
+    _run(*script[1:], str(tmp_path / "uninterrupted.pt"), "--out", str(whole))
+    ckpt, out = tmp_path / "ck.pt", tmp_path / "seen.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    killed = [*script, str(ckpt), "--step-seconds", "0.3"]
+    proc = subprocess.Popen(killed, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:  # kill mid-epoch 1, two steps after its last checkpoint
+        if line.strip() == "step 22":
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    resumed = _run(*script[1:], str(ckpt), "--out", str(out))
+    assert "resumed at epoch 1 step 20" in resumed
+    seen = json.loads(out.read_text())
+    assert [sorted(epoch) for epoch in seen] == [list(range(32))] * 2  # each sample once
+    assert seen == json.loads(whole.read_text())  # and in the uninterrupted run's order

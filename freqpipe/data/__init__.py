@@ -5,7 +5,9 @@ Datasets
     (files or bytes with labels); any map-style dataset of ``(path or bytes, label)`` works.
 Loader
     :class:`FreqLoader`: ``torch.utils.data.DataLoader``'s interface; DCT (coefficient or pixel
-    source), DWT or RGB batches on the device.
+    source), DWT or RGB batches on the device; ``state_dict()`` / ``load_state_dict()``
+    resume an epoch. :class:`ElasticSampler`: ``DistributedSampler``'s interface, resumable
+    at another world size.
 Pieces for other pipelines (DALI, benchmarks)
     :class:`CoefficientBatchReader` (the coefficient source, batch by batch), :class:`SampleRng`
     (the per-sample random streams), :func:`resolve_stats` (the ``normalize=`` argument),
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from freqpipe.data._batch import SampleRng
 from freqpipe.data._coefficients import CoefficientBatchReader
+from freqpipe.data._elastic import ElasticSampler
 from freqpipe.data._outputs import OutputPlan, compute_outputs
 from freqpipe.data._stats import IMAGENET_MEAN, IMAGENET_STD, resolve_stats
 from freqpipe.data.loader import FreqLoader
@@ -34,6 +37,7 @@ __all__ = [
     "BadFileWarning",
     "BatchTimeoutError",
     "CoefficientBatchReader",
+    "ElasticSampler",
     "FreqLoader",
     "JpegFileList",
     "JpegFolder",

@@ -65,6 +65,26 @@ class ErrorPolicy:
                 self._bad_samples = set()
                 self._warned = set()
 
+    def state_dict(self) -> dict[str, Any]:
+        """The counts, as builtins: this epoch's bad samples, every bad and fallback file."""
+        with self._lock:
+            return {
+                "epoch": self._epoch,
+                "bad_samples": sorted(self._bad_samples),
+                "warned": sorted(self._warned),
+                "bad_files": dict(self._bad_files),
+                "fallback_files": dict(self._fallback_files),
+            }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue counting from ``state`` (what :meth:`state_dict` returned)."""
+        with self._lock:
+            self._epoch = state["epoch"]
+            self._bad_samples = set(state["bad_samples"])
+            self._warned = set(state["warned"])
+            self._bad_files = dict(state["bad_files"])
+            self._fallback_files = dict(state["fallback_files"])
+
     @property
     def skipped(self) -> int:
         """Distinct samples of the current epoch that were bad files."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.context
 import os
 import warnings
+import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
@@ -22,13 +24,22 @@ from torch.utils.data import (
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data._coefficients import CoefficientSource
 from freqpipe.data._device import OutputStage
+from freqpipe.data._elastic import ElasticSampler
 from freqpipe.data._outputs import OutputPlan
 from freqpipe.data._pixels import PixelSource
 from freqpipe.data._source import ErrorPolicy, Source
+from freqpipe.data._state import (
+    FORMAT_VERSION,
+    EpochPosition,
+    EpochStart,
+    check_header,
+    index_sampler,
+    restore_samplers,
+)
 from freqpipe.data._stats import resolve_stats
 from freqpipe.data._store import StoreItems, StoreSource, is_store
 from freqpipe.data._workers import WorkerPool
-from freqpipe.errors import DeviceUnavailableError, InvalidArgumentError
+from freqpipe.errors import DeviceUnavailableError, InvalidArgumentError, LoaderStateError
 from freqpipe.jpeg.datasets import JpegFolder
 from freqpipe.transforms import Selection
 from freqpipe.transforms.wavelets import WAVELETS
@@ -481,6 +492,8 @@ class FreqLoader:
         self._pool: WorkerPool | None = None
         self._idle_slots: list[list[HostBatch]] = []
         self._iterator: _LoaderIter | None = None
+        self._current: weakref.ref[_LoaderIter] | None = None  # what state_dict() describes
+        self._resume: EpochPosition | None = None  # an epoch load_state_dict left to finish
         self._epoch = 0
         self._base_seed: int | None = None
 
@@ -549,6 +562,116 @@ class FreqLoader:
                 s.set_epoch(epoch)
                 break
         self._epoch = int(epoch)
+        if self._resume is not None and self._resume.start.epoch != self._epoch:
+            warnings.warn(
+                f"FreqLoader: set_epoch({epoch}) after load_state_dict of a state in epoch "
+                f"{self._resume.start.epoch}: the rest of that epoch is dropped",
+                UserWarning,
+                stacklevel=2,
+            )
+            self._resume = None
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def _state_header(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "dataset_length": len(self.dataset),
+            "batch_size": self.batch_size or getattr(self.batch_sampler, "batch_size", None),
+            "drop_last": bool(getattr(self.batch_sampler, "drop_last", self.drop_last)),
+        }
+
+    def _position(self) -> EpochPosition | None:
+        """The epoch in progress: a loaded one not yet resumed, or the current iterator's."""
+        if self._resume is not None:
+            return self._resume
+        it = self._current() if self._current is not None else None
+        return it.position if it is not None and it.in_progress else None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where this loader is, for :meth:`load_state_dict` (torchdata's ``StatefulDataLoader``).
+
+        Call it at any batch boundary. It describes the loader's current iterator (the one
+        the last ``iter()`` made): its epoch, the batches it delivered, the epoch's base seed,
+        the generator and sampler states the epoch started from and the bad-file and
+        fallback counts; after the epoch's last batch, the start of the next epoch. Batches
+        prefetched but not delivered are not counted: a resume delivers them.
+
+        Returns:
+            A dict of Python builtins and tensors (``torch.save`` stores it).
+
+        Raises:
+            InvalidArgumentError: mid-epoch with ``in_order=False`` (which batches were
+                delivered is not a count then).
+
+        Example:
+            >>> from freqpipe._samples import samples_path
+            >>> loader = FreqLoader(samples_path(), batch_size=2, size=32, device="cpu")
+            >>> it = iter(loader); _ = next(it)
+            >>> state = loader.state_dict()
+            >>> state["epoch"], state["batches_yielded"], state["samples_yielded"]
+            (0, 1, 2)
+        """
+        position = self._position()
+        if position is not None and not self.in_order and position.batches:
+            raise InvalidArgumentError(
+                "state_dict() mid-epoch needs in_order=True: with in_order=False the batches "
+                "delivered so far are not the first ones of the epoch"
+            )
+        start = position.start if position is not None else self._capture()
+        return {
+            **self._state_header(),
+            "in_progress": position is not None,
+            "epoch": start.epoch,
+            "batches_yielded": position.batches if position is not None else 0,
+            "samples_yielded": position.samples if position is not None else 0,
+            "start": start.to_state(),
+            "base_seed": self._base_seed,
+            "errors": self._policy.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state``: the next ``iter()`` yields what the saved run yielded next.
+
+        Mid-epoch, the batch sampler is fast-forwarded past the batches already delivered
+        (their index lists only: no file is read) and the epoch's base seed and generator
+        states are the saved ones, so the rest of the epoch is the same bit for bit,
+        augmentation included. An :class:`~freqpipe.data.ElasticSampler` shares out the
+        rest of the epoch to the current world size instead (conventions §10).
+
+        Args:
+            state: what :meth:`state_dict` returned (possibly through ``torch.save`` /
+                ``torch.load``), from a loader built with the same dataset and arguments.
+
+        Raises:
+            LoaderStateError: the state's format version, dataset length, batch size,
+                drop_last, generator or sampler settings differ from this loader's (the
+                error's ``key`` says which, with ``saved`` and ``current``).
+
+        Example:
+            >>> from freqpipe._samples import samples_path
+            >>> def loader():
+            ...     return FreqLoader(samples_path(), batch_size=2, size=32, device="cpu")
+            >>> a = loader(); it = iter(a); _ = next(it)
+            >>> b = loader(); b.load_state_dict(a.state_dict())
+            >>> [y.tolist() for _, y in b] == [y.tolist() for _, y in it]
+            True
+        """
+        check_header(state, self._state_header())
+        start = EpochStart.from_state(state["start"])
+        samples = int(state["samples_yielded"])
+        restore_samplers(start, self.generator, self.batch_sampler, samples)
+        self._policy.load_state_dict(state["errors"])
+        self._base_seed = state["base_seed"]
+        self._epoch = start.epoch
+        self._resume = None
+        if not state["in_progress"]:
+            return
+        if isinstance(index_sampler(self.batch_sampler), ElasticSampler):
+            # The sampler now starts where the saved ranks stopped: a fresh count from there.
+            start.sampler = self._capture().sampler
+            self._resume = EpochPosition(start)
+        else:
+            self._resume = EpochPosition(start, batches=int(state["batches_yielded"]))
 
     # -- iteration -----------------------------------------------------------------------------
     def _slot_pool(self, count: int) -> list[HostBatch]:
@@ -580,17 +703,49 @@ class FreqLoader:
             self._iterator.reset()
             return self._iterator
         it = _LoaderIter(self)
+        self._current = weakref.ref(it)
         if self.persistent_workers:
             self._iterator = it
         return it
 
-    def _start_epoch(self) -> tuple[SampleRng, int]:
-        """Seed and number of a new iterator's epoch (DataLoader draws a base seed per iter)."""
-        epoch = self._epoch
-        if self.persistent_workers:  # a reset is a new epoch, as DataLoader's
-            self._epoch += 1
-        self._policy.begin_epoch(epoch)
-        return SampleRng(self._seed(), epoch), epoch
+    def _capture(self) -> EpochStart:
+        return EpochStart.capture(self._epoch, self.generator, self.batch_sampler)
+
+    def _start_epoch(self) -> tuple[SampleRng, Iterator[list[int]], EpochPosition]:
+        """A new iterator's epoch: its seed, its index lists and where it is in them.
+
+        DataLoader draws a base seed per iter(); the start is taken before that draw, so a
+        checkpoint can replay it. A loaded state's epoch replays its start here and skips the
+        index lists of the batches already delivered.
+        """
+        position, self._resume = self._resume, None
+        resumed = position is not None
+        if position is None:
+            position = EpochPosition(self._capture())
+        start = position.start
+        self._epoch = start.epoch + 1 if self.persistent_workers else start.epoch
+        self._policy.begin_epoch(start.epoch)
+        # A loaded epoch draws again from the generators as saved; torch's global one only
+        # for these draws, so the caller's global random state is left as it was.
+        with start.global_rng() if resumed else contextlib.nullcontext():
+            if not resumed:
+                start.drew_seed = self._base_seed is None or not self.persistent_workers
+            elif start.drew_seed:
+                self._base_seed = None
+            else:
+                self._base_seed = start.base_seed
+            seed = self._seed()
+            batches = position.track(iter(self.batch_sampler), skip=position.batches)
+        if resumed and seed != start.base_seed:
+            raise LoaderStateError(
+                f"base_seed: the restored generator drew {seed}, the state has "
+                f"{start.base_seed}; something drew from it between load_state_dict and iter()",
+                key="base_seed",
+                saved=start.base_seed,
+                current=seed,
+            )
+        start.base_seed = seed
+        return SampleRng(seed, start.epoch), batches, position
 
     def _end_epoch(self, epoch: int) -> None:
         """An iterator ran to its end: without persistent workers, that completes an epoch."""
@@ -706,11 +861,17 @@ class _LoaderIter:
         """Abandon what is left of this pass and start a new epoch."""
         self._stop()
         loader = self._loader
-        rng, self._epoch = loader._start_epoch()
+        rng, batches, self.position = loader._start_epoch()
+        self._epoch = self.position.start.epoch
         # Workers start at iter(), as DataLoader's do: they prefetch before the first next().
         self.pool, self._own = loader._worker_pool() if loader.num_workers else (None, None)
         self._started = False
-        self._gen = loader._iterate(iter(loader.batch_sampler), rng, self.pool, self._own)
+        self._gen = loader._iterate(batches, rng, self.pool, self._own)
+
+    @property
+    def in_progress(self) -> bool:
+        """Whether this pass has an epoch left to deliver (False once exhausted)."""
+        return self._gen is not None
 
     def __iter__(self) -> _LoaderIter:
         return self
@@ -720,7 +881,9 @@ class _LoaderIter:
             raise StopIteration
         self._started = True
         try:
-            return next(self._gen)
+            batch = next(self._gen)
+            self.position.batches += 1
+            return batch
         except StopIteration:
             self._gen = None
             self._loader._end_epoch(self._epoch)
