@@ -504,16 +504,27 @@ class FreqLoader:
             return StoreSource(store, self._policy, batch_size=capacity)
         if self.source == "pixels":
             return PixelSource(
-                self.dataset, self._policy, size=self.size, batch_size=capacity,
-                train=self.train, decoder=self.decoder, decode_device=self.device.type,
-            )  # fmt: skip
+                self.dataset,
+                self._policy,
+                size=self.size,
+                batch_size=capacity,
+                train=self.train,
+                decoder=self.decoder,
+                decode_device=self.device.type,
+            )
         if self.selection is None:  # pragma: no cover - output is dct here
             raise InvalidArgumentError("the coefficient source needs a selection")
         return CoefficientSource(
-            self.dataset, self._policy, selection=self.selection, size=self.size,
-            batch_size=capacity, chroma=self.chroma, train=self.train, transfer=transfer,
+            self.dataset,
+            self._policy,
+            selection=self.selection,
+            size=self.size,
+            batch_size=capacity,
+            chroma=self.chroma,
+            train=self.train,
+            transfer=transfer,
             strict=self.strict,
-        )  # fmt: skip
+        )
 
     @property
     def spec(self) -> BatchSpec:

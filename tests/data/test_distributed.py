@@ -23,8 +23,7 @@ def _rank_main(rank: int, world: int, init_file: str, out_dir: str) -> None:
         files = sample_files()
         ds = JpegFileList(files, list(range(len(files))))
         sampler = DistributedSampler(ds, shuffle=True, seed=0)  # rank/world from the group
-        loader = FreqLoader(ds, batch_size=2, sampler=sampler, num_workers=1, size=32,
-                            device="cpu")  # fmt: skip
+        loader = FreqLoader(ds, batch_size=2, sampler=sampler, num_workers=1, size=32, device="cpu")
         seen = []
         for epoch in range(EPOCHS):
             loader.set_epoch(epoch)
@@ -50,8 +49,7 @@ def test_two_ranks_cover_disjointly_and_reshuffle(tmp_path: Path) -> None:
         part0, part1 = r0[epoch]
         assert len(part0) == len(part1) == n // 2
         assert set(part0).isdisjoint(part1) and sorted(part0 + part1) == list(range(n))
-        ref = [list(DistributedSampler(range(n), num_replicas=2, rank=r, seed=0))
-               for r in (0, 1)]  # fmt: skip
+        ref = [list(DistributedSampler(range(n), num_replicas=2, rank=r, seed=0)) for r in (0, 1)]
         orders.append(part0 + part1)
         if epoch == 0:
             assert [part0, part1] == ref

@@ -45,8 +45,15 @@ def test_second_iter_matches_dataloader(
 
 def test_peek_keeps_the_epoch_in_progress(indexed: JpegFileList) -> None:
     def run(peek: bool) -> list[torch.Tensor]:
-        loader = FreqLoader(indexed, batch_size=2, train=True, num_workers=2, size=64,
-                            device="cpu", generator=torch.Generator().manual_seed(5))  # fmt: skip
+        loader = FreqLoader(
+            indexed,
+            batch_size=2,
+            train=True,
+            num_workers=2,
+            size=64,
+            device="cpu",
+            generator=torch.Generator().manual_seed(5),
+        )
         out = []
         for i, (x, _) in enumerate(loader):
             out.append(x)
@@ -96,8 +103,15 @@ def test_skipped_counts_distinct_bad_files(files: list[Path], tmp_path: Path) ->
     items: list[Path] = [files[0], *bad, files[1], files[2]]
     ds = JpegFileList(items, list(range(len(items))))
     for seed in range(6):
-        loader = FreqLoader(ds, batch_size=4, shuffle=True, num_workers=2, on_error="skip",
-                            generator=torch.Generator().manual_seed(seed), **SMALL)  # fmt: skip
+        loader = FreqLoader(
+            ds,
+            batch_size=4,
+            shuffle=True,
+            num_workers=2,
+            on_error="skip",
+            generator=torch.Generator().manual_seed(seed),
+            **SMALL,
+        )
         for _ in range(2):  # per epoch, not cumulative
             assert sum(len(y) for _, y in loader) == len(ds)
             assert loader.skipped == 5
@@ -163,8 +177,9 @@ def test_target_transform_and_collate_fn(indexed: JpegFileList) -> None:
         seen.append(targets)
         return torch.tensor(targets) * 10
 
-    loader = FreqLoader(indexed, batch_size=4, target_transform=lambda t: t + 1,
-                        collate_fn=collate, **SMALL)  # fmt: skip
+    loader = FreqLoader(
+        indexed, batch_size=4, target_transform=lambda t: t + 1, collate_fn=collate, **SMALL
+    )
     assert [y.tolist() for _, y in loader] == [[10, 20, 30, 40], [50, 60, 70, 80]]
     assert seen == [[1, 2, 3, 4], [5, 6, 7, 8]]  # the list of targets, after target_transform
 

@@ -32,8 +32,9 @@ def _labels(loader: Any) -> list[list[int]]:
     ("bs", "drop", "n_batches", "last"),
     [(3, False, 3, 2), (3, True, 2, 3), (8, False, 1, 8), (5, True, 1, 5)],
 )
-def test_len_drop_last_partial(indexed: JpegFileList, bs: int, drop: bool, n_batches: int,
-                               last: int) -> None:  # fmt: skip
+def test_len_drop_last_partial(
+    indexed: JpegFileList, bs: int, drop: bool, n_batches: int, last: int
+) -> None:
     loader = FreqLoader(indexed, batch_size=bs, drop_last=drop, **SMALL)
     got = _labels(loader)
     assert len(loader) == n_batches == len(got) == len(DataLoader(range(8), bs, drop_last=drop))
@@ -51,10 +52,17 @@ def test_default_batch_size_is_one_and_folder_root() -> None:
 @pytest.mark.parametrize("persistent", [False, True])
 def test_shuffle_order_equals_dataloader(indexed: JpegFileList, persistent: bool) -> None:
     kw: dict[str, Any] = {"num_workers": 2, "persistent_workers": True} if persistent else {}
-    ours = FreqLoader(indexed, batch_size=3, shuffle=True,
-                      generator=torch.Generator().manual_seed(3), **kw, **SMALL)  # fmt: skip
-    theirs = DataLoader(range(8), batch_size=3, shuffle=True,
-                        generator=torch.Generator().manual_seed(3), **kw)  # fmt: skip
+    ours = FreqLoader(
+        indexed,
+        batch_size=3,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(3),
+        **kw,
+        **SMALL,
+    )
+    theirs = DataLoader(
+        range(8), batch_size=3, shuffle=True, generator=torch.Generator().manual_seed(3), **kw
+    )
     for _ in range(2):  # two epochs: the order changes and stays equal to DataLoader's
         assert _labels(ours) == [b.tolist() for b in theirs]
     ours.close()
@@ -63,7 +71,7 @@ def test_shuffle_order_equals_dataloader(indexed: JpegFileList, persistent: bool
 def test_samplers_and_batch_sampler(indexed: JpegFileList) -> None:
     sampler = SubsetRandomSampler([1, 5, 6], generator=torch.Generator().manual_seed(0))
     got = _labels(FreqLoader(indexed, batch_size=2, sampler=sampler, **SMALL))
-    assert sorted(itertools.chain(*got)) == [1, 5, 6]  # fmt: skip
+    assert sorted(itertools.chain(*got)) == [1, 5, 6]
     bsamp = BatchSampler(SequentialSampler(range(8)), 5, False)
     loader = FreqLoader(indexed, batch_sampler=bsamp, **SMALL)
     assert _labels(loader) == [[0, 1, 2, 3, 4], [5, 6, 7]] and len(loader) == 2
@@ -124,9 +132,15 @@ def test_invalid_freqpipe_arguments(indexed: JpegFileList, kw: dict) -> None:
 
 def test_determinism_across_runs_and_worker_counts(indexed: JpegFileList) -> None:
     def run(workers: int, seed: int) -> list[torch.Tensor]:
-        loader = FreqLoader(indexed, batch_size=3, shuffle=True, num_workers=workers,
-                            generator=torch.Generator().manual_seed(seed), size=64,
-                            device="cpu")  # fmt: skip
+        loader = FreqLoader(
+            indexed,
+            batch_size=3,
+            shuffle=True,
+            num_workers=workers,
+            generator=torch.Generator().manual_seed(seed),
+            size=64,
+            device="cpu",
+        )
         return [x for x, _ in loader]
 
     a, b, c = run(0, 1), run(2, 1), run(2, 2)
@@ -140,8 +154,15 @@ def test_determinism_across_runs_and_worker_counts(indexed: JpegFileList) -> Non
 
 
 def test_set_epoch_changes_augmentation(indexed: JpegFileList) -> None:
-    loader = FreqLoader(indexed, batch_size=8, train=True, size=64, device="cpu",
-                        num_workers=1, persistent_workers=True)  # fmt: skip
+    loader = FreqLoader(
+        indexed,
+        batch_size=8,
+        train=True,
+        size=64,
+        device="cpu",
+        num_workers=1,
+        persistent_workers=True,
+    )
     loader.set_epoch(0)
     a = next(iter(loader))[0]
     loader.set_epoch(0)
@@ -160,8 +181,9 @@ def test_workers_init_fn_timeout_and_prefetch(indexed: JpegFileList) -> None:
         with lock:
             seen.append((worker_id, threading.current_thread().name))
 
-    loader = FreqLoader(indexed, batch_size=1, num_workers=2, prefetch_factor=2,
-                        worker_init_fn=init, **SMALL)  # fmt: skip
+    loader = FreqLoader(
+        indexed, batch_size=1, num_workers=2, prefetch_factor=2, worker_init_fn=init, **SMALL
+    )
     it = iter(loader)
     next(it)
     time.sleep(0.3)  # a slow consumer: the next batches are filled meanwhile
@@ -188,8 +210,13 @@ def test_int8_transfer_choice(indexed: JpegFileList) -> None:
     src = loader._source
     slot = HostBatch.allocate(src.spec, pinned=False)
     slot.count = 2
-    slot.arrays["coefficients"][:] = np.arange(-100, 100).reshape(1, 1, 1, -1)[..., : 16].repeat(
-        2, 0).repeat(24, 1).repeat(4, 2)[..., :4]  # fmt: skip
+    slot.arrays["coefficients"][:] = (
+        np.arange(-100, 100)
+        .reshape(1, 1, 1, -1)[..., :16]
+        .repeat(2, 0)
+        .repeat(24, 1)
+        .repeat(4, 2)[..., :4]
+    )
     src.finish(slot)
     assert slot.meta["transfer"] == "int8"
     np.testing.assert_array_equal(slot.arrays["narrow_coefficients"], slot.arrays["coefficients"])
@@ -209,7 +236,8 @@ def test_no_hang_at_exit_with_live_workers() -> None:
         "print('ok')\n"
     )
     t = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok" and time.monotonic() - t < 60
