@@ -44,7 +44,6 @@ class HostBatch:
         targets: otherwise the batch's collated targets (``default_collate`` or the
             loader's ``collate_fn``), or None.
         count: samples filled in this use (the last batch may be partial).
-        result: per-batch output computed on the host (CPU device), or None.
         reuse_event: a CUDA event the next fill waits for (the H2D copy reading the slot).
         sent: for this use, the array that carries a field when it is not the array of the
             field's own name (e.g. ``{"coefficients": "narrow_coefficients"}``: an int8 copy
@@ -57,7 +56,6 @@ class HostBatch:
     labels: np.ndarray
     targets: Any = None
     count: int = 0
-    result: Any = None
     reuse_event: Any = None
     sent: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)

@@ -22,10 +22,12 @@ import numpy as np
 from freqpipe.data._batch import BatchSpec, HostBatch
 from freqpipe.data._outputs import OutputPlan, compute_outputs
 
-__all__ = ["DeviceTransfer", "OutputStage"]
+__all__ = ["DeviceTransfer", "HostResult", "OutputStage"]
 
 #: ``(batch tuple, event the consumer waits for, or None on the host)``.
 Issued = tuple[tuple[Any, ...], Any]
+#: A batch computed on the host: ``(output arrays, labels or collated targets)``.
+HostResult = tuple[tuple[Any, ...], Any]
 
 
 def _tensors(obj: Any) -> Iterator[Any]:
@@ -135,15 +137,24 @@ class OutputStage:
         self.on_host = device.type == "cpu"
         self.transfer = DeviceTransfer(device, pinned=pinned and not self.on_host)
 
-    def host_finish(self, batch: HostBatch) -> None:
-        """Compute the slot's output arrays into ``batch.result`` (CPU device, worker thread)."""
+    def host_finish(self, batch: HostBatch) -> HostResult:
+        """The slot's batch computed on the host (CPU device, in the worker that filled it).
+
+        Returns:
+            ``(outputs, labels)`` in memory of their own: the slot can be refilled at once.
+        """
         n = batch.count
         fields = {k: batch.view(k) for k in self.plan.fields}
         labels = batch.labels[:n].copy() if batch.targets is None else batch.targets
-        batch.result = (compute_outputs(fields, self.plan), labels)
+        batch.targets = None
+        return compute_outputs(fields, self.plan), labels
 
-    def issue(self, batch: HostBatch) -> Issued:
+    def issue(self, batch: HostBatch, finished: HostResult | None = None) -> Issued:
         """Start moving a filled slot to the device; returns ``(batch tuple, event)``.
+
+        Args:
+            batch: the filled slot.
+            finished: on a CPU device, what :meth:`host_finish` returned for it.
 
         The slot may be released right after: on CUDA its ``reuse_event`` guards the copy.
         Call :meth:`deliver` before handing the batch to the consumer.
@@ -151,8 +162,9 @@ class OutputStage:
         if self.on_host:
             import torch
 
-            outputs, labels = batch.result
-            batch.result = batch.targets = None
+            if finished is None:
+                raise RuntimeError("a CPU device's batch is computed by host_finish first")
+            outputs, labels = finished
             xs = tuple(torch.from_numpy(x) for x in outputs)
             if isinstance(labels, np.ndarray):
                 labels = torch.from_numpy(labels)

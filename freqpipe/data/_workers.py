@@ -33,7 +33,7 @@ def _shutdown_all() -> None:  # pragma: no cover - runs at interpreter exit
         pool.close(join=False)
 
 
-Fill = Callable[[HostBatch, list[int]], None]
+Fill = Callable[[HostBatch, list[int]], Any]
 
 
 class WorkerPool:
@@ -54,7 +54,7 @@ class WorkerPool:
         self._free: list[HostBatch] = list(slots)
         self._tasks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._cond = threading.Condition()
-        self._done: dict[tuple[int, int], tuple[HostBatch, BaseException | None]] = {}
+        self._done: dict[tuple[int, int], tuple[HostBatch, Any, BaseException | None]] = {}
         self._closed = False
         self._run_id = 0
         self._abandoned: set[int] = set()
@@ -88,18 +88,18 @@ class WorkerPool:
             if task is _STOP:
                 return
             key, slot, indices, fill = task
-            error = init_error
+            error, finished = init_error, None
             if error is None:
                 try:
                     slot.wait_reusable()
-                    fill(slot, indices)
+                    finished = fill(slot, indices)
                 except BaseException as exc:
                     error = exc
             with self._cond:
                 if key[0] in self._abandoned:
                     self._free.append(slot)
                 else:
-                    self._done[key] = (slot, error)
+                    self._done[key] = (slot, finished, error)
                 self._cond.notify_all()
 
     @property
@@ -109,8 +109,8 @@ class WorkerPool:
 
     def run(
         self, batches: Iterator[list[int]], fill: Fill, timeout: float, in_order: bool = True
-    ) -> Iterator[HostBatch]:
-        """Yield slots filled by ``fill(slot, indices)`` in the order of ``batches``.
+    ) -> Iterator[tuple[HostBatch, Any]]:
+        """Yield ``(slot, what fill returned)`` for each of ``batches``, in their order.
 
         With ``in_order=False`` (DataLoader's ``in_order``) a batch is yielded as soon as it
         is filled, so one slow file does not hold back the batches behind it. The caller
@@ -151,12 +151,12 @@ class WorkerPool:
                         raise BatchTimeoutError(
                             f"no batch within timeout={timeout} s (batch {received} of this epoch)"
                         )
-                    slot, error = self._done.pop(key)
+                    slot, finished, error = self._done.pop(key)
                 received += 1
                 if error is not None:
                     self.release(slot)
                     raise error
-                yield slot
+                yield slot, finished
         finally:
             self._drain(run, submitted, received)
 

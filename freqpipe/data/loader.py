@@ -23,7 +23,7 @@ from torch.utils.data import (
 
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data._coefficients import CoefficientSource
-from freqpipe.data._device import OutputStage
+from freqpipe.data._device import HostResult, OutputStage
 from freqpipe.data._elastic import ElasticSampler
 from freqpipe.data._outputs import OutputPlan
 from freqpipe.data._pixels import PixelSource
@@ -690,14 +690,14 @@ class FreqLoader:
             self._slots.append(self._stage.transfer.allocate(self.spec))
         return self._slots[:count]
 
-    def _fill(self, slot: HostBatch, indices: list[int], rng: SampleRng) -> None:
+    def _fill(self, slot: HostBatch, indices: list[int], rng: SampleRng) -> HostResult | None:
+        """Fill ``slot``; on a CPU device also compute its batch here, in the worker thread."""
         if len(indices) > slot.labels.shape[0]:  # a custom batch_sampler with bigger batches
             spec = BatchSpec(len(indices), self.spec.fields)
             bigger = self._stage.transfer.allocate(spec)
             slot.arrays, slot.tensors, slot.labels = bigger.arrays, bigger.tensors, bigger.labels
         self._source.fill(slot, indices, rng)
-        if self._stage.on_host:
-            self._stage.host_finish(slot)
+        return self._stage.host_finish(slot) if self._stage.on_host else None
 
     def _seed(self) -> int:
         if self._base_seed is None or not self.persistent_workers:
@@ -775,8 +775,8 @@ class FreqLoader:
         pool: WorkerPool | None,
         own: list[HostBatch] | None,
     ) -> Generator[tuple[Any, ...], None, None]:
-        def fill(slot: HostBatch, indices: list[int]) -> None:
-            self._fill(slot, indices, rng)
+        def fill(slot: HostBatch, indices: list[int]) -> HostResult | None:
+            return self._fill(slot, indices, rng)
 
         if pool is None:
             # One shared slot is safe: a delivered batch never aliases it (host results are
@@ -784,13 +784,13 @@ class FreqLoader:
             slot = self._slot_pool(1)[0]
             for indices in batches:
                 slot.wait_reusable()
-                fill(slot, list(indices))
-                yield self._stage.deliver(self._stage.issue(slot))
+                finished = fill(slot, list(indices))
+                yield self._stage.deliver(self._stage.issue(slot, finished))
             return
         pending = None
         try:
-            for slot in pool.run(batches, fill, self.timeout, in_order=self.in_order):
-                issued = self._stage.issue(slot)  # H2D of this batch overlaps the consumer
+            for slot, finished in pool.run(batches, fill, self.timeout, in_order=self.in_order):
+                issued = self._stage.issue(slot, finished)  # H2D overlaps the consumer
                 pool.release(slot)
                 if self._stage.on_host:
                     yield self._stage.deliver(issued)
