@@ -89,7 +89,8 @@ class PillowBaseline(torch.utils.data.Dataset):
             img = im.convert("RGB")
         top, left, h, w = random_resized_crop_params(img.height, img.width, rng)
         s = self.size
-        img = img.resize((s, s), Image.Resampling.BILINEAR, box=(left, top, left + w, top + h))
+        # torchvision's resized_crop: crop, then resize (the filter stays inside the crop)
+        img = img.crop((left, top, left + w, top + h)).resize((s, s), Image.Resampling.BILINEAR)
         if rng.random() < 0.5:
             img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         x = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).contiguous()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader
 
 from freqpipe._samples import samples_path
 from freqpipe.bench import PillowBaseline
-from freqpipe.data import JpegFolder
+from freqpipe.data import JpegFolder, SampleRng
+from tests import _torchvision_ref as tv
 
 
 def _epochs(workers: int, seed: int, epochs: int = 2) -> list[torch.Tensor]:
@@ -33,3 +36,22 @@ def test_reproducible_under_torch_manual_seed(workers: int) -> None:
     a, b = _epochs(workers, seed=5), _epochs(workers, seed=5)
     assert all(torch.equal(x, y) for x, y in zip(a, b))
     assert not torch.equal(a[0], _epochs(workers, seed=6)[0])
+
+
+def test_crop_is_torchvisions_resized_crop() -> None:
+    """Each sample is torchvision's crop-then-resize and flip, drawn from the documented stream."""
+    samples = JpegFolder(samples_path()).samples
+    ds = PillowBaseline(samples, 64, normalize=False)
+    for index, (path, label) in enumerate(samples):
+        torch.manual_seed(index)
+        x, y = ds[index]
+        torch.manual_seed(index)
+        base = int(torch.empty((), dtype=torch.int64).random_().item())
+        rng = SampleRng(base, 0).for_index(index)
+        with Image.open(path) as im:
+            img = im.convert("RGB")
+        ref = tv.resized_crop(img, *tv.get_params(img.height, img.width, rng), 64)
+        if rng.random() < 0.5:
+            ref = ref[:, ::-1]
+        assert y == label
+        assert np.array_equal(x.permute(1, 2, 0).numpy(), ref), path

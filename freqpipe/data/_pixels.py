@@ -5,7 +5,11 @@ Training follows torchvision's ``RandomResizedCrop(size)`` defaults (scale (0.08
 resizes the short side to ``round(size * 8 / 7)`` (512 for 448, DCTNet) and centre-crops. When
 the region to resize is at least twice the target in both directions, libjpeg-turbo's scaled
 decode (1/2, 1/4, 1/8) does part of the shrinking. Resizing is Pillow's bilinear (antialiased,
-as torchvision on PIL images). The frequency transform runs later, on the device stage.
+as torchvision on PIL images). As torchvision's ``resized_crop``, a training crop is cut out
+first and then resized, so the filter stays inside the crop (conventions §9): exactly
+torchvision's crop of a full-size decode; after a scaled decode, whose box falls between
+pixels, the cut is the whole pixels covering the box, so the filter may reach less than one
+scaled pixel beyond it. The frequency transform runs later, on the device stage.
 
 libjpeg-turbo recovers damaged-but-decodable data here (PyTurboJPEG issues a warning); fatal
 errors are bad files for the loader's ``on_error`` policy.
@@ -13,6 +17,7 @@ errors are bad files for the loader's ``on_error`` policy.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -93,9 +98,13 @@ class PixelSource(SampleSource):
             rgb = decode((h, w), (s, s))
             fy, fx = rgb.shape[0] / height, rgb.shape[1] / width
             box = (left * fx, top * fy, (left + w) * fx, (top + h) * fy)
-            out = np.asarray(
-                Image.fromarray(rgb).resize((s, s), Image.Resampling.BILINEAR, box=box)
-            )
+            # torchvision crops, then resizes, so the filter never reads outside the box; a
+            # scaled decode's box is fractional, so crop to the whole pixels that cover it
+            x0, y0 = math.floor(box[0]), math.floor(box[1])
+            x1, y1 = math.ceil(box[2]), math.ceil(box[3])
+            inner = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
+            cropped = Image.fromarray(rgb[y0:y1, x0:x1])
+            out = np.asarray(cropped.resize((s, s), Image.Resampling.BILINEAR, box=inner))
             if rng.random() < 0.5:
                 out = out[:, ::-1]
             return out

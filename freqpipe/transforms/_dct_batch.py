@@ -54,6 +54,9 @@ class DctBatch:
         extent: (N, 2) int64 ``(height, width)`` of each window's image in full-res pixels.
         rngs: one ``numpy.random.Generator`` per image for the random transforms.
         box: (N, 4) float64 ``(left, top, right, bottom)``; starts as the whole extent.
+        within: (N, 4) int64, the pixels the resize filter may read: the region that is
+            resized (the whole extent, or a RandomResizedCrop's crop); a CenterCrop after a
+            resize narrows ``box`` but not this.
         flip: (N,) bool, horizontal flip.
         size: the output ``(height, width)``; ``None`` keeps each window's block grid.
         colour: (N, 3, 3) float64, the affine colour map on centred YCbCr ...
@@ -66,6 +69,7 @@ class DctBatch:
     extent: torch.Tensor
     rngs: list[np.random.Generator]
     box: torch.Tensor = field(init=False)
+    within: torch.Tensor = field(init=False)
     flip: torch.Tensor = field(init=False)
     size: tuple[int, int] | None = None
     colour_ops: list[Callable[[np.ndarray, np.ndarray, np.ndarray], None]] = field(
@@ -84,6 +88,7 @@ class DctBatch:
         h, w = self.extent[:, 0].to(torch.float64), self.extent[:, 1].to(torch.float64)
         zero = torch.zeros_like(h)
         self.box = torch.stack([zero, zero, w, h], dim=1)
+        self.within = self.box.to(torch.int64)
         self.flip = torch.zeros(n, dtype=torch.bool)
         self.erase = [None] * n
 
@@ -199,6 +204,7 @@ class DctBatch:
                 factor=factor,
                 frequencies=union if mixing else wanted[i],
                 flip=self.flip,
+                within=self.within,
             )
             for i, (plane, factor) in enumerate(zip(self.planes, self.factors))
         ]

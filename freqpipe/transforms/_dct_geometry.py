@@ -20,8 +20,9 @@ class RandomResizedCrop:
     """torchvision's ``RandomResizedCrop(size, scale, ratio)`` with bilinear interpolation.
 
     The region is drawn by torchvision's ``get_params`` algorithm per image; the crop and
-    resize happen in the DCT domain at render time. The box is block-free (any pixel), and
-    the filter may read pixels just outside it, as Pillow's ``resize(box=...)`` does.
+    resize happen in the DCT domain at render time. The box is block-free (any pixel), and,
+    as torchvision crops before it resizes, the filter reads only pixels inside it
+    (conventions §9).
 
     Example:
         >>> RandomResizedCrop(448).size
@@ -47,7 +48,10 @@ class RandomResizedCrop:
             # integer parameters over the current region, as torchvision on a PIL image
             height, width = round(bottom - top), round(right - left)
             t, l_, h, w = random_resized_crop_params(height, width, rng, self.scale, self.ratio)
-            batch.box[i] = torch.tensor([left + l_, top + t, left + l_ + w, top + t + h])
+            box = torch.tensor([left + l_, top + t, left + l_ + w, top + t + h])
+            batch.box[i] = box
+            # the crop is what gets resized: whole pixels (as cut from an earlier resize's box)
+            batch.within[i] = torch.cat([box[:2].floor(), box[2:].ceil()]).to(torch.int64)
         batch.size = self.size
         return batch
 
@@ -59,8 +63,9 @@ class Resize:
     """torchvision's ``Resize(size)``: an int resizes the short side, keeping the aspect.
 
     Followed by :class:`CenterCrop` (the evaluation recipe) the two compose into one box, since
-    cropping a resized image equals resizing with the matching box. A ``Resize`` whose output
-    is not whole blocks must be followed by a crop that is.
+    cropping a resized image equals resizing with the matching box while the filter still
+    reads the whole resized region (``DctBatch.within``). A ``Resize`` whose output is not
+    whole blocks must be followed by a crop that is.
 
     Example:
         >>> Resize(512).size

@@ -14,10 +14,13 @@ colour conversion is affine, resizing the YCbCr planes equals resizing RGB and c
 
 The matrices follow what a pixel pipeline does, so the DCT route reproduces it before rounding:
 
-- ``R`` is Pillow's bilinear resampling of a box in float pixel coordinates
-  (``Image.resize(size, Image.BILINEAR, box=...)``, i.e. torchvision's RandomResizedCrop and
-  Resize on PIL images): triangle filter, support widened by the scale when downscaling
-  (antialias), weights normalised per output sample, source samples clamped to the image.
+- ``R`` is Pillow's bilinear resampling of a box in float pixel coordinates, cropped first
+  as torchvision's ``resized_crop`` does on PIL images (``img.crop(box).resize(size,
+  BILINEAR)``): triangle filter, support widened by the scale when downscaling (antialias),
+  weights normalised per output sample, source samples clamped to the crop. The crop
+  (``within``) is the box's whole-pixel cover unless told otherwise; the whole image gives
+  Pillow's ``resize(size, BILINEAR, box=...)``, a resize followed by a crop (torchvision's
+  ``Resize`` + ``CenterCrop`` in one step).
 - ``U`` is libjpeg(-turbo)'s "fancy" upsampling of 2x subsampled chroma (``jdsample.c``): each
   output sample is 3/4 of its nearest input and 1/4 of the next nearest, edges replicated.
   libjpeg works in integers with rounding; ``U`` is the exact linear map it rounds.
@@ -28,6 +31,7 @@ batched implementation that runs on the loader's device.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,30 +51,47 @@ __all__ = [
 ]
 
 
-def resize_matrix(box: tuple[float, float], in_size: int, out_size: int) -> np.ndarray:
-    """Pillow's bilinear resampling of ``box`` along one axis, as an (out, in) matrix.
+def resize_matrix(
+    box: tuple[float, float],
+    in_size: int,
+    out_size: int,
+    *,
+    within: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Pillow's bilinear resize of ``box`` cut out of ``within``, as an (out, in) matrix.
 
-    Output sample ``i`` is centred at ``box[0] + (i + 0.5) * scale`` source pixels, with
+    This is ``crop(within).resize(out_size, BILINEAR, box=box - within[0])`` in Pillow terms:
+    output sample ``i`` is centred at ``box[0] + (i + 0.5) * scale`` source pixels, with
     ``scale = (box[1] - box[0]) / out_size``; the triangle filter is stretched by
-    ``max(scale, 1)`` (antialiasing when downscaling), only source samples in
-    ``[0, in_size)`` take part, and each row is normalised to sum to one.
+    ``max(scale, 1)`` (antialiasing when downscaling), only source samples in ``within``
+    take part, and each row is normalised to sum to one. By default ``within`` is the box's
+    integer cover, so an integer box is torchvision's ``resized_crop`` (crop, then resize);
+    ``within=(0, in_size)`` is Pillow's ``resize(box=...)`` of the whole image, i.e. resizing
+    the image and then cropping, as ``Resize`` + ``CenterCrop`` (conventions §9).
 
     Args:
         box: ``(start, end)`` of the source interval in pixels (floats allowed; it may not
             extend past the image).
         in_size: number of source samples (the image's extent on this axis).
         out_size: number of output samples.
+        within: ``(first, stop)``, the whole source samples the filter may read; it must
+            contain the box. Default ``(floor(start), ceil(end))``.
 
     Returns:
         (out_size, in_size) float64; ``R @ x`` resizes a column ``x``.
 
     Raises:
-        InvalidArgumentError: an empty box, a box outside the image, or a size below one.
+        InvalidArgumentError: an empty box, a box outside the image or outside ``within``,
+            or a size below one.
 
     Example:
         >>> resize_matrix((0, 4), 4, 2) * 7  # halving: the filter is two pixels wide
         array([[3., 3., 1., 0.],
                [0., 1., 3., 3.]])
+        >>> resize_matrix((1, 3), 4, 1)  # crop, then halve: the filter stays inside
+        array([[0. , 0.5, 0.5, 0. ]])
+        >>> resize_matrix((1, 3), 4, 1, within=(0, 4)) * 8  # resize(box=): it reaches out
+        array([[1., 3., 3., 1.]])
     """
     start, end = float(box[0]), float(box[1])
     if in_size < 1 or out_size < 1:
@@ -79,8 +100,15 @@ def resize_matrix(box: tuple[float, float], in_size: int, out_size: int) -> np.n
         raise InvalidArgumentError(
             f"box {start, end} must satisfy 0 <= start < end <= {in_size}", value=box
         )
-    # Pillow passes the box to C as single-precision floats and subtracts them in float32
-    start32, end32 = np.float32(start), np.float32(end)
+    first, stop = (math.floor(start), math.ceil(end)) if within is None else within
+    if not (0 <= first <= start and end <= stop <= in_size):
+        raise InvalidArgumentError(
+            f"within {first, stop} must hold the box {start, end} inside 0..{in_size}",
+            value=within,
+        )
+    # In the cut's own coordinates, as Pillow sees them: it passes the box to C as
+    # single-precision floats and subtracts them in float32
+    start32, end32 = np.float32(start - first), np.float32(end - first)
     scale = float(end32 - start32) / out_size
     start = float(start32)
     filterscale = max(scale, 1.0)
@@ -88,14 +116,14 @@ def resize_matrix(box: tuple[float, float], in_size: int, out_size: int) -> np.n
     out = np.zeros((out_size, in_size))
     for i in range(out_size):
         center = start + (i + 0.5) * scale
-        # Pillow truncates toward zero (C cast) and then clamps to the image
+        # Pillow truncates toward zero (C cast) and then clamps to its (cut) image
         lo = max(int(center - support + 0.5), 0)
-        hi = min(int(center + support + 0.5), in_size)
+        hi = min(int(center + support + 0.5), stop - first)
         j = np.arange(lo, hi)
         w = np.maximum(0.0, 1.0 - np.abs((j - center + 0.5) / filterscale))
         total = w.sum()
         if total:
-            out[i, lo:hi] = w / total
+            out[i, first + lo : first + hi] = w / total
     return out
 
 
@@ -198,6 +226,7 @@ def dct_resize_matrix(
     factor: int = 1,
     in_blocks: int | None = None,
     fancy: bool = True,
+    within: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """``T = B_out R U B_inᵀ`` along one axis: coefficients in, coefficients of the resized box out.
 
@@ -209,6 +238,8 @@ def dct_resize_matrix(
         in_blocks: blocks of the coefficient plane on this axis (libjpeg may pad the plane
             to whole MCUs); default ``ceil(ceil(image_size / factor) / 8)``.
         fancy: libjpeg's triangle upsampling (see :func:`fancy_upsampling`) or replication.
+        within: the pixels the resize filter may read, as :func:`resize_matrix` (default the
+            box's integer cover: crop, then resize).
 
     Returns:
         (out_size, 8 in_blocks) float64; row ``8 b + k`` is output frequency ``k`` of output
@@ -231,7 +262,7 @@ def dct_resize_matrix(
         raise InvalidArgumentError(
             f"{blocks} blocks cannot hold a {component}-sample component", value=in_blocks
         )
-    r = resize_matrix(box, image_size, out_size)
+    r = resize_matrix(box, image_size, out_size, within=within)
     u = upsample_matrix(factor, component, image_size, fancy=fancy)
     b_in_t = block_dct_matrix(blocks).T[:component]  # samples <- coefficients
     return block_dct_matrix(out_size // 8) @ (r @ (u @ b_in_t))
@@ -266,12 +297,13 @@ def resize_dct(
     image_size: tuple[int, int],
     factor: tuple[int, int] = (1, 1),
     frequencies: Sequence[int] | None = None,
+    within: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Coefficients of ``resize(crop(plane, box), size)``, computed from coefficients only.
 
     Equal, to float64 rounding, to :func:`~freqpipe.transforms.block_dct` of the decoded
-    plane (libjpeg's upsampling for chroma, no clamping or rounding) resized by Pillow's
-    bilinear filter with ``box``.
+    plane (libjpeg's upsampling for chroma, no clamping or rounding) cropped to ``within``
+    and resized by Pillow's bilinear filter with ``box`` (relative to the crop).
 
     Args:
         c: one component's dequantised coefficients, (..., 64, Hb, Wb), natural order, on the
@@ -282,6 +314,9 @@ def resize_dct(
         factor: ``(vertical, horizontal)`` subsampling of this component, e.g. ``(2, 2)`` for
             4:2:0 chroma; the output is on the full-resolution grid either way.
         frequencies: natural-order output frequencies to compute (default all 64).
+        within: ``(left, top, right, bottom)``, the whole pixels the filter may read; default
+            the box's integer cover, torchvision's crop; ``(0, 0, width, height)`` resizes the
+            whole image and then crops (see :func:`resize_matrix`).
 
     Returns:
         float64 (..., F, height / 8, width / 8), F = ``len(frequencies)``.
@@ -303,11 +338,24 @@ def resize_dct(
     out_h, out_w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
     left, top, right, bottom = (float(v) for v in box)
     fancy = fancy_upsampling(factor, image_size[1])
+    w_h, w_v = (None, None) if within is None else ((within[0], within[2]), (within[1], within[3]))
     t_v = dct_resize_matrix(
-        (top, bottom), image_size[0], out_h, factor=factor[0], in_blocks=c.shape[-2], fancy=fancy
+        (top, bottom),
+        image_size[0],
+        out_h,
+        factor=factor[0],
+        in_blocks=c.shape[-2],
+        fancy=fancy,
+        within=w_v,
     )
     t_h = dct_resize_matrix(
-        (left, right), image_size[1], out_w, factor=factor[1], in_blocks=c.shape[-1], fancy=fancy
+        (left, right),
+        image_size[1],
+        out_w,
+        factor=factor[1],
+        in_blocks=c.shape[-1],
+        fancy=fancy,
+        within=w_h,
     )
     freqs = np.arange(64) if frequencies is None else np.asarray(frequencies, dtype=np.int64)
     if freqs.ndim != 1 or freqs.size == 0 or freqs.min() < 0 or freqs.max() > 63:

@@ -25,16 +25,19 @@ __all__ = ["dct_resize_matrices", "resize_dct_batch"]
 
 
 def _pillow_bilinear(
-    start: torch.Tensor, end: torch.Tensor, extent: torch.Tensor, out_size: int, samples: int
+    start: torch.Tensor, end: torch.Tensor, within: torch.Tensor, out_size: int, samples: int
 ) -> torch.Tensor:
-    """(N, out_size, samples) Pillow bilinear weights; source samples at or past ``extent`` unused.
+    """(N, out_size, samples) Pillow bilinear weights reading only ``within``, (N, 2) int.
 
-    Pillow hands the box to C as float32 and subtracts in float32 (as the NumPy reference).
+    As :func:`freqpipe.transforms.resize.resize_matrix`: Pillow's resize of the image cut to
+    ``within``, the box relative to the cut handed to C as float32 and subtracted in float32.
     Each output sample has at most ``2 support + 2`` taps, so the weights are computed on the
     taps and scattered into the (otherwise zero) matrix.
     """
     device = start.device
-    start32, end32 = start.to(torch.float32), end.to(torch.float32)
+    cut, stop = within[:, 0].to(torch.int64), within[:, 1].to(torch.int64)
+    start32 = (start - cut).to(torch.float32)
+    end32 = (end - cut).to(torch.float32)
     scale = (end32 - start32).to(torch.float64) / out_size  # (N,)
     filterscale = torch.clamp(scale, min=1.0)
     i = torch.arange(out_size, dtype=torch.float64, device=device)
@@ -42,13 +45,18 @@ def _pillow_bilinear(
     support = filterscale[:, None]  # the triangle filter's support is 1, stretched
     first = torch.clamp(torch.trunc(center - support + 0.5), min=0).to(torch.int64)
     taps = math.ceil(2 * float(filterscale.max())) + 2
-    j = first[..., None] + torch.arange(taps, device=device)  # (N, out, taps)
+    j = first[..., None] + torch.arange(taps, device=device)  # (N, out, taps), cut's pixels
     x = (j.to(torch.float64) - center[..., None] + 0.5) / filterscale[:, None, None]
-    w = torch.clamp(1.0 - x.abs(), min=0.0) * (j < extent[:, None, None])
+    w = torch.clamp(1.0 - x.abs(), min=0.0) * (j < (stop - cut)[:, None, None])
     total = w.sum(dim=-1, keepdim=True)
     w = w / torch.where(total == 0, torch.ones_like(total), total)
     out = torch.zeros(start.shape[0], out_size, samples, dtype=torch.float64, device=device)
-    return out.scatter_add_(2, j.clamp(max=samples - 1), w)
+    return out.scatter_add_(2, (j + cut[:, None, None]).clamp(max=samples - 1), w)
+
+
+def _cover(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+    """(N, 2) the whole pixels covering each box: the default crop the filter reads."""
+    return torch.stack([torch.floor(start), torch.ceil(end)], dim=1).to(torch.int64)
 
 
 def _upsample_columns(
@@ -90,6 +98,7 @@ def dct_resize_matrices(
     fancy: torch.Tensor | None = None,
     flip: torch.Tensor | None = None,
     frequencies: Sequence[int] | None = None,
+    within: torch.Tensor | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Per-image ``T = B_out R U B_inᵀ`` along one axis, built on the boxes' device.
@@ -100,7 +109,8 @@ def dct_resize_matrices(
     Args:
         start: (N,) box starts in full-resolution pixels of each window.
         end: (N,) box ends.
-        extent: (N,) each window's valid full-resolution extent (its image size on this axis).
+        extent: (N,) each window's valid full-resolution extent (its image size on this axis),
+            which sets the chroma component's size.
         out_size: output samples, a multiple of 8.
         in_blocks: blocks of the coefficient windows on this axis.
         factor: the component's subsampling on this axis (1 or 2).
@@ -109,6 +119,9 @@ def dct_resize_matrices(
             applied to the width axis).
         frequencies: the output frequencies along this axis to keep (sorted, 0..7; default
             all eight); rows come block-major: row ``b * F + f``.
+        within: (N, 2) int, ``(first, stop)`` of the pixels the filter may read (default the
+            box's integer cover: crop, then resize; see
+            :func:`freqpipe.transforms.resize.resize_matrix`).
         dtype: floating dtype of the result (the matrices are built in float64).
 
     Returns:
@@ -130,7 +143,8 @@ def dct_resize_matrices(
     n, device = start.shape[0], start.device
     samples = 8 * in_blocks  # component samples of a window
     fancy = torch.ones(n, dtype=torch.bool, device=device) if fancy is None else fancy
-    r = _pillow_bilinear(start, end, extent, out_size, factor * samples)
+    within = _cover(start, end) if within is None else within.to(device)
+    r = _pillow_bilinear(start, end, within, out_size, factor * samples)
     if flip is not None:
         r = torch.where(flip[:, None, None], r.flip(1), r)
     m = torch.as_tensor(dct_matrix(), dtype=torch.float64, device=device)
@@ -155,6 +169,7 @@ def resize_dct_batch(
     factor: tuple[int, int] = (1, 1),
     frequencies: Sequence[int] | None = None,
     flip: torch.Tensor | None = None,
+    within: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Coefficients of each window's box resized to ``size``, from coefficients only.
 
@@ -170,6 +185,9 @@ def resize_dct_batch(
         factor: ``(vertical, horizontal)`` subsampling of the component (1 or 2 each).
         frequencies: natural-order output frequencies (default all 64).
         flip: (N,) bool, horizontal flip per image.
+        within: (N, 4) int ``(left, top, right, bottom)``, the pixels each filter may read;
+            default each box's integer cover, torchvision's crop (see
+            :func:`freqpipe.transforms.resize.resize_dct`).
 
     Returns:
         (N, F, height / 8, width / 8) in ``coeffs``' dtype, on its device.
@@ -194,6 +212,8 @@ def resize_dct_batch(
             f"expected boxes (N, 4) and extent (N, 2) for N = {n}, "
             f"got {tuple(boxes.shape)} and {tuple(extent.shape)}"
         )
+    if within is not None and tuple(within.shape) != (n, 4):
+        raise ShapeError(f"expected within (N, 4) for N = {n}, got {tuple(within.shape)}")
     out_h, out_w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
     freqs = np.arange(64) if frequencies is None else np.asarray(frequencies, dtype=np.int64)
     if freqs.ndim != 1 or freqs.size == 0 or freqs.min() < 0 or freqs.max() > 63:
@@ -214,6 +234,7 @@ def resize_dct_batch(
         factor=factor[0],
         fancy=fancy,
         frequencies=vs.tolist(),
+        within=None if within is None else within[:, 1::2],
         dtype=dtype,
     )
     t_h = dct_resize_matrices(
@@ -226,6 +247,7 @@ def resize_dct_batch(
         fancy=fancy,
         flip=flip,
         frequencies=us.tolist(),
+        within=None if within is None else within[:, 0::2],
         dtype=dtype,
     )
     img = coeffs.reshape(n, 8, 8, hb, wb).permute(0, 3, 1, 4, 2).reshape(n, 8 * hb, 8 * wb)

@@ -195,14 +195,13 @@ def test_pixel_source_train_follows_torchvision(
     - the loader's crop box (recorded where the pixel source draws it) equals
       :func:`tests._torchvision_ref.get_params` on a fresh generator of the same seed;
     - the output equals, exactly (after the ImageNet normalisation, to float32 rounding),
-      Pillow's bilinear resize of that box (``resize(box=...)``) of libjpeg-turbo's decode,
-      at the scale the loader documents (full size, or 1/2, 1/4, 1/8 while that covers the
-      target), flipped as drawn;
+      the crop then Pillow bilinear resize of libjpeg-turbo's decode at the scale the loader
+      documents (full size, or 1/2, 1/4, 1/8 while that covers the target), flipped as drawn;
+      a scaled decode is cropped to the whole pixels covering the scaled box (conventions §9);
     - and it follows torchvision's ``resized_crop`` (crop, then resize) of the full-size decode:
-      with a full-size decode to one grey level away from the output's edges, where Pillow's
-      box filter also weighs the pixels just outside the box (torchvision's crop clamps
-      there); with a scaled decode to a mean of a few levels (libjpeg-turbo's scaled IDCT
-      is its own low-pass filter, as in ``test_scaled_decode_is_close_to_full_decode``).
+      with a full-size decode to one grey level everywhere, the border included; with a
+      scaled decode to a mean of a few levels (libjpeg-turbo's scaled IDCT is its own
+      low-pass filter, as in ``test_scaled_decode_is_close_to_full_decode``).
     """
     drawn: dict[tuple[int, int], tuple[int, int, int, int]] = {}
     draw = _pixels.random_resized_crop_params
@@ -241,9 +240,10 @@ def test_pixel_source_train_follows_torchvision(
             decoded = full if factor is None else _turbo_rgb(files[yi], factor)
             fy, fx = decoded.shape[0] / height, decoded.shape[1] / width
             box = (j * fx, i * fy, (j + w) * fx, (i + h) * fy)
-            boxed = np.asarray(
-                Image.fromarray(decoded).resize((size, size), Image.Resampling.BILINEAR, box=box)
-            )
+            cover = (*map(math.floor, box[:2]), *map(math.ceil, box[2:]))
+            inner = (box[0] - cover[0], box[1] - cover[1], box[2] - cover[0], box[3] - cover[1])
+            cropped = Image.fromarray(decoded).crop(cover)
+            boxed = np.asarray(cropped.resize((size, size), Image.Resampling.BILINEAR, box=inner))
             if flip:
                 boxed = boxed[:, ::-1]
             ref = (boxed.transpose(2, 0, 1).astype(np.float32) / 255 - _MEAN) / _STD
@@ -255,12 +255,8 @@ def test_pixel_source_train_follows_torchvision(
                 torchvision = torchvision[:, ::-1]
             diff = np.abs(levels - torchvision.astype(np.float64))
             if factor is None:
-                # Pillow's triangle filter reaches 1/2 pixel of the source beyond the box
-                # when enlarging (size / 2 / extent output pixels), one output pixel when
-                # shrinking; its fixed-point weights, computed from the box offset, differ in
-                # the last bit between the two calls (hence 1 level).
-                margin = math.ceil(size / 2 / min(h, w)) + 1
-                assert diff[margin:-margin, margin:-margin].max() <= 1, files[yi].name
+                # the same crop and resize: the same pixels
+                assert diff.max() == 0, files[yi].name
             else:
                 assert diff.mean() < 6, files[yi].name
             seen += 1

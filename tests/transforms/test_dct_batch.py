@@ -24,7 +24,7 @@ from freqpipe.transforms.dct import (
     Resize,
 )
 from tests.tolerances import assert_close
-from tests.transforms.test_resize import float_planes, jpeg, pil_resize_f
+from tests.transforms.test_resize import float_planes, jpeg, pil_crop_resize_f, pil_resize_f
 
 GRAY = np.array([0.2989, 0.587, 0.114])  # torchvision's rgb_to_grayscale
 
@@ -59,7 +59,7 @@ def test_random_resized_crop_and_flip_equal_the_pixel_route(photo_jpegs):
         box = (left, top, left + w, top + h)
         ref = []
         for _, pixels in planes:
-            out = pil_resize_f(pixels, box, (64, 64))
+            out = pil_crop_resize_f(pixels, box, (64, 64))  # torchvision's resized_crop
             ref.append(out[:, ::-1] if flip else out)
         for p in range(3):
             assert_close(got[p][i].numpy(), block_dct(ref[p].copy()), precision=np.float32)

@@ -31,9 +31,12 @@ def windows(rng, n, hb, wb, factor):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("factor", [(1, 1), (2, 2), (1, 2), (2, 1)])
-def test_batch_equals_numpy_reference_per_image(device, factor):
+@pytest.mark.parametrize("whole", [False, True], ids=["crop", "whole-image"])
+def test_batch_equals_numpy_reference_per_image(device, factor, whole):
+    """Filter inside each box's cover (the default), or over the whole window's image."""
     rng = np.random.default_rng(sum(factor))
     c, boxes, ext = windows(rng, 5, 4, 5, factor)
+    within = np.concatenate([np.zeros_like(ext), ext[:, ::-1]], axis=1) if whole else None
     freqs = [0, 1, 2, 8, 9, 16, 27, 63]
     got = resize_dct_batch(
         torch.as_tensor(c, dtype=torch.float32, device=device),
@@ -42,12 +45,19 @@ def test_batch_equals_numpy_reference_per_image(device, factor):
         extent=torch.as_tensor(ext),
         factor=factor,
         frequencies=freqs,
+        within=None if within is None else torch.as_tensor(within),
     )
     assert got.device.type == device and got.dtype == torch.float32
     assert tuple(got.shape) == (5, len(freqs), 2, 3)
     for i in range(5):
         ref = resize_dct(
-            c[i], boxes[i], (16, 24), image_size=tuple(ext[i]), factor=factor, frequencies=freqs
+            c[i],
+            boxes[i],
+            (16, 24),
+            image_size=tuple(ext[i]),
+            factor=factor,
+            frequencies=freqs,
+            within=None if within is None else tuple(within[i]),
         )
         assert_close(got[i].cpu(), ref)
 
@@ -89,6 +99,8 @@ def test_errors():
         resize_dct_batch(c[:, :63], boxes, 8, extent=ext)
     with pytest.raises(ShapeError):
         resize_dct_batch(c, boxes[:1], 8, extent=ext)
+    with pytest.raises(ShapeError, match="within"):
+        resize_dct_batch(c, boxes, 8, extent=ext, within=torch.zeros(2, 2, dtype=torch.int64))
     with pytest.raises(InvalidArgumentError, match="multiple of 8"):
         resize_dct_batch(c, boxes, 12, extent=ext)
     with pytest.raises(InvalidArgumentError, match="factor"):
