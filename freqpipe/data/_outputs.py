@@ -13,7 +13,9 @@ Field names (a source's slot arrays, by the same names):
   coefficients and the quant value of each channel; with ``chroma="separate"`` the chroma
   channels come apart as ``chroma_coefficients`` and ``chroma_quant`` on their own grid;
 - ``dct`` (N, C, h, w) float16: DCT values already dequantised (a float16 store record);
-- ``pixels`` (N, H, W, 3) uint8 RGB crops.
+- ``pixels`` (N, H, W, 3) uint8 RGB crops;
+- a transform's coefficient covers (``transform=``): the fields of
+  :data:`freqpipe.data._transformed.COVER_FIELDS`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from freqpipe.transforms._dispatch import is_gpu_array
 __all__ = ["COMPUTES", "PRODUCES", "OutputPlan", "compute_outputs"]
 
 #: What a source can put in a batch slot.
-PRODUCES = ("coefficients", "dct", "pixels")
+PRODUCES = ("coefficients", "dct", "pixels", "cover")
 
 #: The fields of quantised values (int16, or int8 where a batch's values fit).
 _QUANTISED = ("coefficients", "chroma_coefficients")
@@ -51,6 +53,8 @@ class OutputPlan:
         dtype: ``"float32"`` or ``"float16"``.
         raw: return the quantised coefficients and quant values as they are.
         wavelet: the wavelet of the dwt output.
+        transform: covers -> dct: the per-image transforms (``freqpipe.transforms.dct``).
+        size: covers -> dct: the transform's output ``(height, width)``.
 
     Example:
         >>> OutputPlan("coefficients", "dct").fields
@@ -65,6 +69,8 @@ class OutputPlan:
     dtype: str = "float32"
     raw: bool = False
     wavelet: str = "haar"
+    transform: Any = None
+    size: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.key not in COMPUTES:
@@ -89,6 +95,10 @@ class OutputPlan:
         if self.produces == "coefficients":
             chroma = ("chroma_coefficients", "chroma_quant") if self.separate else ()
             return ("coefficients", "quant", *chroma)
+        if self.produces == "cover":
+            from freqpipe.data._transformed import COVER_FIELDS
+
+            return COVER_FIELDS
         return (self.produces,)
 
     def luma_channels(self) -> int:
@@ -261,6 +271,23 @@ def _pixels_dwt(fields: Mapping[str, Any], plan: OutputPlan, ops: _Ops) -> tuple
     return (ops.normalize(bands, *plan.mean_std(), plan.dtype),)
 
 
+def _transformed(fields: Mapping[str, Any], plan: OutputPlan, ops: _Ops) -> tuple[Any, ...]:
+    import torch
+
+    from freqpipe.data._transformed import render_covers
+
+    if plan.selection is None or plan.size is None:  # pragma: no cover - the loader sets them
+        raise InvalidArgumentError("transform= needs a selection and an output size")
+    host = isinstance(ops, _NumpyOps)
+    tensors = {
+        k: torch.from_numpy(np.ascontiguousarray(v)) if host else v for k, v in fields.items()
+    }
+    mean, std = plan.mean_std()
+    x = render_covers(tensors, plan.transform, plan.selection, plan.size, mean=mean, std=std)
+    x = x.to(getattr(torch, plan.dtype))
+    return (x.numpy() if host else x,)
+
+
 #: ``(produces, output)`` -> the computation of the output stage.
 COMPUTES: dict[tuple[str, str], Compute] = {
     ("coefficients", "dct"): _dequantized,
@@ -269,6 +296,7 @@ COMPUTES: dict[tuple[str, str], Compute] = {
     ("pixels", "dct"): _pixels_dct,
     ("pixels", "rgb"): _pixels_rgb,
     ("pixels", "dwt"): _pixels_dwt,
+    ("cover", "dct"): _transformed,
 }
 
 

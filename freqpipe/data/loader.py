@@ -38,6 +38,7 @@ from freqpipe.data._state import (
 )
 from freqpipe.data._stats import resolve_stats
 from freqpipe.data._store import StoreItems, StoreSource, is_store
+from freqpipe.data._transformed import TransformSource, output_size
 from freqpipe.data._workers import WorkerPool
 from freqpipe.errors import DeviceUnavailableError, InvalidArgumentError, LoaderStateError
 from freqpipe.jpeg.datasets import JpegFolder
@@ -261,6 +262,14 @@ class FreqLoader:
         pin_memory_device: accepted for DataLoader compatibility; pinning follows ``device``.
         in_order: True (default): batches in sampler order. False: a batch is delivered as
             soon as a worker has filled it, so one slow file does not stall the others.
+        transform: coefficient source only: torchvision-style transforms of the DCT batch
+            (``freqpipe.transforms.dct``: ``RandomResizedCrop``, ``RandomHorizontalFlip``,
+            ``ColorJitter``, ``RandomGrayscale``, ``RandomErasing``; ``Resize`` +
+            ``CenterCrop`` for evaluation), composed with their ``Compose``. The workers read
+            only the coefficients each image's crop needs (no pixel decode); the device stage
+            resizes, flips and recolours them in the DCT domain (conventions §9), then selects
+            and normalises. The output size is the transform's (``size`` may be left out);
+            images smaller than the crop are resized, as torchvision does, not padded.
         target_transform: applied to each target before collation (as torchvision datasets'
             ``target_transform``).
         strict: True (default): a damaged JPEG is a bad file (``on_error`` decides).
@@ -325,6 +334,7 @@ class FreqLoader:
         persistent_workers: bool = False,
         pin_memory_device: str = "",
         in_order: bool = True,
+        transform: Callable[[Any], Any] | None = None,
         target_transform: Callable[[Any], Any] | None = None,
         strict: bool = True,
         output: str = "dct",
@@ -353,6 +363,7 @@ class FreqLoader:
                 store = dataset
                 select, size = _store_geometry(store, select, size, output, chroma, source)
         select = "dct24" if select is None else select
+        given_size = size
         size = 448 if size is None else size
         if isinstance(dataset, IterableDataset) or not hasattr(dataset, "__getitem__"):
             raise InvalidArgumentError(
@@ -441,6 +452,22 @@ class FreqLoader:
             raise InvalidArgumentError("chroma='separate' needs the coefficient source")
         if raw and source != "coefficients":
             raise InvalidArgumentError("raw=True needs the coefficient source")
+        out_size = None
+        if transform is not None:
+            if source != "coefficients" or raw or chroma != "upsample" or store is not None:
+                raise InvalidArgumentError(
+                    "transform= needs the coefficient source of JPEG files, with "
+                    "chroma='upsample' and raw=False"
+                )
+            out_size = output_size(transform)
+            if out_size[0] != out_size[1]:
+                raise InvalidArgumentError(f"transform= must give square crops, got {out_size}")
+            if given_size is not None and given_size != out_size[0]:
+                raise InvalidArgumentError(
+                    f"size={given_size} but the transform gives {out_size[0]}: leave size out",
+                    value=given_size,
+                )
+            size = out_size[0]
         step = 16 if chroma == "separate" else 8
         if not isinstance(size, int) or size < step or size % step:
             raise InvalidArgumentError(
@@ -473,6 +500,7 @@ class FreqLoader:
         )
         self.raw = raw
         self._policy = ErrorPolicy(on_error)
+        self.transform = transform
         self._source = self._make_source(transfer_dtype, store)
         self._source.target_transform = target_transform
         self._source.collate_fn = collate_fn
@@ -485,6 +513,8 @@ class FreqLoader:
             dtype=str(self.dtype).removeprefix("torch."),
             raw=raw,
             wavelet=wavelet,
+            transform=transform,
+            size=out_size,
         )
         self._pinned = bool(pin_memory) and self.device.type == "cuda"
         self._stage = OutputStage(plan, self.device, pinned=self._pinned)
@@ -511,6 +541,15 @@ class FreqLoader:
                 train=self.train,
                 decoder=self.decoder,
                 decode_device=self.device.type,
+            )
+        if self.transform is not None:
+            return TransformSource(
+                self.dataset,
+                self._policy,
+                transform=self.transform,
+                batch_size=capacity,
+                cover_blocks=self.size // 8 + 4,  # grows when an image's crop needs more
+                strict=self.strict,
             )
         if self.selection is None:  # pragma: no cover - output is dct here
             raise InvalidArgumentError("the coefficient source needs a selection")

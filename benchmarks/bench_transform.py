@@ -1,0 +1,157 @@
+"""DCTNet's training preprocessing three ways: what stays on the CPU, and what crosses to the GPU.
+
+Pipelines (same photos, 2 worker threads/processes, batch 32, RandomResizedCrop(448) + flip,
+dct24):
+
+- ``pixels``: FreqLoader's pixel source (PyTurboJPEG decode, Pillow crop + resize, flip: the
+  DCTNet recipe); its batch is uint8 RGB, DCT'd on the device;
+- ``transform``: FreqLoader's coefficient source with ``transform=Compose([RandomResizedCrop,
+  RandomHorizontalFlip])``: entropy decode, then the cover of each crop into the slot; resize
+  and flip happen on the device, in the DCT domain;
+- ``torch+pillow``: torch DataLoader (2 processes) + Pillow RandomResizedCrop + flip +
+  ToTensor + Normalize (torchvision's defaults).
+
+"Worker CPU-ms/img" is the CPU time of the workers' part only, what stays on the CPU when the
+device is a GPU: the sources' ``fill`` for FreqLoader's (run on a pool of threads, no output
+stage), the whole ``__getitem__`` + collate for DataLoader's. "H2D bytes/img" counts what the
+batch tensors copy: the uint8 crop; the covers' int16 coefficients at their own size (and as
+the slot pads them) plus their small fields; the float32 tensor. The CPU-device figure
+renders the transform on this machine's CPU (no target: a GPU does that part). Rounds are
+interleaved; medians with min and max.
+
+Run ``python benchmarks/bench_transform.py [--data DIR] [--limit N] [--rounds N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from freqpipe._timing import Spread, cpu_seconds, interleave, run_info, timed, write_json
+from freqpipe.bench import PillowBaseline
+from freqpipe.data import FreqLoader, JpegFileList, JpegFolder, SampleRng
+from freqpipe.transforms.dct import Compose, RandomHorizontalFlip, RandomResizedCrop
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "photos"
+
+
+def _fill_all(loader: FreqLoader, files: JpegFileList, batch: int, workers: int) -> int:
+    """Run the loader's source over every image on ``workers`` threads (its workers' part)."""
+    source = loader._source
+    chunks = [list(range(i, min(i + batch, len(files)))) for i in range(0, len(files), batch)]
+    rng = SampleRng(int(torch.randint(0, 2**62, ()).item()), 0)
+
+    def fill(indices: list[int]) -> None:
+        slot = loader._stage.transfer.allocate(source.spec)
+        source.fill(slot, indices, rng)
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(fill, chunks))
+    return len(files)
+
+
+def _cover_bytes(loader: FreqLoader, files: JpegFileList) -> tuple[float, float]:
+    """Mean H2D bytes per image of the covers: at their own size, and padded as in the slot."""
+    source = loader._source
+    own, padded = [], []
+    rng = SampleRng(0, 0)
+    for i in range(len(files)):
+        slot = loader._stage.transfer.allocate(source.spec)
+        source.fill(slot, [i], rng)
+        a = slot.arrays
+        fv, fh = (int(v) for v in a["factors"][0])
+        rows, cols = (int(v) for v in a["blocks"][0])
+        small = sum(a[k][0].nbytes for k in ("quant", "factors", "origin", "blocks", "extent"))
+        small += a["rng_key"][0].nbytes
+        chroma = 2 * 64 * (-(-rows // fv)) * (-(-cols // fh)) * 2
+        own.append(64 * rows * cols * 2 + chroma + small + 8)
+        padded.append(a["luma"][0].nbytes + a["chroma"][0].nbytes + small + 8)
+    return float(np.mean(own)), float(np.mean(padded))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--limit", type=int, default=96, help="images (default 96)")
+    p.add_argument("--size", type=int, default=448)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks/results/bench_transform.json")
+    args = p.parse_args(argv)
+    folder = JpegFolder(args.data)
+    step = max(len(folder) // args.limit, 1)  # spread over the classes
+    picked = folder.samples[::step][: args.limit]
+    n = len(picked)
+    files = JpegFileList([f for f, _ in picked], [y for _, y in picked])
+    s, w, b = args.size, args.workers, args.batch
+    transform = Compose([RandomResizedCrop(s), RandomHorizontalFlip()])
+    common: dict[str, Any] = {"batch_size": b, "device": "cpu", "select": "dct24"}
+    pixel_loader = FreqLoader(files, source="pixels", size=s, train=True, **common)
+    cover_loader = FreqLoader(files, transform=transform, **common)
+    render_loader = FreqLoader(files, transform=transform, num_workers=w, shuffle=True, **common)
+    baseline = PillowBaseline(list(picked), s, normalize=True)
+
+    def torch_epoch() -> int:
+        dl = DataLoader(baseline, batch_size=b, num_workers=w, shuffle=True)
+        return sum(len(y) for _, y in dl)
+
+    def render_epoch() -> int:
+        return sum(len(y) for _, y in render_loader)
+
+    candidates = {
+        "pixels": timed(lambda: _fill_all(pixel_loader, files, b, w)),
+        "transform": timed(lambda: _fill_all(cover_loader, files, b, w)),
+        "torch+pillow": timed(torch_epoch, cpu_clock=cpu_seconds),
+        "transform, rendered on this CPU": timed(render_epoch),
+    }
+    samples = interleave(candidates, args.rounds, warmup=1)
+    own, padded = _cover_bytes(cover_loader, files)
+    h2d = {
+        "pixels": s * s * 3 + 8,
+        "transform": own,
+        "torch+pillow": s * s * 3 * 4 + 8,
+        "transform, rendered on this CPU": own,
+    }
+    rows = {}
+    print(f"{n} images, {w} workers, batch {b}, RandomResizedCrop({s}) + flip, dct24")
+    print(f"{'pipeline':<32}{'img/s':>9}{'CPU-ms/img':>12}{'H2D bytes/img':>15}")
+    for name, runs in samples.items():
+        rate = Spread.of([n / r.wall_s for r in runs])
+        cpu = Spread.of([1e3 * r.cpu_s / n for r in runs])
+        rows[name] = {
+            "images_per_s": rate.to_dict(),
+            "cpu_ms_per_image": cpu.to_dict(),
+            "h2d_bytes_per_image": h2d[name],
+        }
+        print(f"{name:<32}{rate.median:>9.1f}{cpu.median:>12.2f}{h2d[name]:>15,.0f}")
+    ratio = rows["transform"]["cpu_ms_per_image"]["median"] / max(
+        rows["pixels"]["cpu_ms_per_image"]["median"], 1e-9
+    )
+    print(
+        f"transform / pixels worker CPU = {ratio:.2f} (target <= 0.33); covers padded to the "
+        f"slot: {padded:,.0f} bytes/img"
+    )
+    write_json(
+        args.out,
+        {
+            **run_info(command=" ".join(sys.argv)),
+            "images": n,
+            "rows": rows,
+            "cover_bytes_padded": padded,
+            "cpu_ratio": ratio,
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

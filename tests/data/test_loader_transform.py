@@ -1,0 +1,161 @@
+"""FreqLoader(transform=...): coefficient covers rendered on the device equal whole images.
+
+The reference is the same transform on a DctBatch of each whole image
+(``DctBatch.from_coefficients``), itself checked against torchvision's pixel ops on decoded
+pixels in tests/transforms/test_dct_batch.py. Equality here says the worker reads every
+coefficient the crop needs (luma, chroma and its upsampling margin) and that the device stage
+moves the boxes to the covers correctly, for each sampling, crops at the image edges, crops
+larger than the slot's first capacity, and images smaller than the output.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import freqpipe as fp
+from freqpipe.data import FreqLoader, JpegFileList
+from freqpipe.errors import InvalidArgumentError
+from freqpipe.transforms import Selection
+from freqpipe.transforms.dct import (
+    CenterCrop,
+    ColorJitter,
+    Compose,
+    DctBatch,
+    MixUp,
+    RandomErasing,
+    RandomGrayscale,
+    RandomHorizontalFlip,
+    RandomResizedCrop,
+    Resize,
+)
+from tests.tolerances import assert_close
+from tests.transforms.test_resize import jpeg
+
+
+def _gray(height: int, width: int, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    img = Image.fromarray(rng.integers(0, 256, (height, width), dtype=np.uint8), "L")
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def mixed() -> list[bytes]:
+    """4:4:4, 4:2:2, 4:2:0 and grayscale, odd sizes, one smaller than the crop, one large."""
+    return [
+        jpeg(75, 101, 0, seed=1),
+        jpeg(83, 66, 1, seed=2),
+        jpeg(97, 131, 2, seed=3),
+        _gray(70, 90, seed=4),
+        jpeg(40, 52, 2, seed=5),
+        jpeg(300, 410, 2, seed=6),
+    ]
+
+
+def _reference(data: bytes, transform, selection: Selection, key: list[int]) -> torch.Tensor:
+    c = fp.read_coefficients(data)
+    batch = DctBatch.from_coefficients([c], dtype=torch.float64)
+    if len(batch.planes) == 1:  # grayscale: zero chroma, as the loader reads it
+        zero = torch.zeros_like(batch.planes[0])
+        batch = DctBatch([batch.planes[0], zero, zero], [(1, 1)] * 3, batch.extent, batch.rngs)
+    batch.rngs = [np.random.default_rng(key)]
+    batch = transform(batch)
+    x = torch.cat(batch.render([p.tolist() for p in selection.per_plane]), dim=1)
+    return batch.apply_erasing(x)[0]
+
+
+def _run(files: list[bytes], transform, select: str = "dct24", **kw) -> tuple[list, FreqLoader]:
+    ds = JpegFileList(files, list(range(len(files))))
+    loader = FreqLoader(
+        ds,
+        batch_size=3,
+        transform=transform,
+        select=select,
+        device="cpu",
+        normalize=None,
+        generator=torch.Generator().manual_seed(11),
+        **kw,
+    )
+    return list(loader), loader
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        Compose([RandomResizedCrop(64), RandomHorizontalFlip()]),
+        Compose([RandomResizedCrop(48, scale=(0.5, 1.0)), RandomHorizontalFlip(p=1.0)]),
+        Compose([Resize(73), CenterCrop(64)]),
+    ],
+    ids=["rrc-flip", "rrc-large-flip", "resize-centercrop"],
+)
+@pytest.mark.parametrize("workers", [0, 2])
+def test_covers_equal_whole_images(mixed, transform, workers) -> None:
+    batches, loader = _run(mixed, transform, num_workers=workers)
+    sel = Selection.preset("dct24")
+    got = torch.cat([x for x, _ in batches])
+    assert [int(v) for _, y in batches for v in y] == list(range(len(mixed)))
+    base = loader._base_seed
+    for i, data in enumerate(mixed):
+        ref = _reference(data, transform, sel, [base, 0, i, 0])
+        assert_close(got[i].numpy(), ref.numpy(), precision=np.float32)
+
+
+def test_colour_and_erasing_follow_the_same_draws(mixed) -> None:
+    transform = Compose(
+        [
+            RandomResizedCrop(64),
+            ColorJitter(0.4, 0.4, 0.4),
+            RandomGrayscale(0.5),
+            RandomErasing(p=1.0),
+        ]
+    )
+    files = [mixed[0], mixed[2], mixed[5]]
+    batches, loader = _run(files, transform, select="dct64")
+    got = torch.cat([x for x, _ in batches])
+    for i, data in enumerate(files):
+        ref = _reference(data, transform, Selection.preset("dct64"), [loader._base_seed, 0, i, 0])
+        assert_close(got[i].numpy(), ref.numpy(), precision=np.float32)
+
+
+def test_new_crops_every_epoch_and_normalised_by_default(mixed) -> None:
+    ds = JpegFileList(mixed[:3], [0, 1, 2])
+    loader = FreqLoader(
+        ds, batch_size=3, transform=Compose([RandomResizedCrop(64)]), device="cpu", shuffle=True
+    )
+    (a, _), (b, _) = next(iter(loader)), next(iter(loader))
+    assert a.shape == (3, 24, 8, 8) and a.dtype == torch.float32
+    assert not torch.equal(a, b)
+    assert float(a.abs().mean()) < 10  # normalised: the shipped dct24 statistics
+
+
+def test_png_named_jpg_goes_through_the_fallback(mixed, tmp_path) -> None:
+    png = io.BytesIO()
+    Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(png, "PNG")
+    batches, loader = _run([mixed[0], png.getvalue()], Compose([RandomResizedCrop(32)]))
+    assert loader.fallbacks == {"PNG file, not a JPEG": 1} or sum(loader.fallbacks.values()) == 1
+    assert torch.cat([x for x, _ in batches]).shape == (2, 24, 4, 4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (
+            {"transform": Compose([RandomResizedCrop(64), MixUp(alpha=0.2, num_classes=10)])},
+            "MixUp",
+        ),
+        ({"transform": Compose([Resize(64)])}, "one size"),
+        ({"transform": RandomResizedCrop(64), "size": 32}, "leave size out"),
+        ({"transform": RandomResizedCrop(64), "source": "pixels"}, "coefficient source"),
+        ({"transform": RandomResizedCrop(64), "raw": True}, "raw=False"),
+    ],
+)
+def test_bad_transform_arguments(mixed, kwargs, match) -> None:
+    ds = JpegFileList(mixed[:1], [0])
+    with pytest.raises(InvalidArgumentError, match=match):
+        FreqLoader(ds, batch_size=1, device="cpu", **kwargs)
