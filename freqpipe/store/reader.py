@@ -403,7 +403,9 @@ class FreqStore:
         if windows is None:
             g = self.size // 8
             return np.array([(*center_window(tuple(self.grids[i]), g), 0) for i in idx], np.int64)
-        win = np.asarray(windows, dtype=np.int64).reshape(-1, 3) if len(idx) else np.empty((0, 3))
+        win = np.asarray(windows, dtype=np.int64)
+        if win.size == 0 and idx.shape[0] == 0:
+            win = win.reshape(0, 3)
         if win.shape != (idx.shape[0], 3):
             raise InvalidArgumentError(
                 f"windows must be (N={idx.shape[0]}, 3) (top, left, hflip), got {win.shape}"
