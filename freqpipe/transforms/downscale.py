@@ -16,12 +16,14 @@ onto the luma grid applies unchanged.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from freqpipe.errors import InvalidArgumentError
-from freqpipe.transforms.resize import apply_dct_matrices, block_dct_matrix, resize_matrix
+from freqpipe.transforms.dct import dct_matrix
+from freqpipe.transforms.resize import apply_dct_matrices, resize_matrix
 
 __all__ = ["downscale_dct", "downscale_matrix", "max_side_size"]
 
@@ -83,11 +85,24 @@ def downscale_matrix(extent: float, in_blocks: int, out_samples: int) -> np.ndar
         raise InvalidArgumentError(
             f"cannot resize {extent} samples in {in_blocks} blocks to {out_samples} samples"
         )
-    r = resize_matrix((0.0, float(extent)), in_samples, out_samples)
+    return _downscale_matrix(float(extent), int(in_blocks), int(out_samples)).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _downscale_matrix(extent: float, in_blocks: int, out_samples: int) -> np.ndarray:
+    # Datasets repeat a few image sizes; the matrices are cached read-only per size.
+    r = resize_matrix((0.0, extent), math.ceil(extent), out_samples)
     out_blocks = -(-out_samples // 8)
     edge = np.minimum(np.arange(8 * out_blocks), out_samples - 1)  # replicate the last sample
-    b_in_t = block_dct_matrix(in_blocks).T[:in_samples]  # samples <- coefficients
-    return block_dct_matrix(out_blocks) @ (r[edge] @ b_in_t)
+    samples = np.zeros((8 * out_blocks, 8 * in_blocks))
+    samples[:, : r.shape[1]] = r[edge]
+    # B_out · S · B_inᵀ, block by block: both B are block-diagonal copies of the 8-point DCT,
+    # so the products are 8-wide contractions (the same as block_dct_matrix's dense products)
+    m = dct_matrix()
+    t = (samples.reshape(8 * out_blocks, in_blocks, 8) @ m.T).reshape(8 * out_blocks, -1)
+    t = np.einsum("kj,bjc->bkc", m, t.reshape(out_blocks, 8, -1)).reshape(8 * out_blocks, -1)
+    t.flags.writeable = False
+    return t
 
 
 def downscale_dct(
@@ -122,6 +137,6 @@ def downscale_dct(
         (64, 1, 2)
     """
     c = np.asarray(c, dtype=np.float64)
-    t_v = downscale_matrix(extent[0], c.shape[-2], out_samples[0])
-    t_h = downscale_matrix(extent[1], c.shape[-1], out_samples[1])
+    t_v = _downscale_matrix(float(extent[0]), c.shape[-2], int(out_samples[0]))
+    t_h = _downscale_matrix(float(extent[1]), c.shape[-1], int(out_samples[1]))
     return apply_dct_matrices(c, t_v, t_h, frequencies)
