@@ -19,6 +19,8 @@ __all__ = [
     "DeviceUnavailableError",
     "DiskFullError",
     "FileMissingError",
+    "FixedCropStoreError",
+    "FixedCropWarning",
     "FreqpipeError",
     "ImageTooLargeError",
     "IncompleteStoreError",
@@ -252,6 +254,21 @@ class StoreSchemaError(StoreCorruptError):
     def __init__(self, message: str, *, field: str, source: str | None = None):
         super().__init__(message, source=source)
         self.field = field
+
+
+class FixedCropStoreError(InvalidArgumentError):
+    """``train=True`` on a store of fixed centre crops: every epoch would see the same tensors.
+
+    Convert with ``layout="whole"`` (``freqpipe convert --layout whole``) to train, or pass
+    ``train=False``.
+    """
+
+
+class FixedCropWarning(UserWarning):
+    """Training inferred (``shuffle=True``) over a store of fixed centre crops: no augmentation.
+
+    The loader shuffles but every epoch sees the same crops, unflipped.
+    """
 
 
 class DiskFullError(StoreError):

@@ -17,6 +17,8 @@ EXPECTED = {
     "DTypeError",
     "DeviceUnavailableError",
     "FileMissingError",
+    "FixedCropStoreError",
+    "FixedCropWarning",
     "DiskFullError",
     "ElasticSampler",
     "FreqLoader",

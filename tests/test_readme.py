@@ -60,6 +60,7 @@ def _workdir(tmp_path: Path) -> Path:
     (tmp_path / "imagenet").mkdir()
     (tmp_path / "imagenet" / "train").symlink_to(samples_path(), target_is_directory=True)
     (tmp_path / "train").symlink_to(samples_path(), target_is_directory=True)
+    (tmp_path / "val").symlink_to(samples_path(), target_is_directory=True)
     return tmp_path
 
 

@@ -29,9 +29,11 @@ def register(subparsers: Any) -> None:
         "convert",
         help="convert a JPEG dataset into a packed frequency store",
         description="Convert an ImageFolder directory (or a '<file> <label>' list) into a store "
-        "of fixed-size frequency records that FreqStore / FreqLoader read by memmap with no "
-        "decoding. Resumable (--resume), splittable over ranks (--rank/--world-size or "
-        "torchrun's RANK/WORLD_SIZE), finished by --merge.",
+        "of frequency records that FreqStore / FreqLoader read by memmap with no decoding: "
+        "fixed centre crops (--layout crop, for evaluation) or whole images that the loader "
+        "crops and flips at random every epoch (--layout whole, for training). Resumable "
+        "(--resume), splittable over ranks (--rank/--world-size or torchrun's "
+        "RANK/WORLD_SIZE), finished by --merge.",
     )
     p.add_argument("paths", nargs="+", metavar="SRC DST", help="SRC DST (or DST with --merge)")
     p.add_argument(
@@ -50,6 +52,21 @@ def register(subparsers: Any) -> None:
         default=None,
         help="jpeg route: store the files frequency-ordered (freqpipe reorder) with these "
         "comma-separated presets or selection JSON files, e.g. dct24,all",
+    )
+    p.add_argument(
+        "--layout",
+        choices=("crop", "whole"),
+        default=None,
+        help="crop: one fixed centre crop of --size per image, for evaluation (default); "
+        "whole: the whole image, cropped and flipped at random at load time, for training "
+        "(coefficient route; the default with --max-side)",
+    )
+    p.add_argument(
+        "--max-side",
+        type=int,
+        default=None,
+        help="--layout whole: scale images whose longer side exceeds this down to it first "
+        "(in the DCT domain), e.g. 256",
     )
     p.add_argument("--resize-short", type=int, default=None, help="pixel route: short side")
     p.add_argument("--dtype", choices=("auto", "int16", "float16"), default="auto")
@@ -116,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         merge_timeout=args.merge_timeout,
         progress=not args.no_progress,
         order=None if args.order is None else parse_order(args.order),
+        layout=args.layout,
+        max_side=args.max_side,
         command=shlex.join(["freqpipe", *getattr(args, "argv", sys.argv[1:])]),
     )
     print(summary.line())

@@ -37,7 +37,7 @@ from freqpipe.data._state import (
     restore_samplers,
 )
 from freqpipe.data._stats import resolve_stats
-from freqpipe.data._store import StoreItems, StoreSource, is_store
+from freqpipe.data._store import StoreItems, StoreSource, is_store, store_train
 from freqpipe.data._transformed import TransformSource, output_size
 from freqpipe.data._workers import WorkerPool
 from freqpipe.errors import DeviceUnavailableError, InvalidArgumentError, LoaderStateError
@@ -288,7 +288,11 @@ class FreqLoader:
         device: output device (default CUDA when available, else CPU).
         train: random crops and flips. Default: ``shuffle`` when given, else what the sampler
             says (``DistributedSampler.shuffle``; True for torch's random samplers, False for
-            ``SequentialSampler``); for any other sampler False, with a warning.
+            ``SequentialSampler``); for any other sampler False, with a warning. A store of
+            fixed centre crops (``freqpipe convert``'s default ``--layout crop``) cannot
+            augment: ``train=True`` raises :class:`~freqpipe.errors.FixedCropStoreError`, an
+            implied one warns (:class:`~freqpipe.errors.FixedCropWarning`) and loads its crops;
+            a ``--layout whole`` store crops and flips as the coefficient source does.
         source: ``"coefficients"`` or ``"pixels"``; default by ``output``.
         on_error: bad files: ``"raise"`` (default; names the file and the reason), ``"skip"``
             (replace deterministically, keep the batch size, count in :attr:`skipped`) or
@@ -489,6 +493,8 @@ class FreqLoader:
                 stacklevel=2,
             )
         self.train = _default_train(shuffle, self.batch_sampler) if train is None else bool(train)
+        if store is not None:
+            self.train = store_train(store, self.train, explicit=train is not None)
         self.selection = Selection.from_spec(select) if output == "dct" else None
         channels = {"dct": len(self.selection or ()), "dwt": 12, "rgb": 3}[output]
         stats = (
@@ -531,7 +537,7 @@ class FreqLoader:
     def _make_source(self, transfer: str, store: Any = None) -> Source:
         capacity = self.batch_size or getattr(self.batch_sampler, "batch_size", None) or 1
         if store is not None:
-            return StoreSource(store, self._policy, batch_size=capacity)
+            return StoreSource(store, self._policy, batch_size=capacity, train=self.train)
         if self.source == "pixels":
             return PixelSource(
                 self.dataset,

@@ -116,6 +116,8 @@ def convert(
     progress: bool = True,
     command: str | None = None,
     order: Sequence[str | Selection] | None = None,
+    layout: str | None = None,
+    max_side: int | None = None,
 ) -> ConvertSummary:
     """Convert a JPEG dataset into a packed store (see :mod:`freqpipe.store`).
 
@@ -123,7 +125,8 @@ def convert(
         src: an ImageFolder directory or a ``<file> <label>`` list (:func:`scan_inputs`).
         dst: the store directory (created; must be empty unless ``resume``).
         select: channel preset name or :class:`~freqpipe.transforms.Selection`.
-        size: crop side in pixels (multiple of 8); records are (C, size/8, size/8).
+        size: crop side in pixels (multiple of 8); records are (C, size/8, size/8), or, with
+            ``layout="whole"``, the side of the window a loader reads of each image.
         route: ``"coefficient"`` (native reader, block-aligned centre crop, no decode),
             ``"pixel"`` (DCTNet: decode, resize, centre crop, block DCT) or ``"jpeg"`` (keep
             the original bytes).
@@ -143,6 +146,13 @@ def convert(
         order: ``route="jpeg"`` only: store each file frequency-ordered by
             :func:`~freqpipe.jpeg.reorder_jpeg` with these selections (lossless); a
             ``FreqLoader`` over the store then reads only the prefix its selection needs.
+        layout: ``"crop"`` (the default; one fixed centre crop per image: for evaluation, a
+            loader returns the same tensors every epoch) or ``"whole"`` (coefficient route:
+            whole images, so ``FreqLoader(store, train=True)`` crops and flips at random every
+            epoch: for training). Default ``"whole"`` when ``max_side`` is given.
+        max_side: ``layout="whole"``: scale images whose longer side exceeds this down to it
+            in the DCT domain first (FFCV's ``max_resolution``), re-quantised with each file's
+            own tables.
 
     Returns:
         A :class:`ConvertSummary`.
@@ -164,7 +174,18 @@ def convert(
     """
     t0 = time.perf_counter()
     sels = None if order is None else tuple(Selection.from_spec(o) for o in order)
-    spec = RecordSpec(route, Selection.from_spec(select), size, resize_short, dtype, sels)
+    if layout is None:
+        layout = "crop" if max_side is None else "whole"
+    spec = RecordSpec(
+        route,
+        Selection.from_spec(select),
+        size,
+        resize_short,
+        dtype,
+        sels,
+        layout=layout,
+        max_side=max_side,
+    )
     rank, world_size = rank_world(rank, world_size)
     nworkers = workers if workers is not None else min(8, os.cpu_count() or 1)
     if nworkers < 1:

@@ -165,12 +165,10 @@ class ShardHeader:
 
 #: Sections every shard has after its kind's own.
 COMMON_SECTIONS = ("labels", "index")
-#: Record kind -> the dtypes its shards' ``coeffs`` may have, and the manifest's ``dtype``.
-COEFF_DTYPES = {name: k.shard_dtypes for name, k in KINDS.items()}
+#: Record kind -> the values the manifest's ``dtype`` may take.
 MANIFEST_DTYPES = {name: k.manifest_dtypes for name, k in KINDS.items()}
 #: Record kind (:mod:`freqpipe.store.kinds`) -> the sections of its shards, in file order.
 SECTIONS = {name: k.sections + COMMON_SECTIONS for name, k in KINDS.items()}
-_FIXED_DTYPES = {"quant": "uint16", "labels": "int64", "index": "int64", "data": "uint8"}
 
 
 def fail_field(source: str, field: str, problem: str) -> StoreSchemaError:
@@ -211,7 +209,8 @@ def check_header(obj: Any, source: str) -> tuple[str, int, dict[str, dict[str, A
     """Check a parsed shard header; return ``(kind, records, sections, size)``.
 
     Every section must lie inside the file on a page boundary, with a known dtype and the
-    shape its kind implies for ``records`` records.
+    shape its kind implies for ``records`` records
+    (:meth:`~freqpipe.store.kinds.RecordKind.section_rule`).
 
     Raises:
         StoreSchemaError: a field is missing, of the wrong type, or inconsistent.
@@ -248,7 +247,7 @@ def check_header(obj: Any, source: str) -> tuple[str, int, dict[str, dict[str, A
                 source, field + ".offset", f"must be a multiple of {PAGE}, got {offset}"
             )
         dtype = sec.get("dtype")
-        allowed = COEFF_DTYPES[kind] if name == "coeffs" else (_FIXED_DTYPES.get(name, "uint64"),)
+        allowed, ndim, extra_rows = KINDS[kind].section_rule(name)
         try:
             dt = np.dtype(dtype) if isinstance(dtype, str) else None
         except (TypeError, ValueError):
@@ -256,9 +255,8 @@ def check_header(obj: Any, source: str) -> tuple[str, int, dict[str, dict[str, A
         if dt is None or dt.name not in allowed:
             raise fail_field(source, field + ".dtype", f"must be one of {allowed}, got {dtype!r}")
         shape = shape_field(sec.get("shape"), source, field + ".shape")
-        rows = n + 1 if name == "offsets" else n
-        ndim = {"coeffs": 4, "quant": 2}.get(name, 1)
-        if len(shape) != ndim or (name != "data" and shape[0] != rows):
+        rows = n + (extra_rows or 0)
+        if len(shape) != ndim or (extra_rows is not None and shape[0] != rows):
             raise fail_field(
                 source,
                 field + ".shape",
@@ -267,8 +265,6 @@ def check_header(obj: Any, source: str) -> tuple[str, int, dict[str, dict[str, A
         end = offset + int(np.prod(shape, dtype=np.int64)) * dt.itemsize
         if end > size:
             raise fail_field(source, field, f"ends at byte {end}, past the file's size {size}")
-    if kind == "quantized" and sections["quant"]["shape"][1:] != sections["coeffs"]["shape"][1:2]:
-        raise fail_field(source, "sections.quant.shape", "must have one value per coeffs channel")
     return kind, n, sections, size
 
 

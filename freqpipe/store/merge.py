@@ -81,7 +81,17 @@ def merge(dst: str | os.PathLike[str]) -> dict[str, Any]:
         )
     first = load_json(plans[0])
     world = int(first["world_size"])
-    same = ("route", "selection", "size", "resize_short", "dtype", "inputs_sha256", "classes")
+    same = (
+        "route",
+        "kind",
+        "selection",
+        "size",
+        "resize_short",
+        "max_side",
+        "dtype",
+        "inputs_sha256",
+        "classes",
+    )
     shards: list[dict[str, Any]] = []
     rejects: list[list[Any]] = []
     commands = []
@@ -123,6 +133,7 @@ def merge(dst: str | os.PathLike[str]) -> dict[str, Any]:
         "resize_short": first["resize_short"],
         "chroma": first["chroma"],
         **({"order": first["order"]} if "order" in first else {}),
+        **({"max_side": first["max_side"]} if "max_side" in first else {}),
         "classes": first["classes"],
         "num_records": sum(s["records"] for s in shards),
         "num_rejects": len(rejects),

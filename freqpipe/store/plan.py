@@ -90,7 +90,7 @@ class RankPlan:
         n_total = len(inputs.paths)
         lo, hi = rank * n_total // world_size, (rank + 1) * n_total // world_size
         per_shard = records_per_shard(
-            shard_size, kind.bytes_per_record(inputs.paths[lo : min(hi, lo + 64)])
+            shard_size, kind.bytes_per_record(spec, inputs.paths[lo : min(hi, lo + 64)])
         )
         settings = {
             "format": FORMAT_NAME,

@@ -1,7 +1,9 @@
 """``FreqStore``: a converted store as a dataset, read by memmap with no decoding.
 
 What a record holds, the fields of a batch and which section fills each are the store's
-record kind's (:mod:`freqpipe.store.kinds`); this module maps shards and gathers rows.
+record kind's (:mod:`freqpipe.store.kinds`); this module maps shards and gathers rows. A store of
+whole-image records (``layout="whole"``) is read through one block-aligned window per record,
+flipped where asked, so a loader can crop at random every epoch.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from freqpipe.store.format import (
 )
 from freqpipe.store.kinds import BatchFields, RecordKind, kind_for_manifest
 from freqpipe.store.schema import check_manifest, check_shard_matches
-from freqpipe.transforms import Selection
+from freqpipe.transforms import Selection, hflip_dct
+from freqpipe.transforms.windows import center_window
 
 __all__ = ["FreqStore", "StoreBatch", "shards_for_rank"]
 
@@ -192,7 +195,11 @@ class FreqStore:
                 )
             h = read_header(p)
             check_shard_matches(m, e, h, str(p))
-            self._maps.append({k: h.memmap(p, k) for k in h.sections})
+            maps = {k: h.memmap(p, k) for k in h.sections}
+            problems = self._kind.map_problems(maps, h.records, e.get("dtype"))
+            if problems:
+                raise StoreCorruptError("; ".join(problems), source=str(p))
+            self._maps.append(maps)
             counts.append(h.records)
         self._starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
         if self._maps:
@@ -201,6 +208,13 @@ class FreqStore:
         else:
             self.labels = np.empty(0, np.int64)
             self.indices = np.empty(0, np.int64)
+        #: (N, 2) luma block grid of each whole-image record; None: the records are fixed crops.
+        self.grids: np.ndarray | None = None
+        if self._kind.windowed:
+            grids = [self._kind.grids(mp) for mp in self._maps]
+            self.grids = np.concatenate([g for g in grids if g is not None] or [np.empty((0, 2))])
+            self.grids = self.grids.astype(np.int64)
+        self._frequencies = self.selection.frequencies
 
     # pickling (DataLoader workers, spawn): ship the path, re-map in the child
     def __getstate__(self) -> dict[str, Any]:
@@ -214,7 +228,7 @@ class FreqStore:
 
     @property
     def record_kind(self) -> str:
-        """``"quantized"``, ``"float16"`` or ``"jpeg"`` (the name of :attr:`kind`)."""
+        """``"quantized"``, ``"whole"``, ``"float16"`` or ``"jpeg"`` (the name of :attr:`kind`)."""
         return str(self.manifest["kind"])
 
     @property
@@ -248,7 +262,7 @@ class FreqStore:
 
     @property
     def size(self) -> int:
-        """Crop side in pixels; records are (C, size/8, size/8)."""
+        """Crop side in pixels: of every record, or of the window a batch reads of whole images."""
         return int(self.manifest["size"])
 
     @property
@@ -262,8 +276,13 @@ class FreqStore:
         return np.dtype(self.manifest["dtype"])
 
     @property
+    def max_side(self) -> int | None:
+        """Whole-image records: the longest side images were scaled down to, or None."""
+        return self.manifest.get("max_side")
+
+    @property
     def record_shape(self) -> tuple[int, int, int]:
-        """(C, size/8, size/8)."""
+        """(C, size/8, size/8): a record, or the window a batch reads of a whole image."""
         g = self.size // 8
         return (len(self.selection), g, g)
 
@@ -279,7 +298,10 @@ class FreqStore:
         return s, i - int(self._starts[s])
 
     def __getitem__(self, i: int) -> tuple[dict[str, np.ndarray], int]:
-        """Record ``i`` as ``({"coeffs", "quant"} | {"coeffs"} | {"jpeg"}, label)``, copies."""
+        """Record ``i`` as ``({"coeffs", "quant"} | {"coeffs"} | {"jpeg"}, label)``, copies.
+
+        A whole-image record's ``coeffs`` is the whole image, (C, h, w) with ``grids[i]``.
+        """
         s, j = self._locate(int(i))
         mp = self._maps[s]
         return self.kind.item(mp, j), int(mp["labels"][j])
@@ -310,6 +332,7 @@ class FreqStore:
         indices: Any,
         out: StoreBatch | dict[str, np.ndarray] | None = None,
         labels: np.ndarray | None = None,
+        windows: Any = None,
     ) -> Any:
         """Gather records into one batch, in the order of ``indices``.
 
@@ -324,6 +347,11 @@ class FreqStore:
                 with at least N rows of the right shapes and dtypes (e.g. views of a pinned
                 buffer); its first N rows are filled.
             labels: with a dict ``out``: an optional (>= N,) int64 array for the labels.
+            windows: whole-image stores: (N, 3) ints ``(top, left, hflip)`` per record, the
+                luma block of the ``size/8``-square window's corner (negative, or past the
+                image: zero padding) and whether to flip it (exactly, conventions §1), as
+                :func:`~freqpipe.transforms.windows.choose_window` returns them; default the
+                centred window, unflipped (evaluation, the ``"crop"`` layout's record).
 
         Returns:
             A :class:`StoreBatch` of N rows (``out``'s first rows when given); with a dict
@@ -331,7 +359,22 @@ class FreqStore:
 
         Raises:
             IndexError: an index out of range.
-            InvalidArgumentError: a ``jpeg`` store, or ``out`` of the wrong shape or dtype.
+            InvalidArgumentError: a ``jpeg`` store, ``out`` of the wrong shape or dtype, or
+                ``windows`` for a store of fixed crops or of the wrong shape.
+
+        Example:
+            >>> import tempfile
+            >>> from freqpipe._samples import samples_path
+            >>> from freqpipe.store import convert
+            >>> d = Path(tempfile.mkdtemp())
+            >>> _ = convert(samples_path(), d, select="dct6", size=32, layout="whole",
+            ...             progress=False)
+            >>> ds = FreqStore(d)
+            >>> ds[0][0]["coeffs"].shape, ds.grids[0].tolist()
+            ((6, 51, 80), [51, 80])
+            >>> a = ds.read_batch([0, 0], windows=[(3, 5, False), (3, 5, True)]).coeffs
+            >>> bool((a[1] == hflip_dct(a[0], frequencies=ds.selection.frequencies)).all())
+            True
         """
         fields = self.batch_fields()
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
@@ -340,12 +383,34 @@ class FreqStore:
             bad = int(idx[(idx < -total) | (idx >= total)][0])
             raise IndexError(f"record {bad} out of range for a store of {total}")
         idx = np.where(idx < 0, idx + total, idx)
+        win = self._windows(idx, windows)
         if isinstance(out, dict):
-            return self._fill(idx, out, labels, fields, lambda k: f"out[{k!r}]")
+            return self._fill(idx, out, labels, fields, lambda k: f"out[{k!r}]", win)
         res = (self.empty_batch(n) if out is None else out).head(n)
         arrays = self._store_batch_arrays(res, fields)
-        self._fill(idx, arrays, res.labels, fields, lambda k: f"out.{_STORE_BATCH_NAMES[k]}")
+        self._fill(idx, arrays, res.labels, fields, lambda k: f"out.{_STORE_BATCH_NAMES[k]}", win)
         return res
+
+    def _windows(self, idx: np.ndarray, windows: Any) -> np.ndarray | None:
+        """(N, 3) int64 ``(top, left, hflip)`` of each record read, or None for fixed crops."""
+        if self.grids is None:
+            if windows is not None:
+                raise InvalidArgumentError(
+                    f"windows= needs whole-image records; this {self.record_kind} store holds "
+                    "fixed centre crops (convert with layout='whole' to crop at load time)"
+                )
+            return None
+        if windows is None:
+            g = self.size // 8
+            return np.array([(*center_window(tuple(self.grids[i]), g), 0) for i in idx], np.int64)
+        win = np.asarray(windows, dtype=np.int64)
+        if win.size == 0 and idx.shape[0] == 0:
+            win = win.reshape(0, 3)
+        if win.shape != (idx.shape[0], 3):
+            raise InvalidArgumentError(
+                f"windows must be (N={idx.shape[0]}, 3) (top, left, hflip), got {win.shape}"
+            )
+        return win.astype(np.int64)
 
     def _fill(
         self,
@@ -354,6 +419,7 @@ class FreqStore:
         labels: np.ndarray | None,
         fields: BatchFields,
         name_of: Any,
+        windows: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """Check ``out`` (and ``labels``) against ``fields``, then gather records ``idx``."""
         n = idx.shape[0]
@@ -372,29 +438,26 @@ class FreqStore:
                 )
         if labels is not None:
             np.take(self.labels, idx, out=arrays.pop("labels"), mode="clip")
-        self._gather(idx, arrays)
+        self._gather(idx, arrays, windows)
         return arrays
 
-    def _gather(self, idx: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
+    def _gather(
+        self, idx: np.ndarray, arrays: dict[str, np.ndarray], windows: np.ndarray | None
+    ) -> None:
         """Fill ``arrays``' rows with records ``idx`` (non-negative), grouped by shard."""
         n = idx.shape[0]
         shard = np.searchsorted(self._starts, idx, side="right") - 1
         order = np.argsort(shard, kind="stable")
         cuts = np.flatnonzero(np.diff(shard[order])) + 1
-        sections = self.kind.field_sections
         for group in np.split(order, cuts) if n else []:
             s = int(shard[group[0]])
             local = idx[group] - self._starts[s]
-            mp = self._maps[s]
-            contiguous = group[-1] - group[0] + 1 == group.size and bool(
-                np.all(np.diff(group) == 1)
-            )
-            for name, dst in arrays.items():
-                src = mp[sections[name]]
-                if contiguous and src.dtype == dst.dtype:
-                    np.take(src, local, axis=0, out=dst[group[0] : group[-1] + 1], mode="clip")
-                else:
-                    dst[group] = np.take(src, local, axis=0)
+            corners = None if windows is None else windows[group, :2]
+            self.kind.gather(self._maps[s], local, arrays, group, corners)
+        if windows is not None and windows[:, 2].any():
+            flip = windows[:, 2] != 0
+            coeffs = arrays["coefficients"]
+            coeffs[flip] = hflip_dct(coeffs[flip], frequencies=self._frequencies)
 
     def _store_batch_arrays(self, batch: StoreBatch, fields: BatchFields) -> dict[str, np.ndarray]:
         arrays: dict[str, np.ndarray] = {}

@@ -1,9 +1,12 @@
-"""The settings that fix a store record's layout: route, channels, size, dtype, order.
+"""The settings that fix a store record's layout: route, channels, size, dtype, order, extent.
 
 Three routes (``RecordSpec.route``): ``"coefficient"`` (the native reader, no pixel decode),
 ``"pixel"`` (DCTNet: decode, resize, centre crop, block DCT) and ``"jpeg"`` (the file bytes,
-plain or frequency-ordered). Which record kind they make, and how one input image becomes
-one record, belong to the kinds (:mod:`freqpipe.store.kinds`).
+plain or frequency-ordered). Two layouts (``RecordSpec.layout``): ``"crop"``, one fixed centre
+crop per image (evaluation), and, for the coefficient route, ``"whole"``, the whole image
+(optionally scaled down to ``max_side``) so a loader crops and flips at random (training).
+Which record kind they make, and how one input image becomes one record, belong to the kinds
+(:mod:`freqpipe.store.kinds`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ __all__ = ["ROUTES", "RecordSpec"]
 
 ROUTES = ("coefficient", "pixel", "jpeg")
 DTYPES = ("auto", "int16", "float16")
+LAYOUTS = ("crop", "whole")
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,17 @@ class RecordSpec:
         order: jpeg route only: store each file rewritten by
             :func:`~freqpipe.jpeg.reorder_jpeg` with this order (selections, smallest
             first), so a loader reads only the prefix its selection needs.
+        layout: ``"crop"`` (one centre crop of ``size`` per image: evaluation) or ``"whole"``
+            (coefficient route: the whole image; ``size`` is then the window a loader reads,
+            at random when training).
+        max_side: ``layout="whole"`` only: scale images whose longer side exceeds this down to
+            it, in the DCT domain (:mod:`freqpipe.transforms.downscale`), before storing.
 
     Raises:
-        InvalidArgumentError: an unknown route or dtype, a size not a positive multiple of 8,
-            or ``resize_short`` outside the pixel route or smaller than ``size``.
+        InvalidArgumentError: an unknown route, dtype or layout, a size not a positive
+            multiple of 8, ``resize_short`` outside the pixel route or smaller than ``size``,
+            ``layout="whole"`` outside the quantised coefficient route, or ``max_side``
+            without it or below 8.
 
     Example:
         >>> s = RecordSpec("coefficient", Selection.preset("dct24"), 64)
@@ -54,6 +65,8 @@ class RecordSpec:
     resize_short: int | None = None
     dtype: str = "auto"
     order: tuple[Selection, ...] | None = None
+    layout: str = "crop"
+    max_side: int | None = None
 
     def __post_init__(self) -> None:
         if self.order is not None:
@@ -83,6 +96,27 @@ class RecordSpec:
             raise InvalidArgumentError(
                 "the pixel route has no quantisation: use dtype 'float16' (or 'auto')"
             )
+        self._check_layout()
+
+    def _check_layout(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise InvalidArgumentError(
+                f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}",
+                value=self.layout,
+            )
+        if self.layout == "whole" and (self.route != "coefficient" or self.dtype == "float16"):
+            raise InvalidArgumentError(
+                "layout='whole' (--layout whole) stores quantised coefficients: it needs "
+                f"route='coefficient' and dtype 'auto' or 'int16', got route={self.route!r}, "
+                f"dtype={self.dtype!r}"
+            )
+        if self.max_side is not None:
+            if self.layout != "whole":
+                raise InvalidArgumentError("max_side (--max-side) needs layout='whole'")
+            if isinstance(self.max_side, bool) or not isinstance(self.max_side, int):
+                raise InvalidArgumentError(f"max_side must be an int, got {self.max_side!r}")
+            if self.max_side < 8:
+                raise InvalidArgumentError(f"max_side must be >= 8 pixels, got {self.max_side}")
 
     @property
     def kind(self) -> str:
@@ -112,4 +146,5 @@ class RecordSpec:
             "chroma": self.chroma,
             # Only when set, so the plans of stores without an order stay as they were.
             **({"order": [o.to_json() for o in self.order]} if self.order is not None else {}),
+            **({"max_side": self.max_side} if self.max_side is not None else {}),
         }

@@ -23,7 +23,7 @@ from freqpipe.store.format import (
     int_field,
     typed_field,
 )
-from freqpipe.store.kinds import KINDS
+from freqpipe.store.kinds import KINDS, kind_for_manifest
 from freqpipe.transforms import Selection
 
 __all__ = ["check_manifest", "check_shard_matches"]
@@ -49,7 +49,7 @@ def check_manifest(m: dict[str, Any], source: str) -> dict[str, Any]:
         >>> check_manifest({"kind": "bogus"}, "manifest.json")
         Traceback (most recent call last):
         ...
-        freqpipe.errors.StoreSchemaError: manifest.json: field 'kind' must be one of quantized, float16, jpeg, got 'bogus'
+        freqpipe.errors.StoreSchemaError: manifest.json: field 'kind' must be one of quantized, whole, float16, jpeg, got 'bogus'
     """  # noqa: E501
     kind = m.get("kind")
     if kind not in SECTIONS:
@@ -57,6 +57,10 @@ def check_manifest(m: dict[str, Any], source: str) -> dict[str, Any]:
     size = int_field(m, "size", source, low=8)
     if size % 8:
         raise fail_field(source, "size", f"must be a multiple of 8, got {size}")
+    if m.get("max_side") is not None:
+        if not KINDS[kind].windowed:
+            raise fail_field(source, "max_side", f"is set but a {kind} store holds fixed crops")
+        int_field(m, "max_side", source, low=8)
     dtype = m.get("dtype")
     if dtype not in MANIFEST_DTYPES[kind]:
         raise fail_field(
@@ -132,18 +136,12 @@ def check_shard_matches(
     for key, have in (("records", header.records), ("bytes", header.size)):
         if have != entry[key]:
             raise fail_field(source, key, f"is {have} but the manifest's entry says {entry[key]}")
-    if "coeffs" not in header.sections:  # JPEG bytes: no fixed record shape
+    problem = kind_for_manifest(manifest).shard_problem(header.sections)
+    if problem is not None:
+        raise fail_field(source, *problem)
+    if "coeffs" not in header.sections:  # JPEG bytes
         return
     coeffs = header.sections["coeffs"]
-    g = manifest["size"] // 8
-    channels = manifest["layout"]["coeffs"]["shape"][0]
-    if list(coeffs["shape"][1:]) != [channels, g, g]:
-        raise fail_field(
-            source,
-            "sections.coeffs.shape",
-            f"{coeffs['shape']} does not match the "
-            f"manifest's {channels} channels of size {manifest['size']}",
-        )
     dtype = np.dtype(coeffs["dtype"]).name
     if dtype != entry.get("dtype"):
         raise fail_field(

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from freqpipe.errors import FreqpipeError
 from freqpipe.store.format import SHARD_SUFFIX, blake2b_file, read_header
+from freqpipe.store.kinds import kind_for_manifest
 from freqpipe.store.reader import load_manifest, shards_for_rank
 from freqpipe.store.schema import check_shard_matches
 
@@ -73,23 +74,8 @@ def _check_shard(
         return actual
     n = entry["records"]
     maps = {k: header.memmap(path, k) for k in header.sections}
-    layout = manifest["layout"]
-    if "coeffs" in layout:
-        c = maps.get("coeffs")
-        shape = (n, *layout["coeffs"]["shape"])
-        if c is None or tuple(c.shape) != shape or c.dtype.name != entry["dtype"]:
-            problems.append(
-                f"{name}: coeffs section {None if c is None else (c.dtype, c.shape)}"
-                f" does not match the layout {shape} {entry['dtype']}"
-            )
-    if "quant" in layout and tuple(maps["quant"].shape) != (n, *layout["quant"]["shape"]):
-        problems.append(f"{name}: quant section shape {maps['quant'].shape} is wrong")
-    if manifest["kind"] == "jpeg":
-        off = np.asarray(maps["offsets"], np.int64)
-        if off.shape != (n + 1,) or (
-            n and (np.any(np.diff(off) <= 0) or off[-1] != maps["data"].shape[0])
-        ):
-            problems.append(f"{name}: JPEG offset table inconsistent with the data section")
+    kind = kind_for_manifest(manifest)
+    problems.extend(f"{name}: {p}" for p in kind.map_problems(maps, n, entry["dtype"]))
     labels = np.asarray(maps["labels"])
     n_classes = len(manifest["classes"])
     if labels.shape != (n,):

@@ -41,6 +41,7 @@ from freqpipe.errors import InvalidArgumentError, ShapeError
 from freqpipe.transforms.dct import dct_matrix
 
 __all__ = [
+    "apply_dct_matrices",
     "block_dct_matrix",
     "coefficient_image",
     "dct_resize_matrix",
@@ -357,11 +358,40 @@ def resize_dct(
         fancy=fancy,
         within=w_h,
     )
+    return apply_dct_matrices(c, t_v, t_h, frequencies)
+
+
+def apply_dct_matrices(
+    c: np.ndarray,
+    t_v: np.ndarray,
+    t_h: np.ndarray,
+    frequencies: Sequence[int] | np.ndarray | None = None,
+) -> np.ndarray:
+    """``T_v · C · T_hᵀ`` on the coefficient image, computing only the wanted frequencies.
+
+    Args:
+        c: (..., 64, Hb, Wb) float64 coefficients, natural order.
+        t_v: (8 hb_out, 8 Hb) per-axis coefficient matrix of the rows (:func:`dct_resize_matrix`).
+        t_h: (8 wb_out, 8 Wb) the same for the columns.
+        frequencies: natural-order output frequencies (default all 64).
+
+    Returns:
+        float64 (..., F, hb_out, wb_out), F = ``len(frequencies)``.
+
+    Raises:
+        InvalidArgumentError: frequencies outside 0..63.
+
+    Example:
+        >>> c = np.random.default_rng(0).normal(size=(64, 2, 3))
+        >>> same = apply_dct_matrices(c, np.eye(16), np.eye(24), [0, 9])
+        >>> bool(np.allclose(same, c[[0, 9]]))
+        True
+    """
     freqs = np.arange(64) if frequencies is None else np.asarray(frequencies, dtype=np.int64)
     if freqs.ndim != 1 or freqs.size == 0 or freqs.min() < 0 or freqs.max() > 63:
         raise InvalidArgumentError(f"frequencies must be natural-order indices 0..63, got {freqs}")
     vs, us = np.unique(freqs // 8), np.unique(freqs % 8)
-    hb_out, wb_out = out_h // 8, out_w // 8
+    hb_out, wb_out = t_v.shape[0] // 8, t_h.shape[0] // 8
     # only the output rows / columns of the wanted vertical / horizontal frequencies
     rows = (8 * np.arange(hb_out)[:, None] + vs[None, :]).ravel()
     cols = (8 * np.arange(wb_out)[:, None] + us[None, :]).ravel()

@@ -124,3 +124,32 @@ def test_files_imagefolder_reads_convert_as_the_loader_reads_them(tmp_path: Path
         FreqLoader(root, select="dct24", size=224, train=False, **kw),
         FreqLoader(FreqStore(dst), **kw),
     )
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_whole_layout_trains_as_the_folder_does(folder: Path, tmp_path: Path, size: int) -> None:
+    # Whole-image records crop at load time: for one seed and epoch, the folder's coefficient
+    # source and the store draw the same windows and flips; another epoch draws others.
+    dst = tmp_path / f"whole{size}"
+    fp.store.convert(folder, dst, select="dct24", size=size, layout="whole", progress=False)
+    store = FreqStore(dst)
+    common = {"batch_size": BATCH, "device": "cpu", "normalize": None}
+
+    def make(dataset: object, epoch: int, **kw: object) -> FreqLoader:
+        g = torch.Generator().manual_seed(11)
+        loader = FreqLoader(dataset, train=True, shuffle=True, generator=g, **common, **kw)
+        loader.set_epoch(epoch)
+        return loader
+
+    for epoch in (0, 1):
+        _assert_same(make(folder, epoch, select="dct24", size=size), make(store, epoch))
+    first, second = _batches(make(store, 0)), _batches(make(store, 1))
+    assert any(not torch.equal(a, b) for (a, _), (b, _) in zip(first, second))
+
+
+def test_whole_layout_evaluates_as_the_folder_does(folder: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "whole"
+    fp.store.convert(folder, dst, select="dct24", size=224, layout="whole", progress=False)
+    common = {"batch_size": BATCH, "device": "cpu", "train": False}
+    direct = FreqLoader(folder, select="dct24", size=224, **common)
+    _assert_same(direct, FreqLoader(FreqStore(dst), **common))

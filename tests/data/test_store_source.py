@@ -56,3 +56,16 @@ def test_store_under_distributed_sampler(store_dir: Path) -> None:
         loader = FreqLoader(store, batch_size=2, sampler=sampler, device="cpu", num_workers=1)
         seen += [int(v) for _, y in loader for v in y]
     assert sorted(seen) == sorted(int(v) for v in store.labels)
+
+
+def test_fixed_crops_refuse_train_and_warn_when_it_is_implied(store_dir: Path) -> None:
+    store = fp.store.FreqStore(store_dir)
+    with pytest.raises(fp.FixedCropStoreError, match="--layout whole") as exc:
+        FreqLoader(store, batch_size=2, train=True, device="cpu")
+    assert str(store_dir) in str(exc.value)
+    with pytest.warns(fp.FixedCropWarning, match="--layout whole"):
+        loader = FreqLoader(store, batch_size=2, shuffle=True, device="cpu")
+    assert loader.train is False
+    plain = FreqLoader(store, batch_size=2, shuffle=False, device="cpu")
+    x, _ = next(iter(loader))  # the same centre crops, shuffled
+    assert x.shape == next(iter(plain))[0].shape

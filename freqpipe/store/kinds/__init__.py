@@ -1,7 +1,9 @@
 """The record kinds of a store, one class each, and the registry that finds them.
 
-* :class:`QuantizedKind` (``"quantized"``): int16 / int8 quantised coefficients and quant
-  values; the device stage dequantises.
+* :class:`QuantizedKind` (``"quantized"``): int16 / int8 quantised coefficients of a fixed
+  centre crop and quant values; the device stage dequantises (evaluation).
+* :class:`WholeKind` (``"whole"``): the same for the whole image, read through a random or
+  centred window per sample (training).
 * :class:`Float16Kind` (``"float16"``): float16 DCT values (pixel route, or dequantised).
 * :class:`JpegBytesKind` (``"jpeg"``): the files' bytes, plain or frequency-ordered.
 
@@ -16,6 +18,7 @@ from freqpipe.store.kinds.base import BatchFields, RecordKind
 from freqpipe.store.kinds.float16 import Float16Kind, pixel_record
 from freqpipe.store.kinds.jpeg_bytes import JpegBytesKind
 from freqpipe.store.kinds.quantized import QuantizedKind, coefficient_record
+from freqpipe.store.kinds.whole import WholeKind, whole_record
 from freqpipe.transforms import Selection
 
 if TYPE_CHECKING:
@@ -28,17 +31,20 @@ __all__ = [
     "JpegBytesKind",
     "QuantizedKind",
     "RecordKind",
+    "WholeKind",
     "coefficient_record",
     "kind_class",
     "kind_for_manifest",
     "kind_for_spec",
     "pixel_record",
     "record_shape",
+    "whole_record",
 ]
 
 #: The manifest's ``kind`` -> its class.
 KINDS: dict[str, type[RecordKind]] = {
     QuantizedKind.name: QuantizedKind,
+    WholeKind.name: WholeKind,
     Float16Kind.name: Float16Kind,
     JpegBytesKind.name: JpegBytesKind,
 }

@@ -8,7 +8,10 @@ manifest entry that describes the store (:meth:`~RecordKind.manifest_entry`), an
 reading side the fields of a batch (:meth:`~RecordKind.batch_fields`), which shard section
 fills each (:attr:`~RecordKind.field_sections`) and what the device stage computes from them
 (:attr:`~RecordKind.produces`). An instance carries what the reading side needs: the record
-shape and the store-wide dtype of its main section.
+shape and the store-wide dtype of its main section. The shard schema asks the kind how each of
+its sections is laid out (:meth:`~RecordKind.section_rule`, :meth:`~RecordKind.shard_problem`,
+:meth:`~RecordKind.map_problems`), so a kind whose records vary in size (JPEG bytes, whole
+images) declares its own rules rather than being a special case elsewhere.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class RecordKind(ABC):
         shard_dtypes: dtypes its shards' ``coeffs`` section may have (empty: no ``coeffs``).
         manifest_dtypes: the values the manifest's ``dtype`` may take.
         field_sections: batch field -> the shard section it is gathered from.
+        windowed: records are whole images; a batch reads one window of each
+            (:meth:`gather`'s ``windows``), whose grid :meth:`grids` gives.
     """
 
     name: ClassVar[str]
@@ -54,6 +59,7 @@ class RecordKind(ABC):
     shard_dtypes: ClassVar[tuple[str, ...]]
     manifest_dtypes: ClassVar[tuple[str, ...]]
     field_sections: ClassVar[dict[str, str]] = {}
+    windowed: ClassVar[bool] = False
 
     def __init__(self, shape: tuple[int, int, int], dtype: str):
         self.shape = tuple(shape)
@@ -92,8 +98,70 @@ class RecordKind(ABC):
         """The kept records (``ok``) as this kind's sections, C-contiguous, in file order."""
 
     @abstractmethod
-    def bytes_per_record(self, sample: list[str]) -> int:
+    def bytes_per_record(self, spec: RecordSpec, sample: list[str]) -> int:
         """Estimated bytes of one record (sizes a shard given in bytes); ``sample``: inputs."""
+
+    # ---- the shard schema -------------------------------------------------------------------
+    @classmethod
+    def section_rule(cls, name: str) -> tuple[tuple[str, ...], int, int | None]:
+        """How a shard header must describe section ``name`` of this kind (or a common one).
+
+        Returns:
+            ``(dtypes, ndim, extra_rows)``: the dtypes allowed, the number of dimensions, and
+            the rows beyond one per record (1 for an offset table), None for any length.
+
+        Example:
+            >>> from freqpipe.store.kinds import KINDS
+            >>> KINDS["quantized"].section_rule("coeffs"), KINDS["jpeg"].section_rule("data")
+            ((('int8', 'int16'), 4, 0), (('uint8',), 1, None))
+        """
+        return {
+            "coeffs": (cls.shard_dtypes, 4, 0),
+            "quant": (("uint16",), 2, 0),
+            "data": (("uint8",), 1, None),
+            "offsets": (("uint64",), 1, 1),
+        }.get(name, (("int64",), 1, 0))
+
+    def shard_problem(self, sections: dict[str, dict[str, Any]]) -> tuple[str, str] | None:
+        """What in a (checked) shard header disagrees with this kind's record shape.
+
+        Returns:
+            ``(field, problem)``, or None when the sections fit.
+        """
+        if "coeffs" in sections and list(sections["coeffs"]["shape"][1:]) != list(self.shape):
+            return (
+                "sections.coeffs.shape",
+                f"{sections['coeffs']['shape']} does not match the manifest's {self.shape[0]} "
+                f"channels of size {8 * self.shape[1]}",
+            )
+        if "quant" in sections and list(sections["quant"]["shape"][1:]) != [self.shape[0]]:
+            return "sections.quant.shape", "must have one value per coeffs channel"
+        return None
+
+    def map_problems(self, maps: dict[str, np.ndarray], records: int, dtype: str) -> list[str]:
+        """What in one shard's mapped sections disagrees with the layout (verify, open).
+
+        Args:
+            maps: the shard's sections, mapped.
+            records: the records the manifest says it holds.
+            dtype: the shard's coefficient dtype, as the manifest's entry says.
+
+        Returns:
+            One message per problem (empty: consistent).
+        """
+        problems = []
+        layout = self.layout()
+        if "coeffs" in layout:
+            c = maps.get("coeffs")
+            shape = (records, *layout["coeffs"]["shape"])
+            if c is None or tuple(c.shape) != shape or c.dtype.name != dtype:
+                problems.append(
+                    f"coeffs section {None if c is None else (c.dtype, c.shape)}"
+                    f" does not match the layout {shape} {dtype}"
+                )
+        if "quant" in layout and tuple(maps["quant"].shape) != (records, *layout["quant"]["shape"]):
+            problems.append(f"quant section shape {maps['quant'].shape} is wrong")
+        return problems
 
     # ---- the manifest -----------------------------------------------------------------------
     @classmethod
@@ -117,6 +185,38 @@ class RecordKind(ABC):
         raise InvalidArgumentError(
             f"read_batch is not available for a {self.name!r} store; use get_bytes(i)"
         )
+
+    def grids(self, maps: dict[str, np.ndarray]) -> np.ndarray | None:
+        """(n, 2) int luma block grid of each record of one shard; None: fixed-size records."""
+        del maps
+        return None
+
+    def gather(
+        self,
+        maps: dict[str, np.ndarray],
+        local: np.ndarray,
+        arrays: dict[str, np.ndarray],
+        rows: np.ndarray,
+        windows: np.ndarray | None,
+    ) -> None:
+        """Fill rows ``rows`` of the batch ``arrays`` with records ``local`` of one shard.
+
+        Args:
+            maps: the shard's sections, mapped.
+            local: record indices within the shard.
+            arrays: batch field -> array (N, ...).
+            rows: the batch row of each record.
+            windows: ``windowed`` kinds: (len(rows), 2) int (top, left) luma block of each
+                record's window; otherwise None.
+        """
+        del windows
+        contiguous = rows[-1] - rows[0] + 1 == rows.size and bool(np.all(np.diff(rows) == 1))
+        for name, dst in arrays.items():
+            src = maps[self.field_sections[name]]
+            if contiguous and src.dtype == dst.dtype:  # straight into ``out``, no temporary
+                np.take(src, local, axis=0, out=dst[rows[0] : rows[-1] + 1], mode="clip")
+            else:
+                dst[rows] = np.take(src, local, axis=0)
 
     def item(self, maps: dict[str, np.ndarray], j: int) -> dict[str, np.ndarray]:
         """Record ``j`` of one shard's mapped sections, as copies (``FreqStore[i]``)."""

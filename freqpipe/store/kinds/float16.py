@@ -61,7 +61,7 @@ class Float16Kind(RecordKind):
         """The kept records' values."""
         return {"coeffs": np.ascontiguousarray(buffers["coeffs"][ok])}
 
-    def bytes_per_record(self, sample: list[str]) -> int:
+    def bytes_per_record(self, spec: RecordSpec, sample: list[str]) -> int:
         """C x size/8 x size/8 float16 values."""
         return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
 

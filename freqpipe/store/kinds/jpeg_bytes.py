@@ -64,13 +64,22 @@ class JpegBytesKind(RecordKind):
             "offsets": np.concatenate([[0], ends]).astype(np.uint64),
         }
 
-    def bytes_per_record(self, sample: list[str]) -> int:
+    def bytes_per_record(self, spec: RecordSpec, sample: list[str]) -> int:
         """The mean file size of ``sample``."""
         return int(np.mean([os.path.getsize(p) for p in sample])) if sample else 1
 
     def layout(self) -> dict[str, Any]:
         """``jpeg``: uint8 of any length."""
         return {"jpeg": {"dtype": "uint8", "shape": [None]}}
+
+    def map_problems(self, maps: dict[str, np.ndarray], records: int, dtype: str) -> list[str]:
+        """The offset table: n + 1 increasing offsets ending at the data section's length."""
+        off = np.asarray(maps["offsets"], np.int64)
+        if off.shape != (records + 1,) or (
+            records and (np.any(np.diff(off) <= 0) or off[-1] != maps["data"].shape[0])
+        ):
+            return ["JPEG offset table inconsistent with the data section"]
+        return []
 
     def item(self, maps: dict[str, np.ndarray], j: int) -> dict[str, np.ndarray]:
         """``{"jpeg": uint8 bytes}``."""

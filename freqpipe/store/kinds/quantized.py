@@ -24,7 +24,7 @@ from freqpipe.transforms.windows import center_window
 if TYPE_CHECKING:
     from freqpipe.store.records import RecordSpec
 
-__all__ = ["QuantizedKind", "coefficient_record"]
+__all__ = ["QuantizedKind", "coefficient_record", "fallback_rgb", "round_to_int16"]
 
 
 class QuantizedKind(RecordKind):
@@ -39,8 +39,8 @@ class QuantizedKind(RecordKind):
 
     @classmethod
     def holds(cls, spec: RecordSpec) -> bool:
-        """The coefficient route, not dequantised."""
-        return spec.route == "coefficient" and spec.dtype != "float16"
+        """The coefficient route's fixed crops, not dequantised."""
+        return spec.route == "coefficient" and spec.layout == "crop" and spec.dtype != "float16"
 
     @classmethod
     def encode_dtype(cls, spec: RecordSpec) -> str:
@@ -68,7 +68,7 @@ class QuantizedKind(RecordKind):
             coeffs = coeffs.astype(np.int8)
         return {"coeffs": coeffs, "quant": np.ascontiguousarray(buffers["quant"][ok])}
 
-    def bytes_per_record(self, sample: list[str]) -> int:
+    def bytes_per_record(self, spec: RecordSpec, sample: list[str]) -> int:
         """The int16 record (the int8 packing is only known per shard)."""
         return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
 
@@ -153,7 +153,30 @@ def _pillow_record(
 
     For files ImageFolder reads that have no YCbCr coefficients (CMYK/YCCK JPEGs, PNGs named
     ``.jpg``), so the store holds exactly what ``FreqLoader(folder, train=False)`` yields.
-    A file Pillow cannot read either raises the reader's error.
+    """
+    rgb = fallback_rgb(src, why)
+    grid = (-(-rgb.shape[0] // 8), -(-rgb.shape[1] // 8))
+    top, left = center_window(grid, g)
+    x, _ = coefficient_window(
+        rgb, selection, top=top, left=left, blocks=g, hflip=False, separate=False
+    )
+    coeffs = np.empty((len(selection), g, g), np.int16) if out is None else out
+    return round_to_int16(x, coeffs), np.ones(len(selection), np.uint16)
+
+
+def fallback_rgb(src: Any, why: Exception | None) -> np.ndarray:
+    """Pillow's RGB of a file without YCbCr coefficients (the loader's per-file fallback).
+
+    Args:
+        src: a path or the file's bytes.
+        why: the reader's error, if it raised one (re-raised when Pillow fails too: a file that
+            is not an image at all gets the reader's reason).
+
+    Returns:
+        uint8 (H, W, 3).
+
+    Raises:
+        FreqpipeError, OSError, ValueError: neither the reader nor Pillow reads the file.
     """
     try:
         rgb, _ = open_rgb(src)
@@ -161,11 +184,16 @@ def _pillow_record(
         if why is not None:
             raise why from exc
         raise
-    grid = (-(-rgb.shape[0] // 8), -(-rgb.shape[1] // 8))
-    top, left = center_window(grid, g)
-    x, _ = coefficient_window(
-        rgb, selection, top=top, left=left, blocks=g, hflip=False, separate=False
-    )
-    coeffs = np.empty((len(selection), g, g), np.int16) if out is None else out
-    np.copyto(coeffs, np.clip(np.rint(x), -32768, 32767), casting="unsafe")
-    return coeffs, np.ones(len(selection), np.uint16)
+    return rgb
+
+
+def round_to_int16(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``x`` rounded to the nearest integer (half to even), saturated to int16.
+
+    Example:
+        >>> round_to_int16(np.array([0.5, 1.5, -40000.0])).tolist()
+        [0, 2, -32768]
+    """
+    out = np.empty(x.shape, np.int16) if out is None else out
+    np.copyto(out, np.clip(np.rint(x), -32768, 32767), casting="unsafe")
+    return out
