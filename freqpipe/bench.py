@@ -318,18 +318,21 @@ def pipelines(
 
 
 def _store_record_bytes(store_dir: Path) -> int:
+    """Bytes one sample of the store sends to the device: its batch fields and the label."""
     from freqpipe.store import FreqStore
 
-    fs = FreqStore(store_dir)
-    channels = fs.record_shape[0]
-    quant = 2 * channels if fs.record_kind == "quantized" else 0
-    return int(np.prod(fs.record_shape)) * np.dtype(fs.dtype).itemsize + quant + 8
+    fields = FreqStore(store_dir).batch_fields()
+    return sum(int(np.prod(shape)) * np.dtype(dt).itemsize for shape, dt in fields.values()) + 8
 
 
 def convert_for_bench(
     root: Path, size: int, workers: int, select: str | os.PathLike[str] | Selection = "dct24"
 ) -> tempfile.TemporaryDirectory[str]:
-    """Convert ``root`` into a temporary store of ``select`` (not timed); the caller cleans up."""
+    """Convert ``root`` into a temporary store of ``select`` (not timed); the caller cleans up.
+
+    Whole-image records, so the store's row trains with random crops and flips as the others do
+    (a fixed-crop store would load the same centre crop every epoch).
+    """
     from freqpipe.store import convert
 
     tmp = tempfile.TemporaryDirectory(prefix="freqpipe-bench-")
@@ -338,6 +341,7 @@ def convert_for_bench(
         Path(tmp.name) / "store",
         select=Selection.from_spec(select),
         size=size,
+        layout="whole",
         workers=workers,
         progress=False,
     )

@@ -112,7 +112,9 @@ def test_folder_map_style_and_own_sampler_generator(files: list[Path]) -> None:
 
 
 def test_store_resumes(tmp_path: Path) -> None:
-    fp.store.convert(fp.samples_path(), tmp_path / "s", select="dct6", size=32, progress=False)
+    fp.store.convert(
+        fp.samples_path(), tmp_path / "s", select="dct6", size=32, layout="whole", progress=False
+    )
     store = fp.FreqStore(tmp_path / "s")
 
     def make() -> FreqLoader:

@@ -53,7 +53,9 @@ def test_store_under_distributed_sampler(store_dir: Path) -> None:
     seen = []
     for rank in range(2):
         sampler = DistributedSampler(store, num_replicas=2, rank=rank, shuffle=True, seed=3)
-        loader = FreqLoader(store, batch_size=2, sampler=sampler, device="cpu", num_workers=1)
+        loader = FreqLoader(
+            store, batch_size=2, sampler=sampler, device="cpu", num_workers=1, train=False
+        )
         seen += [int(v) for _, y in loader for v in y]
     assert sorted(seen) == sorted(int(v) for v in store.labels)
 
