@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import multiprocessing.context
 import os
 import warnings
 import weakref
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import torch
@@ -21,6 +19,14 @@ from torch.utils.data import (
     WeightedRandomSampler,
 )
 
+from freqpipe.data._arguments import (
+    accelerator_available,
+    check_choice,
+    check_dataloader_arguments,
+    check_device,
+    default_train,
+    store_geometry,
+)
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data._coefficients import CoefficientSource
 from freqpipe.data._device import HostResult, OutputStage
@@ -40,7 +46,7 @@ from freqpipe.data._stats import resolve_stats
 from freqpipe.data._store import StoreItems, StoreSource, is_store, store_train
 from freqpipe.data._transformed import TransformSource, output_size
 from freqpipe.data._workers import WorkerPool
-from freqpipe.errors import DeviceUnavailableError, InvalidArgumentError, LoaderStateError
+from freqpipe.errors import InvalidArgumentError, LoaderStateError
 from freqpipe.jpeg.datasets import JpegFolder
 from freqpipe.transforms import Selection
 from freqpipe.transforms.wavelets import WAVELETS
@@ -51,127 +57,6 @@ _OUTPUTS = ("dct", "dwt", "rgb")
 _SOURCES = ("coefficients", "pixels")
 _DTYPES = {"float32": torch.float32, "float16": torch.float16}
 _RANDOM_SAMPLERS = (RandomSampler, SubsetRandomSampler, WeightedRandomSampler)
-
-
-def _check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
-    if value not in tuple(choices):
-        raise InvalidArgumentError(
-            f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}", value=value
-        )
-
-
-def _store_geometry(
-    store: Any, select: Any, size: int | None, output: str, chroma: str, source: str | None
-) -> tuple[Selection, int]:
-    """The selection and size a store was converted with; explicit arguments must agree."""
-    if output != "dct" or source not in (None, "coefficients"):
-        raise InvalidArgumentError(
-            "a converted store holds DCT coefficients: use output='dct' and the default source"
-        )
-    if chroma != "upsample":  # "upsample" and "full" chroma both give one (N, C, h, w) tensor
-        raise InvalidArgumentError(
-            f"this store holds chroma={store.chroma!r} on the luma grid; use chroma='upsample'"
-        )
-    stored = store.selection
-    if select is not None and Selection.from_spec(select) != stored:
-        raise InvalidArgumentError(
-            f"this store holds the selection {stored.name or stored.names}; pass select=None"
-        )
-    if size is not None and size != store.size:
-        raise InvalidArgumentError(f"this store holds {store.size}-pixel crops, not {size}")
-    return stored, int(store.size)
-
-
-def _default_train(shuffle: bool | None, batch_sampler: Any) -> bool:
-    """Augment or not when ``train`` is unset: what ``shuffle`` or the sampler says.
-
-    The standard DDP pattern passes ``DistributedSampler(ds)`` and no ``shuffle``: the
-    sampler's own ``shuffle`` attribute (or a random sampler's type) is the user's intent.
-    """
-    if shuffle is not None:
-        return bool(shuffle)
-    sampler = getattr(batch_sampler, "sampler", None)
-    said = getattr(sampler, "shuffle", None)
-    if isinstance(said, bool):
-        return said
-    if isinstance(sampler, _RANDOM_SAMPLERS):
-        return True
-    if isinstance(sampler, SequentialSampler):
-        return False
-    given = sampler if sampler is not None else batch_sampler
-    warnings.warn(
-        f"FreqLoader: neither shuffle nor the sampler ({type(given).__name__}) says whether "
-        "this is training; using train=False (centre crops, no flips): pass train=True or "
-        "train=False to choose",
-        UserWarning,
-        stacklevel=3,
-    )
-    return False
-
-
-def _check_multiprocessing_context(context: Any, num_workers: int) -> None:
-    """DataLoader's checks of ``multiprocessing_context``; then say it changes nothing here."""
-    if context is None:
-        return
-    if num_workers == 0:
-        raise ValueError(
-            "multiprocessing_context can only be used with multi-process loading (num_workers "
-            f"> 0), but got num_workers={num_workers}"
-        )
-    if isinstance(context, str):
-        methods = multiprocessing.get_all_start_methods()
-        if context not in methods:
-            raise ValueError(
-                "multiprocessing_context option should specify a valid start method in "
-                f"{methods!r}, but got multiprocessing_context={context!r}"
-            )
-    elif not isinstance(context, multiprocessing.context.BaseContext):
-        raise TypeError(
-            "multiprocessing_context option should be a valid context object or a string "
-            f"specifying the start method, but got multiprocessing_context={context!r}"
-        )
-    warnings.warn(
-        f"FreqLoader: multiprocessing_context={context!r} has no effect: its workers are "
-        "threads (the decode releases the GIL), nothing is pickled or forked",
-        UserWarning,
-        stacklevel=3,
-    )
-
-
-def _accelerator_available() -> bool:
-    accelerator = getattr(torch, "accelerator", None)
-    if accelerator is not None:
-        return bool(accelerator.is_available())
-    return bool(torch.cuda.is_available())  # pragma: no cover - torch < 2.6
-
-
-def _check_device(device: Any) -> torch.device:
-    """The output device, checked at construction rather than at the first batch."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InvalidArgumentError(f"device: {exc}", value=device) from None
-    if dev.type not in ("cpu", "cuda"):
-        raise InvalidArgumentError(f"device must be a CPU or CUDA device, got {dev}", value=device)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            why = (
-                "this torch has no CUDA support (a CPU build)"
-                if torch.version.cuda is None
-                else "no CUDA device or driver is visible"
-            )
-            raise DeviceUnavailableError(
-                f"device={str(dev)!r} is not available: {why}; pass device='cpu' (batches "
-                "then come from the NumPy reference) or device=None to pick CUDA when present"
-            )
-        count = torch.cuda.device_count()
-        if dev.index is not None and dev.index >= count:
-            raise DeviceUnavailableError(
-                f"device={str(dev)!r} is not available: {count} CUDA device(s) visible"
-            )
-    return dev
 
 
 class FreqLoader:
@@ -365,7 +250,7 @@ class FreqLoader:
                 dataset = StoreItems(dataset)
             else:
                 store = dataset
-                select, size = _store_geometry(store, select, size, output, chroma, source)
+                select, size = store_geometry(store, select, size, output, chroma, source)
         select = "dct24" if select is None else select
         given_size = size
         size = 448 if size is None else size
@@ -373,46 +258,18 @@ class FreqLoader:
             raise InvalidArgumentError(
                 "FreqLoader needs a map-style dataset of (path or bytes, label) or a folder"
             )
-        # -- DataLoader's own checks, same order, same exception types and messages --------
-        if num_workers < 0:
-            raise ValueError(
-                "num_workers option should be non-negative; use num_workers=0 to disable "
-                "multiprocessing."
-            )
-        if timeout < 0:
-            raise ValueError("timeout option should be non-negative")
-        if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError(
-                "prefetch_factor option could only be specified in multiprocessing."
-                "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor "
-                "to None."
-            )
-        if num_workers > 0 and prefetch_factor is None:
-            prefetch_factor = 2
-        elif prefetch_factor is not None and prefetch_factor < 0:
-            raise ValueError("prefetch_factor option should be non-negative")
-        if num_workers > 0 and prefetch_factor == 0:
-            # DataLoader fails the same way, but only at iter() (an assert in its iterator).
-            raise ValueError(
-                "prefetch_factor must be greater than 0 for MultiProcessingDataLoaderIter"
-            )
-        if persistent_workers and num_workers == 0:
-            raise ValueError("persistent_workers option needs num_workers > 0")
-        _check_multiprocessing_context(multiprocessing_context, num_workers)
-        if sampler is not None and shuffle:
-            raise ValueError("sampler option is mutually exclusive with shuffle")
-        if batch_sampler is not None:
-            if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError(
-                    "batch_sampler option is mutually exclusive with batch_size, shuffle, "
-                    "sampler, and drop_last"
-                )
-            batch_size = None
-            drop_last = False
-        elif batch_size is None:
-            raise InvalidArgumentError(
-                "batch_size=None (no auto-batching) is not supported: FreqLoader always batches"
-            )
+        batch_size, drop_last, prefetch_factor = check_dataloader_arguments(
+            batch_size=batch_size,
+            shuffle=shuffle,
+            sampler=sampler,
+            batch_sampler=batch_sampler,
+            num_workers=num_workers,
+            drop_last=drop_last,
+            timeout=timeout,
+            multiprocessing_context=multiprocessing_context,
+            prefetch_factor=prefetch_factor,
+            persistent_workers=persistent_workers,
+        )
         if sampler is None:
             sampler = (
                 RandomSampler(dataset, generator=generator)
@@ -440,13 +297,13 @@ class FreqLoader:
         self.target_transform = target_transform
         self.strict = bool(strict)
         # -- freqpipe's arguments ------------------------------------------------------------
-        _check_choice("output", output, _OUTPUTS)
+        check_choice("output", output, _OUTPUTS)
         source = source if source is not None else ("coefficients" if output == "dct" else "pixels")
-        _check_choice("source", source, _SOURCES)
-        _check_choice("chroma", chroma, ("upsample", "separate"))
-        _check_choice("transfer_dtype", transfer_dtype, ("int16", "int8"))
-        _check_choice("wavelet", wavelet, WAVELETS)
-        _check_choice("decoder", decoder, ("turbojpeg", "nvimgcodec"))
+        check_choice("source", source, _SOURCES)
+        check_choice("chroma", chroma, ("upsample", "separate"))
+        check_choice("transfer_dtype", transfer_dtype, ("int16", "int8"))
+        check_choice("wavelet", wavelet, WAVELETS)
+        check_choice("decoder", decoder, ("turbojpeg", "nvimgcodec"))
         self.decoder = decoder
         if source == "coefficients" and output != "dct":
             raise InvalidArgumentError(
@@ -484,15 +341,15 @@ class FreqLoader:
             raise InvalidArgumentError(f"dtype must be float32 or float16, got {dtype!r}")
         self.output, self.size, self.chroma, self.source = output, size, chroma, source
         self.dtype = _DTYPES[key]
-        self.device = _check_device(device)
-        if pin_memory and not _accelerator_available():
+        self.device = check_device(device)
+        if pin_memory and not accelerator_available():
             warnings.warn(
                 "'pin_memory' argument is set as true but no accelerator is found, then device "
                 "pinned memory won't be used.",
                 UserWarning,
                 stacklevel=2,
             )
-        self.train = _default_train(shuffle, self.batch_sampler) if train is None else bool(train)
+        self.train = default_train(shuffle, self.batch_sampler) if train is None else bool(train)
         if store is not None:
             self.train = store_train(store, self.train, explicit=train is not None)
         self.selection = Selection.from_spec(select) if output == "dct" else None
