@@ -76,3 +76,50 @@ def test_float16_and_stream_safety(cuda: torch.device, indexed: JpegFileList) ->
         assert torch.equal(y, y_ref)
         assert x.shape == x_ref.shape and x_ref.dtype == torch.float32
         assert_close(x.numpy(), x_ref.numpy(), np.float16)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_cuda_resume_equals_one_epoch(cuda: torch.device, indexed: JpegFileList, workers) -> None:
+    """A checkpoint taken mid-epoch on a CUDA loader resumes to the uninterrupted batches."""
+
+    def make() -> FreqLoader:
+        return FreqLoader(
+            indexed,
+            batch_size=2,
+            shuffle=True,
+            num_workers=workers,
+            size=64,
+            device=cuda,
+            pin_memory=True,
+            generator=torch.Generator().manual_seed(9),
+        )
+
+    whole = [(y.cpu(), x.cpu()) for x, y in make()]
+    first = make()
+    it = iter(first)
+    head = [next(it) for _ in range(2)]
+    resumed = make()
+    resumed.load_state_dict(first.state_dict())
+    got = [(y.cpu(), x.cpu()) for x, y in head + list(resumed)]
+    assert len(got) == len(whole) > 2
+    for (gy, gx), (wy, wx) in zip(got, whole):
+        assert torch.equal(gy, wy) and torch.equal(gx, wx)
+
+
+def test_cuda_transform_equals_cpu(cuda: torch.device, indexed: JpegFileList) -> None:
+    """transform= renders on the GPU what it renders on the CPU (same draws, same covers)."""
+    from freqpipe.transforms.dct import Compose, RandomHorizontalFlip, RandomResizedCrop
+
+    transform = Compose([RandomResizedCrop(64), RandomHorizontalFlip()])
+    common = {"batch_size": 3, "transform": transform, "shuffle": True}
+    gpu = list(
+        FreqLoader(indexed, device=cuda, generator=torch.Generator().manual_seed(2), **common)
+    )
+    cpu = list(
+        FreqLoader(indexed, device="cpu", generator=torch.Generator().manual_seed(2), **common)
+    )
+    assert len(gpu) == len(cpu) > 0
+    for (gx, gy), (cx, cy) in zip(gpu, cpu):
+        assert gx.device.type == "cuda" and torch.equal(gy.cpu(), cy)
+        # float32 matrix products on two devices: a few ulps of the values' scale
+        assert_close(gx.cpu().numpy(), cx.numpy(), np.float32)
