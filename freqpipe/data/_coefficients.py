@@ -23,13 +23,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
 from freqpipe.data._source import ErrorPolicy, SampleSource
-from freqpipe.errors import NotAJpegError, UnsupportedJpegError
+from freqpipe.errors import UnsupportedJpegError
 from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
-from freqpipe.jpeg.fallback import coefficient_window, open_rgb
+from freqpipe.jpeg.fallback import coefficient_window, fallback_reason, fallback_rgb
 from freqpipe.jpeg.gather import DecodedJpeg, gather_planes
 from freqpipe.transforms import Selection
 from freqpipe.transforms.windows import choose_window
@@ -151,12 +150,7 @@ class CoefficientSource(SampleSource):
         self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any, why: Any
     ) -> None:
         """Fill position ``pos`` from Pillow's RGB decode (unit quant values)."""
-        try:
-            rgb, kind = open_rgb(source)
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            if isinstance(why, BaseException):  # not an image at all: the reader's reason
-                raise why from exc
-            raise
+        rgb, kind = fallback_rgb(source, why)
         separate = self.chroma == "separate"
         grid = (-(-rgb.shape[0] // 8), -(-rgb.shape[1] // 8))
         top, left, flip = choose_window(
@@ -179,11 +173,7 @@ class CoefficientSource(SampleSource):
                 a["chroma_coefficients"][pos], np.clip(np.rint(c), -32768, 32767), casting="unsafe"
             )
             a["chroma_quant"][pos] = 1
-        if isinstance(why, NotAJpegError):
-            reason = f"{kind} file, not a JPEG"
-        else:
-            reason = why if isinstance(why, str) else f"{kind}: {why.reason}"
-        self.policy.record_fallback(name, reason)
+        self.policy.record_fallback(name, fallback_reason(why, kind))
 
     def finish(self, batch: HostBatch) -> None:
         """Choose the batch's transfer dtype: int8 when asked for and every value fits."""

@@ -22,13 +22,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from freqpipe.data._batch import BatchSpec, HostBatch
 from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import InvalidArgumentError, UnsupportedJpegError
 from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
-from freqpipe.jpeg.fallback import coefficient_window, open_rgb
+from freqpipe.jpeg.fallback import coefficient_window, fallback_reason, fallback_rgb
 from freqpipe.transforms import Selection
 
 __all__ = ["COVER_FIELDS", "TransformSource", "output_size", "render_covers"]
@@ -180,12 +179,7 @@ class TransformSource(SampleSource):
         self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any, key: Any, why: Any
     ) -> None:
         """A file without YCbCr coefficients in 1x/2x chroma: Pillow's RGB, its block DCT."""
-        try:
-            rgb, kind = open_rgb(source)
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            if isinstance(why, BaseException):  # not an image at all: the reader's reason
-                raise why from exc
-            raise
+        rgb, kind = fallback_rgb(source, why)
         height, width = rgb.shape[:2]
         within = _probe(self.transform, (height, width), rng).within[0].tolist()
         (top, bottom), (left, right) = (
@@ -213,8 +207,7 @@ class TransformSource(SampleSource):
         a["blocks"][pos] = (rows, cols)
         a["extent"][pos] = (height, width)
         a["rng_key"][pos] = key
-        reason = why if isinstance(why, str) else f"{kind}: {getattr(why, 'reason', why)}"
-        self.policy.record_fallback(name, reason)
+        self.policy.record_fallback(name, fallback_reason(why, kind))
 
     def _ensure_capacity(self, batch: HostBatch, pos: int, rows: int, cols: int) -> None:
         """Grow the slot's cover arrays (keeping samples 0..pos-1) to hold ``rows x cols``."""

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from freqpipe.errors import NotAJpegError
 from freqpipe.transforms import Selection, block_dct, rgb_to_ycbcr
 
-__all__ = ["coefficient_window", "open_rgb"]
+__all__ = ["coefficient_window", "fallback_reason", "fallback_rgb", "open_rgb"]
 
 
 def open_rgb(source: Any) -> tuple[np.ndarray, str]:
@@ -54,6 +55,36 @@ def open_rgb(source: Any) -> tuple[np.ndarray, str]:
     finally:
         f.close()
     return rgb, kind
+
+
+def fallback_rgb(source: Any, why: str | BaseException) -> tuple[np.ndarray, str]:
+    """Pillow's RGB of a file the coefficient reader set aside, or why it is a bad file.
+
+    Args:
+        source: a path or the file's bytes.
+        why: the reader's error, or what the file lacks (a string, e.g. "CMYK JPEG").
+
+    Returns:
+        :func:`open_rgb`'s ``(rgb, kind)``.
+
+    Raises:
+        FreqpipeError: Pillow cannot read it either and the reader had refused it: the reader's
+            reason (it names the file and what is wrong, e.g. not a JPEG at all).
+        OSError: Pillow cannot read a file the reader had decoded.
+    """
+    try:
+        return open_rgb(source)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        if isinstance(why, BaseException):
+            raise why from exc
+        raise
+
+
+def fallback_reason(why: str | BaseException, kind: str) -> str:
+    """What the fallback log and ``loader.fallbacks`` say about a file of ``kind``."""
+    if isinstance(why, NotAJpegError):
+        return f"{kind} file, not a JPEG"
+    return why if isinstance(why, str) else f"{kind}: {getattr(why, 'reason', why)}"
 
 
 def coefficient_window(
