@@ -48,6 +48,8 @@ class HostBatch:
         sent: for this use, the array that carries a field when it is not the array of the
             field's own name (e.g. ``{"coefficients": "narrow_coefficients"}``: an int8 copy
             crosses to the device instead of the int16 one).
+        packed: for this use, fields sent as one buffer of variable-size parts instead of
+            a ``(count, ...)`` array: name -> ``(array, pinned tensor or None)``, used as is.
         meta: per-use facts a source reports (e.g. ``{"transfer": "int8"}``).
     """
 
@@ -58,6 +60,7 @@ class HostBatch:
     count: int = 0
     reuse_event: Any = None
     sent: dict[str, str] = field(default_factory=dict)
+    packed: dict[str, tuple[np.ndarray, Any]] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,12 +86,17 @@ class HostBatch:
 
     def view(self, name: str) -> np.ndarray:
         """The filled part of the array that carries field ``name`` in this use."""
+        if name in self.packed:
+            return self.packed[name][0]
         return self.arrays[self.sent.get(name, name)][: self.count]
 
     def tensor(self, name: str) -> Any:
         """:meth:`view` as a torch tensor (the pinned memory itself when pinned)."""
         import torch
 
+        if name in self.packed:
+            array, pinned = self.packed[name]
+            return torch.from_numpy(array) if pinned is None else pinned
         t = self.tensors.get(self.sent.get(name, name))
         return torch.from_numpy(self.view(name)) if t is None else t[: self.count]
 

@@ -30,7 +30,7 @@ from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
 from freqpipe.jpeg.fallback import coefficient_window, fallback_reason, fallback_rgb
 from freqpipe.transforms import Selection
 
-__all__ = ["COVER_FIELDS", "TransformSource", "output_size", "render_covers"]
+__all__ = ["COVER_FIELDS", "TransformSource", "cover_sizes", "output_size", "render_covers"]
 
 #: The slot fields of the cover of each sample.
 COVER_FIELDS = ("luma", "chroma", "quant", "factors", "origin", "blocks", "extent", "rng_key")
@@ -209,6 +209,30 @@ class TransformSource(SampleSource):
         a["rng_key"][pos] = key
         self.policy.record_fallback(name, fallback_reason(why, kind))
 
+    def finish(self, batch: HostBatch) -> None:
+        """Pack the batch's covers back to back, so each crosses to the device at its own size.
+
+        The slot's cover arrays are padded to their capacity; this rewrites samples
+        ``0..count-1`` in place, each as its C-contiguous ``(..., rows, cols)`` block, one after
+        the other from the start of the same (pinned) memory (:func:`cover_sizes` gives the
+        parts), and sends that prefix (``batch.packed``).
+        """
+        n = batch.count
+        blocks, factors = batch.arrays["blocks"][:n], batch.arrays["factors"][:n]
+        batch.packed = {}
+        for name, sizes in zip(("luma", "chroma"), cover_sizes(blocks, factors)):
+            padded = batch.arrays[name]
+            flat = padded.reshape(-1)
+            at = 0
+            for i in range(n):  # forward: a part never lands on a sample not yet moved
+                rows, cols = (int(v) for v in blocks[i])
+                if name == "chroma":
+                    rows, cols = -(-rows // int(factors[i][0])), -(-cols // int(factors[i][1]))
+                flat[at : at + sizes[i]] = padded[i, ..., :rows, :cols].reshape(-1)
+                at += int(sizes[i])
+            pinned = batch.tensors.get(name)
+            batch.packed[name] = (flat[:at], None if pinned is None else pinned.reshape(-1)[:at])
+
     def _ensure_capacity(self, batch: HostBatch, pos: int, rows: int, cols: int) -> None:
         """Grow the slot's cover arrays (keeping samples 0..pos-1) to hold ``rows x cols``."""
         have_rows, have_cols = batch.arrays["luma"].shape[-2:]
@@ -221,6 +245,22 @@ class TransformSource(SampleSource):
             new[:pos, ..., : old.shape[-2], : old.shape[-1]] = old[:pos]
             batch.arrays[name] = new
             batch.tensors.pop(name, None)  # pageable from now on: copied, not pinned
+
+
+def cover_sizes(blocks: Any, factors: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Values per sample of the packed luma and chroma covers, from their blocks and factors.
+
+    Args:
+        blocks: (N, 2) luma block rows and columns of each cover.
+        factors: (N, 2) chroma subsampling of each sample.
+
+    Returns:
+        ``(luma, chroma)``: int64 (N,) each; chroma holds both components.
+    """
+    blocks, factors = np.asarray(blocks, np.int64), np.asarray(factors, np.int64)
+    luma = 64 * blocks[:, 0] * blocks[:, 1]
+    chroma = 2 * 64 * (-(-blocks[:, 0] // factors[:, 0])) * (-(-blocks[:, 1] // factors[:, 1]))
+    return luma, chroma
 
 
 def _layout_problem(dec: Any) -> str | None:
@@ -275,11 +315,13 @@ def render_covers(
 
     from freqpipe.transforms.dct import DctBatch
 
-    luma, chroma = fields["luma"], fields["chroma"]
+    luma, chroma = fields["luma"], fields["chroma"]  # packed: each cover at its own size
     device = luma.device
-    n = luma.shape[0]
+    n = fields["blocks"].shape[0]
     out = torch.empty(n, len(selection), size[0] // 8, size[1] // 8, device=device)
     factors = fields["factors"].cpu().numpy()
+    blocks = fields["blocks"].cpu().numpy()
+    luma_at, chroma_at = (np.concatenate([[0], np.cumsum(v)]) for v in cover_sizes(blocks, factors))
     origin = fields["origin"].to(device=device, dtype=torch.float64)
     extent = fields["extent"].to(device)
     quant = fields["quant"].to(device=device, dtype=torch.float32)
@@ -288,13 +330,19 @@ def render_covers(
     for factor in {tuple(f) for f in factors.tolist()}:
         members = np.flatnonzero((factors == factor).all(axis=1))
         idx = torch.as_tensor(members, device=device)
-        # the covers of this group, cut from the slot's capacity to the largest of them
-        rows, cols = (int(v) for v in fields["blocks"][idx.cpu()].max(dim=0).values)
-        y = luma[idx, :, :rows, :cols].float() * quant[idx, 0, :, None, None]
+        # the covers of this group, unpacked onto one grid (the largest of them)
+        rows, cols = (int(v) for v in blocks[members].max(axis=0))
         crows, ccols = -(-rows // factor[0]), -(-cols // factor[1])
-        planes = [y] + [
-            chroma[idx, c, :, :crows, :ccols].float() * quant[idx, c + 1, :, None, None]
-            for c in (0, 1)
+        y = torch.zeros(len(members), 64, rows, cols, device=device)
+        c = torch.zeros(len(members), 2, 64, crows, ccols, device=device)
+        for j, i in enumerate(members):
+            r, k = (int(v) for v in blocks[i])
+            cr, ck = -(-r // factor[0]), -(-k // factor[1])
+            y[j, :, :r, :k] = luma[luma_at[i] : luma_at[i + 1]].view(64, r, k)
+            c[j, :, :, :cr, :ck] = chroma[chroma_at[i] : chroma_at[i + 1]].view(2, 64, cr, ck)
+        q = quant[idx]
+        planes = [y * q[:, 0, :, None, None]] + [
+            c[:, p] * q[:, p + 1, :, None, None] for p in (0, 1)
         ]
         batch = DctBatch(
             planes,
@@ -305,7 +353,7 @@ def render_covers(
         batch = transform(batch)
         shift = origin[idx][:, [1, 0, 1, 0]].cpu()  # (left, top, left, top)
         batch.box = batch.box - shift
-        own = 8 * fields["blocks"][idx.cpu()].cpu().flip(1)  # each cover's (width, height)
+        own = 8 * torch.as_tensor(blocks[members]).flip(1)  # each cover's (width, height)
         real = torch.minimum(extent[idx].cpu().flip(1) - shift[:, :2], own)  # pixels it holds
         within = batch.within - shift.to(torch.int64)
         batch.within = torch.minimum(
