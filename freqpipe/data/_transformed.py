@@ -117,7 +117,9 @@ class TransformSource(SampleSource):
                 "origin": ((2,), "int64"),
                 "blocks": ((2,), "int64"),
                 "extent": ((2,), "int64"),
-                "rng_key": ((4,), "uint64"),
+                # SampleRng's (seed, epoch, index, attempt), uint64 bits held as int64 (what
+                # every device copies)
+                "rng_key": ((4,), "int64"),
             },
         )
 
@@ -173,7 +175,7 @@ class TransformSource(SampleSource):
         a["origin"][pos] = (top, left)
         a["blocks"][pos] = (rows, cols)
         a["extent"][pos] = (dec.height, dec.width)
-        a["rng_key"][pos] = key
+        a["rng_key"][pos] = np.asarray(key, np.uint64).view(np.int64)
 
     def _fallback(
         self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any, key: Any, why: Any
@@ -206,7 +208,7 @@ class TransformSource(SampleSource):
         a["origin"][pos] = (top, left)
         a["blocks"][pos] = (rows, cols)
         a["extent"][pos] = (height, width)
-        a["rng_key"][pos] = key
+        a["rng_key"][pos] = np.asarray(key, np.uint64).view(np.int64)
         self.policy.record_fallback(name, fallback_reason(why, kind))
 
     def finish(self, batch: HostBatch) -> None:
@@ -325,7 +327,7 @@ def render_covers(
     origin = fields["origin"].to(device=device, dtype=torch.float64)
     extent = fields["extent"].to(device)
     quant = fields["quant"].to(device=device, dtype=torch.float32)
-    keys = fields["rng_key"].cpu().numpy()
+    keys = fields["rng_key"].cpu().numpy().view(np.uint64)
     wanted = [p.tolist() for p in selection.per_plane]
     for factor in {tuple(f) for f in factors.tolist()}:
         members = np.flatnonzero((factors == factor).all(axis=1))
