@@ -94,7 +94,7 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
         raise MissingExtraError("the plot needs matplotlib: pip install freqpipe[bench]") from exc
     ran = [r for r in results if not r["skipped"]]
     markers = "osD^vP*Xh<>"
-    fig, ax = plt.subplots(figsize=(9, 5.5), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(12, 5.5), constrained_layout=True)  # room for the legend
     for i, r in enumerate(ran):
         # Several pipelines send the same bytes (a uint8 crop): markers and a legend keep them
         # apart where labels beside the points would overlap.
