@@ -19,7 +19,7 @@ import resource
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,13 +189,17 @@ def measure(
         )
         del warm
         cpu0, t0 = cpu_seconds(), time.perf_counter()
-        images = 0
-        while time.perf_counter() - t0 < seconds:
+        images, wall = 0, 0.0
+        while wall < seconds:
             for batch in loader:
                 images += len(batch[-1])
-                if time.perf_counter() - t0 >= seconds:
+                # the clock stops at the last batch: shutting the abandoned epoch down (worker
+                # processes, FFCV's thread) is not loading; its CPU time is still counted
+                wall = time.perf_counter() - t0
+                if wall >= seconds:
                     break
-        wall = time.perf_counter() - t0
+            else:  # a whole epoch: its end and the next one's start are part of loading
+                wall = time.perf_counter() - t0
         del loader  # worker processes exit and are reaped, so their CPU time is counted
         cpu = cpu_seconds() - cpu0
     except Skip as why:
@@ -221,11 +225,15 @@ def pipelines(
     size: int,
     store_dir: Path | None = None,
     select: str | os.PathLike[str] | Selection = "dct24",
+    betons: Mapping[str, Path | str] | None = None,
+    peers: bool = True,
 ) -> list[tuple[str, Callable[[], Iterable[Any]], float, Callable[[Any], float] | None]]:
     """The pipelines ``freqpipe bench`` compares: ``(name, make, disk bytes/image, h2d)``.
 
-    Every pipeline reads the same ImageFolder ``root`` with the same batch size and worker count
-    (worker processes for DataLoader, worker threads for FreqLoader and DALI).
+    Every pipeline reads the same ImageFolder ``root`` with the same batch size, worker count
+    (worker processes for DataLoader, worker threads for FreqLoader, DALI, FFCV and SPDL) and
+    crop size. ``betons`` is what :func:`write_betons` returned (None: the FFCV rows say no
+    ``.beton`` was written); ``peers=False`` leaves the FFCV, SPDL and plain DALI rows out.
     """
     selection = Selection.from_spec(select)
     # the rows that follow --select carry its name (a preset, or the JSON file it came from)
@@ -253,7 +261,7 @@ def pipelines(
         per = FreqLoader(folder, size=size, **common, **kw).h2d_bytes_per_sample()
         return lambda _batch: float(per)
 
-    def dali() -> Iterable[Any]:
+    def dali(output: str = "dct") -> Iterable[Any]:
         import freqpipe.dali as fdali
 
         if not fdali.available():
@@ -262,7 +270,7 @@ def pipelines(
         pipe = fdali.pipeline(
             root,
             batch_size=batch_size,
-            output="dct",
+            output=output,
             select=selection,
             size=size,
             train=True,
@@ -285,6 +293,44 @@ def pipelines(
     def store_h2d(_batch: Any) -> float:
         return store_record  # what FreqLoader copies: the record, its quant values, the label
 
+    def ffcv(mode: str) -> Callable[[], Iterable[Any]]:
+        def make() -> Iterable[Any]:
+            beton = (betons or {}).get(mode, "no .beton was written")
+            if isinstance(beton, str):
+                raise Skip(beton)
+            return ffcv_loader(
+                beton, batch_size=batch_size, workers=workers, size=size, device=device
+            )
+
+        return make
+
+    def beton_bytes(mode: str) -> float:
+        beton = (betons or {}).get(mode)
+        return os.path.getsize(beton) / len(samples) if isinstance(beton, Path) else 0.0
+
+    def spdl() -> Iterable[Any]:
+        return SpdlLoader(samples, size=size, batch_size=batch_size, workers=workers, device=device)
+
+    uint8_crop = float(3 * size * size + 8)  # what FFCV and SPDL copy: the uint8 crop, the label
+    peer_rows: list[tuple[str, Callable[[], Iterable[Any]], float, Callable[[Any], float] | None]]
+    peer_rows = [
+        *(
+            (
+                f"FFCV .beton {title} (max side {BETON_MAX_RESOLUTION}) + RandomResizedCrop",
+                ffcv(mode),
+                beton_bytes(mode),
+                lambda _b: uint8_crop,
+            )
+            for mode, title in BETON_MODES.items()
+        ),
+        ("SPDL decode + RandomResizedCrop (FFmpeg filters)", spdl, jpeg_bytes, None),
+        (
+            "DALI decode + RandomResizedCrop (rgb)",
+            lambda: dali("rgb"),
+            jpeg_bytes,
+            lambda _b: dali_h2d,
+        ),
+    ]
     return [
         ("DataLoader + Pillow, float32", torch_baseline(True), jpeg_bytes, None),
         (
@@ -314,6 +360,7 @@ def pipelines(
             loader_h2d(select=selection, source="pixels"),
         ),
         (f"FreqStore {label}", store, store_record, store_h2d),
+        *(peer_rows if peers else []),
     ]
 
 
@@ -346,3 +393,237 @@ def convert_for_bench(
         progress=False,
     )
     return tmp
+
+
+# --- peers: other loaders on the same images -----------------------------------------------------
+
+#: What a peer row that cannot import its library tells the user to run.
+PEERS_INSTALL = "pip install 'freqpipe[peers]'"
+#: Debian 12's FFmpeg 5.1 runtime libraries, which ``spdl.io`` loads when first used.
+SPDL_APT = (
+    "libavutil57 libavcodec59 libavformat59 libavfilter8 libswscale6 libswresample4 libavdevice59"
+)
+#: The two ``.beton`` layouts of FFCV's ImageNet example: JPEG re-encoded at quality 90, and raw
+#: RGB pixels; both with the longer side capped at 256 pixels, as its smallest configuration.
+BETON_MODES = {"jpg": "JPEG q90", "raw": "raw"}
+BETON_MAX_RESOLUTION = 256
+
+
+def _import_peer(module: str, extra_hint: str = "") -> Any:
+    """``module`` imported, or :class:`Skip` saying it is not installed and how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:  # the peer itself, or one of its own dependencies
+        package = module.split(".")[0]
+        missing = exc.name if exc.name and exc.name.split(".")[0] != package else package
+        raise Skip(f"{missing} not installed: {PEERS_INSTALL}{extra_hint}") from exc
+    except (ImportError, OSError) as exc:  # e.g. a shared library it links is missing
+        raise Skip(f"{module} fails to import ({exc}): {PEERS_INSTALL}{extra_hint}") from exc
+
+
+def _import_ffcv(module: str = "ffcv") -> Any:
+    return _import_peer(
+        module, "; it builds against libopencv-dev libturbojpeg0-dev pkg-config (apt-get)"
+    )
+
+
+class _PilFolder:
+    """``(path, label)`` samples as FFCV's writer reads them: ``(RGB image, label)``."""
+
+    def __init__(self, samples: list[tuple[str, int]]):
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[Image.Image, int]:
+        path, label = self.samples[index]
+        with Image.open(path) as im:
+            return im.convert("RGB"), label
+
+
+def write_betons(root: Path, out: Path, *, workers: int) -> dict[str, Path | str]:
+    """Write FFCV's ``.beton`` files of ``root`` into ``out`` (untimed, as a store is converted).
+
+    Args:
+        root: an ImageFolder directory (the same files every pipeline reads).
+        out: an existing directory; each mode's file is ``out/<mode>.beton``.
+        workers: the writer's worker processes.
+
+    Returns:
+        mode (``"jpg"``, ``"raw"``: :data:`BETON_MODES`) -> the file written, or why it was not
+        (FFCV not installed, the writer failed): the FFCV rows then say so.
+    """
+    try:
+        ffcv_writer, fields = _import_ffcv("ffcv.writer"), _import_ffcv("ffcv.fields")
+    except Skip as why:
+        return dict.fromkeys(BETON_MODES, str(why))
+    dataset = _PilFolder(JpegFolder(root).samples)
+    written: dict[str, Path | str] = {}
+    for mode in BETON_MODES:
+        path = out / f"{mode}.beton"
+        image = fields.RGBImageField(
+            write_mode=mode, max_resolution=BETON_MAX_RESOLUTION, jpeg_quality=90
+        )
+        try:
+            writer = ffcv_writer.DatasetWriter(
+                str(path), {"image": image, "label": fields.IntField()}, num_workers=workers
+            )
+            writer.from_indexed_dataset(dataset)
+            written[mode] = path
+        except Exception as exc:  # the row reports it; the other pipelines still run
+            written[mode] = f"writing the {mode} .beton failed: {exc!r}"
+    return written
+
+
+def ffcv_loader(
+    beton: Path, *, batch_size: int, workers: int, size: int, device: str
+) -> Iterable[Any]:
+    """FFCV's ImageNet training loader over ``beton``: ``(images, labels)`` batches.
+
+    As FFCV's ImageNet example: ``RandomResizedCropRGBImageDecoder((size, size))`` (decode and
+    crop in one step), ``RandomHorizontalFlip``, ``ToTensor``, ``ToDevice``, ``ToTorchImage``
+    (uint8, channels last), labels ``IntDecoder``, ``ToTensor``, ``Squeeze``, ``ToDevice``;
+    random order; ``workers`` threads. On CUDA the example's ``NormalizeImage`` (float16) runs
+    after the copy; on the CPU it is left out, as the uint8 Pillow row normalises on the device:
+    FFCV 1.0.2's pipeline compiler never returns when that jitted CPU stage follows
+    ``ToTensor`` (its operation grouping loops).
+    """
+    ffcv = _import_ffcv()
+    from ffcv import transforms as ft
+    from ffcv.fields.decoders import IntDecoder, RandomResizedCropRGBImageDecoder
+
+    target = torch.device(device)
+    image: list[Any] = [
+        RandomResizedCropRGBImageDecoder((size, size)),
+        ft.RandomHorizontalFlip(),
+        ft.ToTensor(),
+        ft.ToDevice(target, non_blocking=True),
+        ft.ToTorchImage(),
+    ]
+    if target.type == "cuda":
+        mean, std = np.array(IMAGENET_MEAN) * 255, np.array(IMAGENET_STD) * 255
+        image.append(ft.NormalizeImage(mean, std, np.float16))
+    label = [IntDecoder(), ft.ToTensor(), ft.Squeeze(), ft.ToDevice(target, non_blocking=True)]
+    loader = ffcv.loader.Loader(
+        str(beton),
+        batch_size=batch_size,
+        num_workers=max(workers, 1),
+        order=ffcv.loader.OrderOption.RANDOM,
+        drop_last=False,  # every image counted, as DataLoader's default
+        pipelines={"image": image, "label": label},
+    )
+    # numba 0.68's dispatcher finalizer raises KeyError (seen in pytest as an unraisable error)
+    # when a collected FFCV loader's stage code is finalised while another one compiles; at
+    # exit numba skips its finalizers. So the few loaders a benchmark makes live until then.
+    _FFCV_LOADERS.append(loader)
+    return _ClosingEpochs(loader)
+
+
+_FFCV_LOADERS: list[Any] = []
+
+
+class _ClosingEpochs:
+    """FFCV's loader, each epoch closed when its consumer stops early (a timed run does).
+
+    An FFCV 1.0.2 epoch is a thread that fills a queue; left unfinished and not closed, it
+    waits on the full queue for ever, and numba's finalizers then raise when the process
+    collects the stage code it still runs.
+    """
+
+    def __init__(self, loader: Any):
+        self.loader = loader
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[Any]:
+        epoch = iter(self.loader)
+        try:
+            yield from epoch
+        finally:
+            epoch.close()
+            epoch.join()
+
+
+class SpdlLoader:
+    """SPDL's image loading, as its documentation builds it: ``(images, labels)`` batches.
+
+    A ``spdl.pipeline`` per epoch: the shuffled ``(path, label)`` samples -> ``demux_image`` and
+    ``decode_packets`` with an FFmpeg filter graph that does the random-resized crop
+    (torchvision's parameters, :func:`~freqpipe.transforms.random_resized_crop_params`), a
+    bilinear scale to ``size`` and the random flip, ``workers`` at a time -> ``aggregate`` ->
+    ``convert_frames`` into one batch tensor (SPDL's advice: no tensor per image) -> a sink of
+    3 batches. Images come out uint8, channels last (an NCHW view, as FFCV's ``ToTorchImage``).
+
+    Randomness: one torch draw per epoch seeds every sample's crop and flip, so
+    ``torch.manual_seed`` makes a run reproducible.
+
+    Args:
+        samples: ``(path, label)`` pairs.
+        size: output side.
+        batch_size: images per batch (the last batch may be short).
+        workers: decoding concurrency and the pipeline's threads.
+        device: where the batches go (``"cpu"``: they stay).
+
+    Raises:
+        Skip: SPDL is not installed, or ``spdl.io`` cannot load FFmpeg.
+    """
+
+    def __init__(
+        self,
+        samples: list[tuple[str, int]],
+        *,
+        size: int,
+        batch_size: int,
+        workers: int,
+        device: str = "cpu",
+    ):
+        self.spdl_io = _import_peer("spdl.io")
+        self.builder = _import_peer("spdl.pipeline").PipelineBuilder
+        try:  # spdl.io loads FFmpeg's libraries on first use, not on import
+            self.spdl_io.demux_image(samples[0][0])
+        except RuntimeError as exc:
+            raise Skip(
+                f"spdl.io cannot load FFmpeg ({str(exc)[:120]}...): apt-get install {SPDL_APT}"
+            ) from exc
+        self.samples, self.size = samples, size
+        self.batch_size, self.workers = batch_size, max(workers, 1)
+        self.device = torch.device(device)
+
+    def _decode(self, item: tuple[str, int, int]) -> tuple[Any, int]:
+        path, label, seed = item
+        packets = self.spdl_io.demux_image(path)
+        rng = np.random.default_rng(seed)
+        top, left, h, w = random_resized_crop_params(packets.height, packets.width, rng)
+        flip = ",hflip" if rng.random() < 0.5 else ""
+        s = self.size
+        graph = f"crop={w}:{h}:{left}:{top},scale={s}:{s}:flags=bilinear{flip},format=rgb24"
+        return self.spdl_io.decode_packets(packets, filter_desc=graph), label
+
+    def _batch(self, items: list[tuple[Any, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        frames, labels = zip(*items)
+        x = self.spdl_io.to_torch(self.spdl_io.convert_frames(list(frames)))
+        y = torch.tensor(labels, dtype=torch.int64)
+        return x.permute(0, 3, 1, 2).to(self.device), y.to(self.device)
+
+    def __len__(self) -> int:
+        return -(-len(self.samples) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        base = int(torch.empty((), dtype=torch.int64).random_().item())
+        order = torch.randperm(len(self.samples)).tolist()
+        source = [(*self.samples[i], base + i) for i in order]
+        pipeline = (
+            self.builder()
+            .add_source(source)
+            .pipe(self._decode, concurrency=self.workers)
+            .aggregate(self.batch_size)
+            .pipe(self._batch)
+            .add_sink(3)
+            .build(num_threads=self.workers)
+        )
+        with pipeline.auto_stop():
+            yield from pipeline

@@ -25,6 +25,14 @@ EXPECTED_H2D = {
     "FreqStore dct24": 24 * GRID * 2 + 24 * 2 + 8,
 }
 
+# The peers: rows whether or not their libraries are installed (then saying why not).
+PEER_ROWS = (
+    "FFCV .beton JPEG q90 (max side 256) + RandomResizedCrop",
+    "FFCV .beton raw (max side 256) + RandomResizedCrop",
+    "SPDL decode + RandomResizedCrop (FFmpeg filters)",
+    "DALI decode + RandomResizedCrop (rgb)",
+)
+
 
 @pytest.fixture(scope="module")
 def bench_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -53,10 +61,13 @@ def test_results_json_schema(bench_out: Path) -> None:
     }
     names = [r["name"] for r in record["results"]]
     assert set(EXPECTED_H2D) <= set(names)
+    assert set(PEER_ROWS) <= set(names), "every peer has a row, run or not"
     for r in record["results"]:
         assert set(r) == keys
         if r["skipped"]:
-            assert r["name"].startswith("DALI") and "DALI" in r["skipped"]
+            # only optional pipelines may be absent, and each says how to install what it needs
+            assert r["name"].startswith(("DALI", "FFCV", "SPDL")), r["name"]
+            assert "DALI" in r["skipped"] or "freqpipe[peers]" in r["skipped"], r["skipped"]
             continue
         assert r["images"] > 0 and r["images_per_s"] > 0 and r["cpu_s_per_image"] > 0
         assert r["peak_rss_bytes"] > 0 and r["disk_bytes_per_image"] > 0
@@ -68,6 +79,9 @@ def test_bytes_per_image_are_the_tensor_sizes(bench_out: Path) -> None:
     }
     for name, expected in EXPECTED_H2D.items():
         assert results[name]["h2d_bytes_per_image"] == expected, name
+    for name in PEER_ROWS:  # the uint8 crop and the label, where the peer ran here
+        if not results[name]["skipped"]:
+            assert results[name]["h2d_bytes_per_image"] == 3 * SIZE * SIZE + 8, name
     # A store record is exactly what crosses to the device: nothing to decode or crop.
     store = results["FreqStore dct24"]
     assert store["disk_bytes_per_image"] == EXPECTED_H2D["FreqStore dct24"]

@@ -24,8 +24,9 @@ def register(subparsers: Any) -> None:
         help="measure images/s, CPU time and bytes per image of every pipeline on your data",
         description="Run torch DataLoader + Pillow (float32 and uint8), DALI (when installed), "
         "FreqLoader's coefficient source (dct24, dct64, all), its pixel source with the fused "
-        "DCT, and a FreqStore (converted first, untimed) side by side on the same images. "
-        "Writes results.json and bench.png to --out.",
+        "DCT, a FreqStore (converted first, untimed) and the peers (FFCV over .beton files "
+        "written first, untimed; SPDL; DALI's own crop: freqpipe[peers]) side by side on the "
+        "same images. Rows that cannot run say why. Writes results.json and bench.png to --out.",
     )
     p.add_argument("--data", type=Path, help="an ImageFolder directory (default: the samples)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when available")
@@ -38,6 +39,12 @@ def register(subparsers: Any) -> None:
         default="dct24",
         help="channels of the selection-following rows: a preset or a Selection JSON file "
         "(what `freqpipe select` writes); default dct24",
+    )
+    p.add_argument(
+        "--no-peers",
+        dest="peers",
+        action="store_false",
+        help="leave out the FFCV, SPDL and plain DALI rows (and writing the .beton files)",
     )
     p.add_argument("--out", type=Path, default=Path("freqpipe-bench"), help="output directory")
     p.set_defaults(func=run)
@@ -62,6 +69,7 @@ def _table(results: list[dict[str, Any]]) -> None:
         )
     try:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
     except ImportError:
         for row in (header, *rows):
@@ -71,7 +79,7 @@ def _table(results: list[dict[str, Any]]) -> None:
     for i, name in enumerate(header):
         table.add_column(name, justify="left" if i == 0 else "right")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*map(escape, row))  # a reason's "freqpipe[peers]" is not markup
     Console(width=max(120, shutil.get_terminal_size().columns)).print(table)
 
 
@@ -86,7 +94,7 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
         raise MissingExtraError("the plot needs matplotlib: pip install freqpipe[bench]") from exc
     ran = [r for r in results if not r["skipped"]]
     markers = "osD^vP*Xh<>"
-    fig, ax = plt.subplots(figsize=(9, 5.5), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(12, 5.5), constrained_layout=True)  # room for the legend
     for i, r in enumerate(ran):
         # Several pipelines send the same bytes (a uint8 crop): markers and a legend keep them
         # apart where labels beside the points would overlap.
@@ -113,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from freqpipe.bench import convert_for_bench, measure, pipelines
+    from freqpipe.bench import convert_for_bench, measure, pipelines, write_betons
 
     root = args.data or samples_path()
     if not root.is_dir():
@@ -139,7 +147,13 @@ def run(args: argparse.Namespace) -> int:
         store_dir: Path | None = Path(tmp.name) / "store"
     except Exception as exc:  # the store pipeline then reports why it cannot run
         store_dir, store_error = None, exc
+    peers = getattr(args, "peers", True)
+    if peers and tmp is None:
+        tmp = tempfile.TemporaryDirectory(prefix="freqpipe-bench-")
     try:
+        betons = None
+        if peers and tmp is not None:  # FFCV's files, written untimed as the store is
+            betons = write_betons(root, Path(tmp.name), workers=max(args.workers, 1))
         todo = pipelines(
             root,
             device=device,
@@ -148,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
             size=args.size,
             store_dir=store_dir,
             select=select,
+            betons=betons,
+            peers=peers,
         )
         results = []
         for name, make, disk, h2d in tqdm(todo, desc="bench", unit="pipeline"):
@@ -172,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
             "workers": args.workers,
             "seconds": args.seconds,
             "size": args.size,
+            "peers": peers,
         },
         "results": results,
     }
