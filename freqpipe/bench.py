@@ -289,6 +289,7 @@ def pipelines(
     # DALI's mixed decoder sends compressed bytes to the GPU; in CPU mode the uint8 crop would.
     dali_h2d = jpeg_bytes if device == "cuda" else float(3 * size * size + 8)
     store_record = float(_store_record_bytes(store_dir)) if store_dir is not None else 0.0
+    store_disk = float(_store_disk_bytes(store_dir)) if store_dir is not None else 0.0
 
     def store_h2d(_batch: Any) -> float:
         return store_record  # what FreqLoader copies: the record, its quant values, the label
@@ -359,9 +360,20 @@ def pipelines(
             jpeg_bytes,
             loader_h2d(select=selection, source="pixels"),
         ),
-        (f"FreqStore {label}", store, store_record, store_h2d),
+        (f"FreqStore {label}", store, store_disk, store_h2d),
         *(peer_rows if peers else []),
     ]
+
+
+def _store_disk_bytes(store_dir: Path) -> float:
+    """What one image costs on disk: the store's files over its records.
+
+    Whole-image records vary in size, so this is not one record's size.
+    """
+    from freqpipe.store import FreqStore
+
+    total = sum(f.stat().st_size for f in Path(store_dir).rglob("*") if f.is_file())
+    return total / max(len(FreqStore(store_dir)), 1)
 
 
 def _store_record_bytes(store_dir: Path) -> int:
