@@ -20,6 +20,7 @@ Field names (a source's slot arrays, by the same names):
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,36 +115,36 @@ class OutputPlan:
         return self.stats[0][part], self.stats[1][part]
 
 
-class _Ops:
+class _Ops(ABC):
     """The array operations the computations need; one subclass per array library."""
 
+    @abstractmethod
     def dequantize(self, q: Any, quant: Any, mean: Any, std: Any, dtype: str) -> Any:
         """``(q * quant - mean) / std`` per channel, in ``dtype``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def pixels_to_dct(self, pixels: Any, sel: Selection, mean: Any, std: Any, dtype: str) -> Any:
         """Colour conversion + 8x8 block DCT of Y, Cb, Cr + selection (+ normalisation)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def unit_rgb(self, pixels: Any) -> Any:
         """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [0, 1]."""
-        raise NotImplementedError
 
+    @abstractmethod
     def stack(self, arrays: Sequence[Any], axis: int) -> Any:
         """Stack along a new axis."""
-        raise NotImplementedError
 
+    @abstractmethod
     def normalize(self, x: Any, mean: Any, std: Any, dtype: str) -> Any:
         """``(x - mean) / std`` per channel (axis 1), in ``dtype``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def integers(self, x: Any) -> Any:
         """Quantised values as int16 (int8 transfers widened), owned by the result."""
-        raise NotImplementedError
 
+    @abstractmethod
     def owned(self, x: Any) -> Any:
         """``x`` in memory of its own (host fields are views of a slot that is refilled)."""
-        raise NotImplementedError
 
 
 class _NumpyOps(_Ops):

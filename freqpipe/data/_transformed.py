@@ -138,13 +138,7 @@ class TransformSource(SampleSource):
         if dec.source == "<bytes>":
             object.__setattr__(dec, "source", name)
         factor = dec.repeat(1) if len(dec.grids) > 1 else (1, 1)
-        within = _probe(self.transform, (dec.height, dec.width), rng).within[0].tolist()
-        (top, bottom), (left, right) = (
-            _cover_span(within[1], within[3], factor[0], dec.height),
-            _cover_span(within[0], within[2], factor[1], dec.width),
-        )
-        rows, cols = (bottom - top) // 8, (right - left) // 8
-        self._ensure_capacity(batch, pos, rows, cols)
+        top, left, rows, cols = self._place(batch, pos, (dec.height, dec.width), factor, rng, key)
         a = batch.arrays
         # No zeroing: the resize weighs only pixels inside the crop, and the margin keeps
         # libjpeg's upsampling inside the cover, so what lies past a cover has weight zero.
@@ -171,25 +165,13 @@ class TransformSource(SampleSource):
             else:  # grayscale: chroma zero is neutral (YCbCr's 128 after the level shift)
                 chroma[c - 1][:, :rows, :cols] = 0
                 quant[c] = 1
-        a["factors"][pos] = factor
-        a["origin"][pos] = (top, left)
-        a["blocks"][pos] = (rows, cols)
-        a["extent"][pos] = (dec.height, dec.width)
-        a["rng_key"][pos] = np.asarray(key, np.uint64).view(np.int64)
 
     def _fallback(
         self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any, key: Any, why: Any
     ) -> None:
         """A file without YCbCr coefficients in 1x/2x chroma: Pillow's RGB, its block DCT."""
         rgb, kind = fallback_rgb(source, why)
-        height, width = rgb.shape[:2]
-        within = _probe(self.transform, (height, width), rng).within[0].tolist()
-        (top, bottom), (left, right) = (
-            _cover_span(within[1], within[3], 1, height),
-            _cover_span(within[0], within[2], 1, width),
-        )
-        rows, cols = (bottom - top) // 8, (right - left) // 8
-        self._ensure_capacity(batch, pos, rows, cols)
+        top, left, rows, cols = self._place(batch, pos, rgb.shape[:2], (1, 1), rng, key)
         x, _ = coefficient_window(
             rgb,
             _ALL,
@@ -204,12 +186,38 @@ class TransformSource(SampleSource):
         a["luma"][pos][:, :rows, :cols] = x[:64]
         a["chroma"][pos][:, :, :rows, :cols] = x[64:].reshape(2, 64, rows, cols)
         a["quant"][pos] = 1
-        a["factors"][pos] = (1, 1)
+        self.policy.record_fallback(name, fallback_reason(why, kind))
+
+    def _place(
+        self,
+        batch: HostBatch,
+        pos: int,
+        extent: tuple[int, int],
+        factor: tuple[int, int],
+        rng: Any,
+        key: Any,
+    ) -> tuple[int, int, int, int]:
+        """Find the cover the transform reads and record where it lies in the image.
+
+        Returns:
+            ``(top, left, rows, cols)``: the cover's origin in pixels and its size in blocks
+            (the slot grown to hold it).
+        """
+        height, width = extent
+        within = _probe(self.transform, (height, width), rng).within[0].tolist()
+        (top, bottom), (left, right) = (
+            _cover_span(within[1], within[3], factor[0], height),
+            _cover_span(within[0], within[2], factor[1], width),
+        )
+        rows, cols = (bottom - top) // 8, (right - left) // 8
+        self._ensure_capacity(batch, pos, rows, cols)
+        a = batch.arrays
+        a["factors"][pos] = factor
         a["origin"][pos] = (top, left)
         a["blocks"][pos] = (rows, cols)
         a["extent"][pos] = (height, width)
         a["rng_key"][pos] = np.asarray(key, np.uint64).view(np.int64)
-        self.policy.record_fallback(name, fallback_reason(why, kind))
+        return top, left, rows, cols
 
     def finish(self, batch: HostBatch) -> None:
         """Pack the batch's covers back to back, so each crosses to the device at its own size.
