@@ -34,7 +34,7 @@ def _jpeg_extension() -> Extension:
     library_dirs = [d for d in os.environ.get("FREQPIPE_JPEG_LIBDIR", "").split(os.pathsep) if d]
     return Extension(
         "freqpipe.jpeg._native",
-        sources=["freqpipe/jpeg/_native.c"],
+        sources=["freqpipe/jpeg/_native.c", "freqpipe/jpeg/_spectral.c"],
         include_dirs=include_dirs,
         library_dirs=library_dirs,
         libraries=["jpeg"],
