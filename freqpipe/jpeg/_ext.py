@@ -6,7 +6,6 @@ from typing import Any
 
 from freqpipe.errors import MissingExtraError
 
-
 _module: Any = None
 
 

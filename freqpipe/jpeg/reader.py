@@ -422,7 +422,6 @@ def read_coefficients(
         >>> dc.planes[0].shape[-1]
         3
     """
-
     checked: dict[int, list[np.ndarray]] = {}  # component count -> freq lists: checked once
 
     def freq_lists_for(ncomp: int) -> list[np.ndarray]:
