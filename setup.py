@@ -35,6 +35,7 @@ def _jpeg_extension() -> Extension:
     return Extension(
         "freqpipe.jpeg._native",
         sources=["freqpipe/jpeg/_native.c", "freqpipe/jpeg/_spectral.c"],
+        depends=["freqpipe/jpeg/_spectral.h"],  # rebuilt when it changes; shipped in the sdist
         include_dirs=include_dirs,
         library_dirs=library_dirs,
         libraries=["jpeg"],
