@@ -656,14 +656,10 @@ static int decode_spectral(Decoder *self, const OutPlan *plans, int nout, int co
     int ok;
     if (compact) {
         ok = 1;
-        for (int i = 0; ok && i < nout; i++) {
+        for (int i = 0; i < nout; i++) {
             const OutPlan *p = &plans[i];
             SpectralSink *sink = &f.sinks[p->component];
-            if (sink->base != NULL) ok = 0; /* a component asked for twice */
-            for (int k = 0; ok && k < p->nfreq; k++) {
-                if (sink->offset[p->freqs[k]] >= 0) ok = 0; /* a frequency asked for twice */
-                sink->offset[p->freqs[k]] = (int8_t)k;
-            }
+            for (int k = 0; k < p->nfreq; k++) sink->offset[p->freqs[k]] = (int8_t)k;
             sink->base = (int16_t *)p->dst;
             sink->block_stride = (size_t)p->nfreq;
             sink->row_stride = (size_t)p->nfreq * f.width_in_blocks[p->component];
@@ -697,6 +693,23 @@ static int decode_spectral(Decoder *self, const OutPlan *plans, int nout, int co
     }
     self->spectral_used = 1;
     return 1;
+}
+
+/* Whether a decode can go straight into the caller's planes: every plane given, no component
+ * and no frequency of one asked for twice (a plane's frequency has one place to go). */
+static int fills_planes(const OutPlan *plans, int nout) {
+    unsigned char seen[MAX_COMPONENTS][DCTSIZE2 + 1];
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < nout; i++) {
+        unsigned char *mine = seen[plans[i].component];
+        if (plans[i].dst == NULL || mine[DCTSIZE2]) return 0;
+        mine[DCTSIZE2] = 1;
+        for (int k = 0; k < plans[i].nfreq; k++) {
+            if (mine[plans[i].freqs[k]]) return 0;
+            mine[plans[i].freqs[k]] = 1;
+        }
+    }
+    return nout > 0;
 }
 
 /* decode(outs, components, freqs) -> (warnings, quant_tables, scans)
@@ -780,9 +793,7 @@ static PyObject *Decoder_decode(Decoder *self, PyObject *args) {
     } else {
         int spectral_scans = 0;
         jvirt_barray_ptr *arrays;
-        /* every plane given: decode straight into them */
-        int compact = nout > 0;
-        for (Py_ssize_t i = 0; i < nout; i++) compact = compact && plans[i].dst != NULL;
+        int compact = fills_planes(plans, (int)nout);
         if (decode_spectral(self, plans, (int)nout, compact, &spectral_scans)) {
             arrays = compact ? NULL : self->coef_arrays;
             scans = spectral_scans;
@@ -1444,6 +1455,8 @@ static PyObject *native_reorder(PyObject *module, PyObject *args) {
         r->dst.num_scans = build_script(r, ends, nsel);
         r->dst.scan_info = r->scans;
         r->dst.optimize_coding = TRUE;
+        /* keep the file's restart markers: a damaged file stays decodable past the damage */
+        r->dst.restart_interval = r->src.restart_interval;
         r->out.pub.init_destination = grow_init;
         r->out.pub.empty_output_buffer = grow_empty;
         r->out.pub.term_destination = grow_term;
