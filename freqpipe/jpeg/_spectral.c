@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* Codes up to this long resolve in one table lookup; longer ones (rare) walk maxcode. */
-#define FAST_BITS 11
+#define FAST_BITS 10
 #define MAX_BLOCKS_IN_MCU 10 /* libjpeg's D_MAX_BLOCKS_IN_MCU */
 #define MAX_AL 13
 #define FAST_EOB 0x200
@@ -43,6 +43,17 @@ typedef struct {
 /* The checks of libjpeg's jpeg_make_d_derived_tbl, which runs when a scan starts using a
  * table: a DC symbol above 15, or codes that overflow their length (the all-ones code
  * included), is JERR_BAD_HUFF_TABLE. */
+/* One fast_ac entry: the code of length len for symbol sym, followed by extra bits m. */
+static int32_t fast_ac_entry(int len, int sym, uint32_t m) {
+    int run = sym >> 4, size = sym & 15;
+    if (size) {
+        int32_t v = (int32_t)m < (1 << (size - 1)) ? (int32_t)m - (1 << size) + 1 : (int32_t)m;
+        return (int32_t)(((uint32_t)v << 16) | (unsigned)(run << 5) | (unsigned)(len + size));
+    }
+    uint32_t eobrun = (1u << run) + m - 1;
+    return (int32_t)((eobrun << 16) | FAST_EOB | (unsigned)(len + run));
+}
+
 static int build_table(const HuffSpec *spec, int is_dc, HuffTable *t) {
     if (!spec->defined) return 0; /* JERR_NO_HUFF_TABLE */
     int count = 0;
@@ -50,41 +61,39 @@ static int build_table(const HuffSpec *spec, int is_dc, HuffTable *t) {
     if (count > 256) return 0;
     for (int i = 0; is_dc && i < count; i++)
         if (spec->symbols[i] > 15) return 0;
-    memset(t->fast, 0, sizeof(t->fast));
     memcpy(t->symbols, spec->symbols, (size_t)count);
-    uint32_t code = 0;
+    /* Canonical codes of up to FAST_BITS fill the lookups from 0 up, each lookup once (no
+     * table-wide clearing: a table is built for every scan); the rest are longer codes. */
+    uint32_t code = 0, filled = 0;
     int index = 0;
     for (int l = 1; l <= 16; l++) {
         int n = spec->counts[l];
         t->valoffset[l] = index - (int32_t)code;
         for (int i = 0; i < n; i++, index++, code++) {
             if (l > FAST_BITS) continue;
+            int sym = spec->symbols[index];
             uint32_t first = code << (FAST_BITS - l), span = 1u << (FAST_BITS - l);
-            for (uint32_t j = 0; j < span; j++)
-                t->fast[first + j] = (uint16_t)((l << 8) | spec->symbols[index]);
+            for (uint32_t j = 0; j < span; j++) t->fast[first + j] = (uint16_t)((l << 8) | sym);
+            filled = first + span;
+            if (is_dc) continue;
+            int run = sym >> 4, size = sym & 15, extra = size ? size : run;
+            if ((size == 0 && run == 15) || l + extra > FAST_BITS) {
+                memset(t->fast_ac + first, 0, span * sizeof(int32_t)); /* the general path */
+                continue;
+            }
+            uint32_t sub = 1u << (FAST_BITS - l - extra);
+            for (uint32_t m = 0; m < (1u << extra); m++) {
+                int32_t e = fast_ac_entry(l, sym, m);
+                for (uint32_t j = 0; j < sub; j++) t->fast_ac[first + m * sub + j] = e;
+            }
         }
         t->maxcode[l] = n ? (int32_t)code - 1 : -1;
         if (code >= (1u << l)) return 0;
         code <<= 1;
     }
-    memset(t->fast_ac, 0, sizeof(t->fast_ac));
-    for (unsigned look = 0; !is_dc && look < (1u << FAST_BITS); look++) {
-        unsigned e = t->fast[look];
-        int len = (int)(e >> 8), run = (e >> 4) & 15, size = e & 15;
-        /* the extra bits after the code: size of them for a coefficient, run for an EOBn */
-        int extra = size ? size : run;
-        if (e == 0 || (size == 0 && run == 15) || len + extra > FAST_BITS) continue;
-        uint32_t bits = extra ? ((look << len) & ((1u << FAST_BITS) - 1)) >> (FAST_BITS - extra) : 0;
-        if (size) {
-            int32_t v = (int32_t)bits;
-            v = v < (1 << (size - 1)) ? v - (1 << size) + 1 : v;
-            t->fast_ac[look] = (int32_t)(((uint32_t)v << 16) | (unsigned)(run << 5) |
-                                         (unsigned)(len + size));
-        } else {
-            uint32_t eobrun = (1u << run) + bits - 1;
-            t->fast_ac[look] = (int32_t)((eobrun << 16) | FAST_EOB | (unsigned)(len + run));
-        }
-    }
+    uint32_t size = 1u << FAST_BITS;
+    memset(t->fast + filled, 0, (size - filled) * sizeof(uint16_t));
+    if (!is_dc) memset(t->fast_ac + filled, 0, (size - filled) * sizeof(int32_t));
     return 1;
 }
 
