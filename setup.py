@@ -34,7 +34,8 @@ def _jpeg_extension() -> Extension:
     library_dirs = [d for d in os.environ.get("FREQPIPE_JPEG_LIBDIR", "").split(os.pathsep) if d]
     return Extension(
         "freqpipe.jpeg._native",
-        sources=["freqpipe/jpeg/_native.c"],
+        sources=["freqpipe/jpeg/_native.c", "freqpipe/jpeg/_spectral.c"],
+        depends=["freqpipe/jpeg/_spectral.h"],  # rebuilt when it changes; shipped in the sdist
         include_dirs=include_dirs,
         library_dirs=library_dirs,
         libraries=["jpeg"],

@@ -8,7 +8,7 @@
 # build/fuzz/TARGET/corpus (override the root with FUZZ_DIR), seeded from the project's own
 # fixtures and ../shared/data/jpeg-conformance; findings land in build/fuzz/TARGET/artifacts.
 #
-# AddressSanitizer: `--asan-build` compiles freqpipe/jpeg/_native.c with CFLAGS
+# AddressSanitizer: `--asan-build` compiles freqpipe/jpeg/_native.c and _spectral.c with CFLAGS
 # -fsanitize=address but links it without the sanitizer, so it does not pull in gcc's libasan;
 # then FREQPIPE_ASAN=1 preloads the ASan runtime that the atheris wheel ships with its
 # libFuzzer (LD_PRELOAD=<site-packages>/asan_with_fuzzer.so). Preloading gcc's libasan instead
@@ -22,9 +22,12 @@ if [[ ${1:-} == --asan-build ]]; then
     include=$("$python" -c "import sysconfig; print(sysconfig.get_paths()['include'])")
     suffix=$("$python" -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
     mkdir -p build/fuzz
-    "${CC:-gcc}" -fsanitize=address -fno-omit-frame-pointer -g -O1 -fPIC -std=c99 \
-        -I"$include" -c freqpipe/jpeg/_native.c -o build/fuzz/_native_asan.o
-    "${CC:-gcc}" -shared build/fuzz/_native_asan.o -ljpeg -o "freqpipe/jpeg/_native$suffix"
+    for source in _native _spectral; do
+        "${CC:-gcc}" -fsanitize=address -fno-omit-frame-pointer -g -O1 -fPIC -std=c99 \
+            -I"$include" -c "freqpipe/jpeg/$source.c" -o "build/fuzz/${source}_asan.o"
+    done
+    "${CC:-gcc}" -shared build/fuzz/_native_asan.o build/fuzz/_spectral_asan.o -ljpeg \
+        -o "freqpipe/jpeg/_native$suffix"
     echo "built freqpipe/jpeg/_native$suffix with AddressSanitizer; run with FREQPIPE_ASAN=1"
     exit 0
 fi

@@ -6,9 +6,14 @@ from typing import Any
 
 from freqpipe.errors import MissingExtraError
 
+_module: Any = None
+
 
 def native() -> Any:
     """Return ``freqpipe.jpeg._native``, or raise :class:`MissingExtraError` when not built."""
+    global _module
+    if _module is not None:  # every read comes here: an import statement costs microseconds
+        return _module
     try:
         import freqpipe.jpeg._native as module
     except ImportError as exc:  # pragma: no cover - only without a built extension
@@ -17,4 +22,5 @@ def native() -> Any:
             "the libjpeg-turbo headers present (Debian: apt-get install libjpeg62-turbo-dev) "
             f"({exc})"
         ) from exc
+    _module = module
     return module

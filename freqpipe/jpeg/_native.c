@@ -35,6 +35,8 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
+#include "_spectral.h"
+
 #define MAX_OUT_COMPONENTS 4
 #define MAX_WARNINGS_KEPT 8
 
@@ -105,6 +107,9 @@ typedef struct {
     PyObject *header;
     CoefArray arrays[MAX_COEF_ARRAYS];
     int narrays;
+    int spectral;      /* may decode spectral-selection scans itself (_spectral.c) */
+    int spectral_used; /* it did: libjpeg read the header only */
+    jvirt_barray_ptr spectral_arrays[MAX_COEF_ARRAYS];
     void (*libjpeg_realize)(j_common_ptr);
 } Decoder;
 
@@ -263,11 +268,11 @@ static void free_coef_arrays(Decoder *self) {
     self->narrays = 0;
 }
 
-static void coef_realize(j_common_ptr cinfo) {
-    Decoder *self = decoder_of(cinfo);
-    ErrorState *err = (ErrorState *)cinfo->err;
-    j_decompress_ptr d = (j_decompress_ptr)cinfo;
-    self->libjpeg_realize(cinfo); /* anything else requested from libjpeg's own manager */
+/* Whether the requested arrays need more memory than the file can code: 1 (err->message set)
+ * or 0. */
+static int over_budget(Decoder *self) {
+    ErrorState *err = &self->err;
+    j_decompress_ptr d = &self->cinfo;
     unsigned long long need = 0;
     for (int i = 0; i < self->narrays; i++)
         need += (unsigned long long)self->arrays[i].blocksperrow * self->arrays[i].numrows *
@@ -282,8 +287,20 @@ static void coef_realize(j_common_ptr cinfo) {
                  "of %llu bytes can hold (at most %llu); the file is corrupt or truncated",
                  (unsigned)d->image_width, (unsigned)d->image_height, need,
                  d->arith_code ? "arithmetic" : "Huffman", file, budget);
-        refuse(cinfo);
+        return 1;
     }
+    return 0;
+}
+
+/* Allocate the requested arrays within the budget: NULL, or the error kind (err->message set). */
+static const char *allocate_coef_arrays(Decoder *self) {
+    ErrorState *err = &self->err;
+    j_decompress_ptr d = &self->cinfo;
+    if (over_budget(self)) return KIND_REFUSED;
+    unsigned long long need = 0;
+    for (int i = 0; i < self->narrays; i++)
+        need += (unsigned long long)self->arrays[i].blocksperrow * self->arrays[i].numrows *
+                sizeof(JBLOCK);
     for (int i = 0; i < self->narrays; i++) {
         CoefArray *a = &self->arrays[i];
         size_t nblocks = (size_t)a->blocksperrow * a->numrows;
@@ -293,10 +310,20 @@ static void coef_realize(j_common_ptr cinfo) {
             snprintf(err->message, sizeof(err->message),
                      "out of memory allocating %llu bytes of coefficients for a %ux%u image",
                      need, (unsigned)d->image_width, (unsigned)d->image_height);
-            err->kind = KIND_NO_MEMORY;
-            longjmp(err->jump, 1);
+            return KIND_NO_MEMORY;
         }
         for (JDIMENSION r = 0; r < a->numrows; r++) a->rows[r] = a->base + (size_t)r * a->blocksperrow;
+    }
+    return NULL;
+}
+
+static void coef_realize(j_common_ptr cinfo) {
+    Decoder *self = decoder_of(cinfo);
+    self->libjpeg_realize(cinfo); /* anything else requested from libjpeg's own manager */
+    const char *kind = allocate_coef_arrays(self);
+    if (kind != NULL) {
+        self->err.kind = kind;
+        longjmp(self->err.jump, 1);
     }
 }
 
@@ -440,13 +467,15 @@ static PyObject *build_header(Decoder *self) {
 }
 
 static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"data", "strict", "max_scans", "max_pixels", "max_passes", NULL};
+    static char *kwlist[] = {"data",       "strict",   "max_scans", "max_pixels",
+                             "max_passes", "spectral", NULL};
     PyObject *data_obj;
-    int strict = 1, max_scans = 1000, max_passes = 0;
+    int strict = 1, max_scans = 1000, max_passes = 0, spectral = 1;
     unsigned long long max_pixels = 0; /* 0: no limit */
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|piKi", kwlist, &data_obj, &strict,
-                                     &max_scans, &max_pixels, &max_passes))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|piKip", kwlist, &data_obj, &strict,
+                                     &max_scans, &max_pixels, &max_passes, &spectral))
         return -1;
+    self->spectral = spectral;
     if (self->have_data || self->created) {
         PyErr_SetString(PyExc_RuntimeError, "Decoder cannot be re-initialised");
         return -1;
@@ -517,6 +546,11 @@ static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
     return self->header == NULL ? -1 : 0;
 }
 
+static PyObject *Decoder_get_entropy_decoder(Decoder *self, void *closure) {
+    if (!self->finished) Py_RETURN_NONE;
+    return PyUnicode_FromString(self->spectral_used ? "freqpipe" : "libjpeg");
+}
+
 static PyObject *Decoder_get_header(Decoder *self, void *closure) {
     if (self->header == NULL) Py_RETURN_NONE;
     Py_INCREF(self->header);
@@ -575,6 +609,107 @@ static PyObject *quant_tables(Decoder *self, const OutPlan *plans, int nout) {
         PyList_SET_ITEM(list, i, b);
     }
     return list;
+}
+
+/* Decode a progressive file's spectral-selection scans with _spectral.c. With `compact`, straight
+ * into the caller's planes (only the frequencies asked for; nothing else allocated, zeroed or
+ * copied, so view() and gather() have nothing to read afterwards); otherwise into arrays laid
+ * out as libjpeg's jpeg_read_coefficients lays them out (jdcoefct.c: each component padded to
+ * whole MCUs), so copy, view and gather cannot tell the two decoders apart. 0: nothing was
+ * decoded and nothing is left allocated; libjpeg decodes the file as if this had not been
+ * tried. */
+static int decode_spectral(Decoder *self, const OutPlan *plans, int nout, int compact,
+                           int *scans) {
+    j_decompress_ptr d = &self->cinfo;
+    if (!self->spectral || !d->progressive_mode || d->arith_code || self->narrays != 0 ||
+        self->err.pub.num_warnings != 0 || d->num_components > SPECTRAL_MAX_COMPONENTS)
+        return 0;
+    SpectralFrame f;
+    memset(&f, 0, sizeof(f));
+    f.ncomp = d->num_components;
+    f.max_h = d->max_h_samp_factor;
+    f.max_v = d->max_v_samp_factor;
+    f.image_width = d->image_width;
+    f.image_height = d->image_height;
+    f.max_scans = self->progress.max_scans;
+    f.max_passes = self->progress.max_passes;
+    for (int c = 0; c < f.ncomp; c++) {
+        jpeg_component_info *comp = &d->comp_info[c];
+        f.ids[c] = comp->component_id;
+        f.h[c] = comp->h_samp_factor;
+        f.v[c] = comp->v_samp_factor;
+        f.width_in_blocks[c] = comp->width_in_blocks;
+        f.height_in_blocks[c] = comp->height_in_blocks;
+        f.quant_known[c] = comp->quant_tbl_no >= 0 && comp->quant_tbl_no < NUM_QUANT_TBLS &&
+                           d->quant_tbl_ptrs[comp->quant_tbl_no] != NULL;
+        memset(f.sinks[c].offset, -1, sizeof(f.sinks[c].offset));
+        /* what libjpeg would allocate, for its budget check (and for the arrays) */
+        CoefArray *a = &self->arrays[c];
+        a->base = NULL;
+        a->rows = NULL;
+        a->blocksperrow = (JDIMENSION)((comp->width_in_blocks + comp->h_samp_factor - 1) /
+                                       comp->h_samp_factor * comp->h_samp_factor);
+        a->numrows = (JDIMENSION)((comp->height_in_blocks + comp->v_samp_factor - 1) /
+                                  comp->v_samp_factor * comp->v_samp_factor);
+    }
+    self->narrays = f.ncomp;
+    int ok;
+    if (compact) {
+        ok = 1;
+        for (int i = 0; i < nout; i++) {
+            const OutPlan *p = &plans[i];
+            SpectralSink *sink = &f.sinks[p->component];
+            for (int k = 0; k < p->nfreq; k++) sink->offset[p->freqs[k]] = (int8_t)k;
+            sink->base = (int16_t *)p->dst;
+            sink->block_stride = (size_t)p->nfreq;
+            sink->row_stride = (size_t)p->nfreq * f.width_in_blocks[p->component];
+            sink->rows = f.height_in_blocks[p->component];
+            sink->cols = f.width_in_blocks[p->component];
+        }
+        /* the planes are the caller's: zero what no scan will write */
+        for (int i = 0; ok && i < nout; i++) memset(plans[i].dst, 0, (size_t)plans[i].dst_len);
+        if (ok) ok = over_budget(self) == 0;
+    } else {
+        ok = allocate_coef_arrays(self) == NULL;
+        for (int c = 0; ok && c < f.ncomp; c++) {
+            CoefArray *a = &self->arrays[c];
+            SpectralSink *sink = &f.sinks[c];
+            sink->base = (int16_t *)a->base;
+            sink->block_stride = DCTSIZE2;
+            sink->row_stride = (size_t)a->blocksperrow * DCTSIZE2;
+            sink->rows = a->numrows;
+            sink->cols = a->blocksperrow;
+            for (int k = 0; k < DCTSIZE2; k++) sink->offset[k] = (int8_t)k;
+        }
+    }
+    if (ok) ok = spectral_decode((const unsigned char *)self->data.buf, (size_t)self->data.len,
+                                 &f, scans);
+    if (!ok || compact) free_coef_arrays(self); /* none allocated when compact */
+    if (!ok) return 0; /* also when over budget: libjpeg refuses it in its words */
+    if (!compact) {
+        for (int c = 0; c < f.ncomp; c++)
+            self->spectral_arrays[c] = (jvirt_barray_ptr)&self->arrays[c];
+        self->coef_arrays = self->spectral_arrays;
+    }
+    self->spectral_used = 1;
+    return 1;
+}
+
+/* Whether a decode can go straight into the caller's planes: every plane given, no component
+ * and no frequency of one asked for twice (a plane's frequency has one place to go). */
+static int fills_planes(const OutPlan *plans, int nout) {
+    unsigned char seen[MAX_COMPONENTS][DCTSIZE2 + 1];
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < nout; i++) {
+        unsigned char *mine = seen[plans[i].component];
+        if (plans[i].dst == NULL || mine[DCTSIZE2]) return 0;
+        mine[DCTSIZE2] = 1;
+        for (int k = 0; k < plans[i].nfreq; k++) {
+            if (mine[plans[i].freqs[k]]) return 0;
+            mine[plans[i].freqs[k]] = 1;
+        }
+    }
+    return nout > 0;
 }
 
 /* decode(outs, components, freqs) -> (warnings, quant_tables, scans)
@@ -656,11 +791,19 @@ static PyObject *Decoder_decode(Decoder *self, PyObject *args) {
     if (setjmp(self->err.jump)) {
         failed = 1;
     } else {
-        jvirt_barray_ptr *arrays = jpeg_read_coefficients(&self->cinfo);
-        self->coef_arrays = arrays;
+        int spectral_scans = 0;
+        jvirt_barray_ptr *arrays;
+        int compact = fills_planes(plans, (int)nout);
+        if (decode_spectral(self, plans, (int)nout, compact, &spectral_scans)) {
+            arrays = compact ? NULL : self->coef_arrays;
+            scans = spectral_scans;
+        } else {
+            arrays = jpeg_read_coefficients(&self->cinfo);
+            self->coef_arrays = arrays;
+            scans = self->cinfo.input_scan_number;
+        }
         self->finished = 1;
-        scans = self->cinfo.input_scan_number;
-        for (Py_ssize_t i = 0; i < nout; i++) {
+        for (Py_ssize_t i = 0; arrays != NULL && i < nout; i++) {
             int ci = plans[i].component;
             if (plans[i].dst != NULL)
                 copy_component(&self->cinfo, arrays[ci], &self->cinfo.comp_info[ci], &plans[i]);
@@ -981,6 +1124,8 @@ static PyMethodDef Decoder_methods[] = {
 
 static PyGetSetDef Decoder_getset[] = {
     {"header", (getter)Decoder_get_header, NULL, "header facts as a dict", NULL},
+    {"entropy_decoder", (getter)Decoder_get_entropy_decoder, NULL,
+     "after decode(): 'freqpipe' (spectral-selection scans, _spectral.c) or 'libjpeg'", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -988,7 +1133,7 @@ static PyTypeObject DecoderType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "freqpipe.jpeg._native.Decoder",
     .tp_basicsize = sizeof(Decoder),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Decoder(data, strict=True, max_scans=1000, max_pixels=0, max_passes=0): one JPEG's "
+    .tp_doc = "Decoder(data, strict=True, max_scans=1000, max_pixels=0, max_passes=0, spectral=True): one JPEG's "
                "coefficients.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Decoder_init,
@@ -1310,6 +1455,8 @@ static PyObject *native_reorder(PyObject *module, PyObject *args) {
         r->dst.num_scans = build_script(r, ends, nsel);
         r->dst.scan_info = r->scans;
         r->dst.optimize_coding = TRUE;
+        /* keep the file's restart markers: a damaged file stays decodable past the damage */
+        r->dst.restart_interval = r->src.restart_interval;
         r->out.pub.init_destination = grow_init;
         r->out.pub.empty_output_buffer = grow_empty;
         r->out.pub.term_destination = grow_term;

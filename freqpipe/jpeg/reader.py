@@ -218,6 +218,15 @@ def _freq_lists(freqs: Any, count: int) -> list[np.ndarray]:
         )
     out = []
     for f in lists:
+        if isinstance(f, np.ndarray) and f.dtype.kind in "iu" and f.ndim <= 1:
+            # the loader's case, once per image: no per-element checks
+            arr = f.astype(np.int64, copy=False).reshape(-1)
+            if arr.size and (arr.min() < 0 or arr.max() > 63):
+                raise InvalidArgumentError(
+                    f"frequency indices must be in 0..63, got {arr.tolist()}"
+                )
+            out.append(arr)
+            continue
         values = list(f) if isinstance(f, (Sequence, np.ndarray)) else [f]
         bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
         if bad:
@@ -413,10 +422,15 @@ def read_coefficients(
         >>> dc.planes[0].shape[-1]
         3
     """
+    checked: dict[int, list[np.ndarray]] = {}  # component count -> freq lists: checked once
+
+    def freq_lists_for(ncomp: int) -> list[np.ndarray]:
+        if ncomp not in checked:
+            checked[ncomp] = _freq_lists(freqs, len(_component_list(components, ncomp)))
+        return checked[ncomp]
 
     def wanted(ncomp: int) -> dict[int, np.ndarray]:
-        chosen = _component_list(components, ncomp)
-        return dict(zip(chosen, _freq_lists(freqs, len(chosen))))
+        return dict(zip(_component_list(components, ncomp), freq_lists_for(ncomp)))
 
     everything = components is None and freqs is None
     decoder, name, extent = open_decoder(
@@ -426,7 +440,7 @@ def read_coefficients(
     width, height = header["width"], header["height"]
     comp_info = header["components"]
     chosen = _component_list(components, len(comp_info))
-    freq_lists = _freq_lists(freqs, len(chosen))
+    freq_lists = freq_lists_for(len(comp_info))
     shapes = [
         (comp_info[c]["height_in_blocks"], comp_info[c]["width_in_blocks"], len(f))
         for c, f in zip(chosen, freq_lists)

@@ -26,8 +26,11 @@ def seed_jpegs() -> Iterator[bytes]:
     from freqpipe._samples import sample_files
     from tests.jpeg.fixtures import encoded_fixtures
 
+    from freqpipe.jpeg import reorder_jpeg
+
     for _, data in encoded_fixtures():
         yield data
+        yield reorder_jpeg(data)  # spectral selection only: freqpipe's own decoder reads it
     for path in sample_files():
         data = path.read_bytes()
         if len(data) <= MAX_SEED_BYTES:
