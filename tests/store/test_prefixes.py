@@ -14,6 +14,7 @@ import torch
 import freqpipe as fp
 import freqpipe.data._coefficients as coefficient_source
 import freqpipe.jpeg.reader as reader
+from freqpipe.cli import main
 from freqpipe.data import FreqLoader
 from freqpipe.errors import StoreCorruptError
 from freqpipe.jpeg import read_coefficients, scan_table
@@ -239,3 +240,29 @@ def test_prefix_columns_must_match_the_order(ordered: FreqStore, tmp_path: Path)
     (dst / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(fp.StoreSchemaError, match=r"order\[0\]"):
         FreqStore(dst)
+
+
+def test_inspect_reports_the_stored_prefixes(
+    ordered: FreqStore,
+    small_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["inspect", "--json", str(ordered.path)]) == 0
+    (info,) = json.loads(capsys.readouterr().out)
+    sizes, prefixes = ordered.prefix_lengths()
+    assert prefixes is not None
+    assert info["records"] == len(ordered) and info["kind"] == "jpeg"
+    assert info["order"] == ["dct6", f"custom ({len(CUSTOM)} channels)", "dct24", "dct64", "all"]
+    assert info["record_bytes"] == pytest.approx(sizes.mean(), abs=0.1)
+    got = [(p["bytes"], p["of_record"]) for p in info["prefixes"]]
+    want = [(prefixes[:, s].mean(), prefixes[:, s].mean() / sizes.mean()) for s in range(5)]
+    assert got == [(pytest.approx(b, abs=0.1), pytest.approx(r, abs=1e-4)) for b, r in want]
+    assert got[-1][1] == 1.0 and got[0][1] < 0.8
+    assert main(["inspect", str(ordered.path)]) == 0
+    text = capsys.readouterr().out
+    assert "prefix       dct6" in text and "% of the record)" in text
+    old = _old_style(small_folder, tmp_path / "old", monkeypatch)
+    assert main(["inspect", str(old.path)]) == 0
+    assert "not stored" in capsys.readouterr().out
