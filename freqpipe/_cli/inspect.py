@@ -1,4 +1,9 @@
-"""``freqpipe inspect FILE...``: what a JPEG holds, from its markers and its coefficients."""
+"""``freqpipe inspect FILE...``: what a JPEG holds, from its markers and its coefficients.
+
+A store directory (``freqpipe convert``'s output) is described by
+:mod:`freqpipe._cli.inspect_store` instead: its records and, for a frequency-ordered JPEG
+store, the mean bytes of each stored prefix against the whole record.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from freqpipe._cli.inspect_store import describe_store, is_store_dir, print_store
 from freqpipe.errors import CorruptJpegError, FreqpipeError, file_reason
 from freqpipe.jpeg.markers import parse_jpeg
 from freqpipe.jpeg.reader import read_coefficients
@@ -40,12 +46,14 @@ def register(subparsers: Any) -> None:
     """Add the ``inspect`` sub-command to the ``freqpipe`` parser."""
     p = subparsers.add_parser(
         "inspect",
-        help="print a JPEG's header, scans, tables and coefficient statistics",
+        help="print a JPEG's header, scans, tables and coefficient statistics (or a store's)",
         description="Describe JPEG files: frame, sampling, scans, restart interval, quant "
         "tables, colour space, EXIF orientation, ICC profile, and per-component coefficient "
-        "statistics (fraction of nonzero coefficients and mean energy per frequency).",
+        "statistics (fraction of nonzero coefficients and mean energy per frequency). A store "
+        "directory (freqpipe convert) is described by its records and, for a frequency-"
+        "ordered JPEG store, the mean bytes of each stored prefix against the whole record.",
     )
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE|STORE")
     p.add_argument("--json", action="store_true", help="print one JSON document for all files")
     p.add_argument(
         "--strict",
@@ -88,7 +96,11 @@ def describe(path: Path, *, strict: bool = True) -> dict[str, Any]:
     """
     name = str(path)
     if path.is_dir():
-        raise FreqpipeError("is a directory; inspect takes files (e.g. DIR/*.jpg)", source=name)
+        raise FreqpipeError(
+            "is a directory but not a store (no manifest.json); inspect takes files (e.g. "
+            "DIR/*.jpg) or stores",
+            source=name,
+        )
     error: CorruptJpegError | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -261,8 +273,12 @@ def run(args: argparse.Namespace) -> int:
     failures = 0
     results = []
     for path in args.files:
+        store = is_store_dir(path)
         try:
-            info = describe(path, strict=getattr(args, "strict", True))
+            if store:
+                info = describe_store(path)
+            else:
+                info = describe(path, strict=getattr(args, "strict", True))
         except FreqpipeError as exc:
             failures += 1
             record = _error_record(path, exc)
@@ -273,6 +289,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         if args.json:
             results.append(info)
+        elif store:
+            print_store(info)
         else:
             _print_text(info)
             if "error" in info:

@@ -4,7 +4,8 @@ A batch is one ``read_batch`` gather from the memory-mapped shards straight into
 (pinned) slot, whose fields the store declares (``batch_fields``: ``coefficients`` and
 ``quant`` for quantised records, ``dct`` for float16 DCT values); the output stage computes
 what the store says it ``produces`` from them. Stores of JPEG bytes are read through the
-ordinary coefficient source instead (:class:`StoreItems`). A store of whole-image records
+ordinary coefficient source instead (:class:`StoreItems`), each record handed to it as the
+stored prefix of the loader's selection where the store has one (``get_prefix``). A store of whole-image records
 (``layout="whole"``) is read through one window per sample, placed by
 :func:`~freqpipe.transforms.windows.choose_window` from the sample's own random stream exactly
 as the coefficient source places it on a file: random with a random flip when training,
@@ -79,6 +80,13 @@ class RecordStore(Protocol):
         """The JPEG bytes of record ``i`` (stores that produce ``"jpeg"``)."""
         ...
 
+    def get_prefix(self, i: int, select: Selection | str) -> Any:
+        """Record ``i`` for a coefficient reader wanting ``select`` (``"jpeg"`` stores).
+
+        A :class:`~freqpipe.jpeg.scans.ScanPrefix` when the store knows the prefix, else bytes.
+        """
+        ...
+
 
 def is_store(dataset: Any) -> bool:
     """Whether ``dataset`` is a converted store (a :class:`RecordStore`)."""
@@ -124,16 +132,31 @@ def store_train(store: RecordStore, train: bool, *, explicit: bool) -> bool:
 
 
 class StoreItems:
-    """A store of original JPEG bytes seen as a dataset of ``(bytes, label)`` items."""
+    """A store of JPEG bytes seen as a dataset of ``(source, label)`` items.
 
-    def __init__(self, store: RecordStore):
+    Args:
+        store: a store that produces ``"jpeg"``.
+        select: the channels the coefficient reader will be asked for; each item is then the
+            store's prefix for them (``get_prefix``: only those bytes are decoded, no marker
+            walk). None: the records' whole bytes (pixel decodes, transforms).
+    """
+
+    def __init__(self, store: RecordStore, select: Selection | None = None):
         self.store = store
+        self.select = select
+
+    def for_selection(self, select: Selection) -> StoreItems:
+        """The same records, as prefixes for ``select`` (the coefficient source's items)."""
+        return StoreItems(self.store, select)
 
     def __len__(self) -> int:
         return len(self.store)
 
-    def __getitem__(self, i: int) -> tuple[bytes, int]:
-        return self.store.get_bytes(i), int(self.store.labels[i])
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        label = int(self.store.labels[i])
+        if self.select is None:
+            return self.store.get_bytes(i), label
+        return self.store.get_prefix(i, self.select), label
 
 
 class StoreSource(Source):

@@ -416,8 +416,12 @@ class FreqLoader:
             )
         if self.selection is None:  # pragma: no cover - output is dct here
             raise InvalidArgumentError("the coefficient source needs a selection")
+        # A frequency-ordered store hands the reader only the stored prefix of the selection.
+        items = self.dataset
+        if isinstance(items, StoreItems):
+            items = items.for_selection(self.selection)
         return CoefficientSource(
-            self.dataset,
+            items,
             self._policy,
             selection=self.selection,
             size=self.size,

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from freqpipe.errors import NotAJpegError
+from freqpipe.jpeg.scans import ScanPrefix
 from freqpipe.transforms import Selection, block_dct, rgb_to_ycbcr
 
 __all__ = ["coefficient_window", "fallback_reason", "fallback_rgb", "open_rgb"]
@@ -29,7 +30,8 @@ def open_rgb(source: Any) -> tuple[np.ndarray, str]:
     """Decode a file as ImageFolder's default loader does: ``Image.open(f).convert("RGB")``.
 
     Args:
-        source: a path or the file's bytes.
+        source: a path, the file's bytes, or a :class:`~freqpipe.jpeg.scans.ScanPrefix`
+            (the whole file is decoded).
 
     Returns:
         ``(rgb, kind)``: uint8 (H, W, 3), and what the file is (``"PNG"``, ``"CMYK JPEG"``).
@@ -44,7 +46,9 @@ def open_rgb(source: Any) -> tuple[np.ndarray, str]:
         >>> rgb.shape, rgb.dtype.name, kind
         ((5, 9, 3), 'uint8', 'CMYK JPEG')
     """
-    if isinstance(source, (bytes, bytearray, memoryview)):
+    if isinstance(source, ScanPrefix):  # Pillow decodes pixels: it needs every scan
+        source = source.data
+    if isinstance(source, (bytes, bytearray, memoryview, np.ndarray)):
         f: Any = io.BytesIO(bytes(source))
     else:
         f = open(os.fspath(source), "rb")

@@ -46,6 +46,8 @@ class DecodedJpeg:
         grids: (Hb, Wb) block grid per component (``ceil(size / 8)`` of its samples).
         quant: uint16 (ncomp, 64) quantisation tables, natural order.
         source: the file name or ``"<bytes>"``.
+        bytes_read: bytes of the file handed to libjpeg (a scan prefix with ``select``).
+        total_bytes: the file's size.
     """
 
     width: int
@@ -56,6 +58,8 @@ class DecodedJpeg:
     quant: np.ndarray
     source: str
     _decoder: Any
+    bytes_read: int = 0
+    total_bytes: int = 0
 
     def repeat(self, component: int) -> tuple[int, int]:
         """Block repetition ``(rep_v, rep_h)`` that aligns a component with the luma grid.
@@ -167,7 +171,9 @@ def decode_jpeg(
     """Entropy-decode a JPEG once, keeping its coefficients for :meth:`DecodedJpeg.gather`.
 
     Args:
-        src: a path, the file's bytes or a binary file object.
+        src: a path, the file's bytes, a binary file object, or a
+            :class:`~freqpipe.jpeg.scans.ScanPrefix` (with ``select``: read without a marker
+            walk).
         strict: raise on any corruption (default), as :func:`read_coefficients`.
         max_pixels: refuse larger images before allocating; None disables the check.
         select: the channels that will be gathered (Y, Cb, Cr planes = components 0, 1, 2;
@@ -188,7 +194,7 @@ def decode_jpeg(
         ((51, 80), (1, 1), 'uint16')
     """
     wanted = None if select is None else partial(selection_wanted, Selection.from_spec(select))
-    decoder, name, _ = open_decoder(src, strict=strict, max_pixels=max_pixels, wanted=wanted)
+    decoder, name, extent = open_decoder(src, strict=strict, max_pixels=max_pixels, wanted=wanted)
     header = decoder.header
     comps = header["components"]
     n = len(comps)
@@ -203,6 +209,8 @@ def decode_jpeg(
         quant=np.frombuffer(b"".join(quant_bytes), dtype=np.uint16).reshape(n, 64),
         source=name,
         _decoder=decoder,
+        bytes_read=extent.bytes_read,
+        total_bytes=extent.total_bytes,
     )
 
 

@@ -24,7 +24,7 @@ from freqpipe.errors import (
 )
 from freqpipe.jpeg._ext import native as _native
 from freqpipe.jpeg.metadata import exif_orientation, icc_profile
-from freqpipe.jpeg.scans import EOI, prefix_end, scan_table
+from freqpipe.jpeg.scans import ScanPrefix, prefix_end, scan_table, with_eoi
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -49,7 +49,7 @@ _MAX_SCANS = 1000
 #: a small multiple of a normal decode of its size: a decoding-time bomb.
 _MAX_PASSES = 64
 
-JpegSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+JpegSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes], ScanPrefix]
 
 _APP1, _APP2 = 0xE1, 0xE2
 
@@ -57,6 +57,8 @@ _APP1, _APP2 = 0xE1, 0xE2
 def _load(src: JpegSource) -> tuple[bytes | bytearray | memoryview, str]:
     if isinstance(src, (bytes, bytearray)):
         return src, "<bytes>"
+    if isinstance(src, ScanPrefix):
+        return memoryview(src.data).cast("B"), "<bytes>"
     if isinstance(src, memoryview):
         return src.cast("B") if src.format != "B" else src, "<bytes>"
     if isinstance(src, (str, os.PathLike)):
@@ -295,20 +297,26 @@ class ReadExtent:
 Wanted = Callable[[int], Mapping[int, Any]]
 
 
-def _scan_prefix(data: Any, wanted: Wanted | None) -> tuple[Any, ReadExtent]:
-    """Cut a progressive file after the last scan the wanted coefficients need, plus EOI."""
+def _scan_prefix(data: Any, wanted: Wanted | None, end: int | None) -> tuple[Any, ReadExtent]:
+    """Cut a progressive file after the last scan the wanted coefficients need, plus EOI.
+
+    ``end``, when the caller already knows that cut (a :class:`ScanPrefix`), replaces the
+    marker walk.
+    """
     total = len(data)
     if wanted is None:
         return data, ReadExtent(total, total)
-    table = scan_table(data)
-    cut = None if table is None or not table.progressive else prefix_end(table, wanted(table.ncomp))
-    if cut is None:
+    if end is None:
+        table = scan_table(data)
+        cut = (
+            None
+            if table is None or not table.progressive
+            else prefix_end(table, wanted(table.ncomp))
+        )
+        end = total if cut is None else cut[0]
+    if end >= total:
         return data, ReadExtent(total, total)
-    end = cut[0]
-    prefix = bytearray(end + len(EOI))  # one copy: the prefix, then EOI in place
-    prefix[:end] = memoryview(data)[:end]
-    prefix[end:] = EOI
-    return prefix, ReadExtent(end, total)
+    return with_eoi(data, end), ReadExtent(end, total)
 
 
 def open_decoder(
@@ -326,7 +334,8 @@ def open_decoder(
         wanted: given the file's component count, the (component, frequencies) the caller
             will use; a progressive file is then cut after the last scan they need (see
             :func:`freqpipe.jpeg.scans.prefix_end`) and the other coefficients are left
-            unspecified (zero). None reads the whole file.
+            unspecified (zero). None reads the whole file. A :class:`ScanPrefix` ``src``
+            gives that cut itself: no marker walk.
 
     Raises:
         FreqpipeError: the typed errors of :func:`read_coefficients`.
@@ -338,7 +347,8 @@ def open_decoder(
             f"max_pixels must be a positive integer or None, got {max_pixels!r}", value=max_pixels
         )
     native = _native()
-    data, extent = _scan_prefix(data, wanted)
+    known = src.end if isinstance(src, ScanPrefix) else None
+    data, extent = _scan_prefix(data, wanted, known)
     try:
         decoder = native.Decoder(data, strict, _MAX_SCANS, int(max_pixels or 0), _MAX_PASSES)
         return decoder, name, extent
@@ -382,8 +392,10 @@ def read_coefficients(
     output arrays run in native code with the GIL released, so threads scale.
 
     Args:
-        src: a path, the file's bytes (``bytes``, ``bytearray``, ``memoryview``) or a binary
-            file object.
+        src: a path, the file's bytes (``bytes``, ``bytearray``, ``memoryview``), a binary
+            file object, or a :class:`~freqpipe.jpeg.scans.ScanPrefix` (the file with the end
+            of the prefix that holds the ``components`` and ``freqs`` asked for: read without
+            a marker walk).
         components: which components to return (indices in file order, e.g. 0 for Y);
             default all.
         freqs: natural-order frequency indices to keep, either one list shared by every

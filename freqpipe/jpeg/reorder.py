@@ -11,6 +11,7 @@ selection's last scan holds that selection's coefficients exactly, and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -125,11 +126,12 @@ def reorder_jpeg(
         raise _translate(exc, name) from None
 
 
-def prefix_lengths(data: bytes, order: Sequence[Selection | str]) -> list[int]:
+def prefix_lengths(data: Any, order: Sequence[Selection | str]) -> list[int]:
     """Bytes a reader needs of a reordered file for each selection of ``order``.
 
     Args:
-        data: a file written by :func:`reorder_jpeg` (any progressive JPEG works).
+        data: a file written by :func:`reorder_jpeg` (any progressive JPEG works), as any
+            buffer (bytes, a memory-mapped store record).
         order: the selections to measure.
 
     Returns:

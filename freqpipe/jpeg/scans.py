@@ -6,7 +6,9 @@ the bits still to come). A reader that wants only some (component, frequency) pa
 after the last scan that touches any of them, so long as each has by then been sent to its
 last bit (``Al == 0``). :func:`scan_table` finds the scans (a native marker walk, no Huffman
 decoding); :func:`prefix_end` computes that stopping point. :func:`freqpipe.read_coefficients`
-uses both; ``freqpipe inspect`` prints them.
+uses both; ``freqpipe inspect`` prints them. Where the stopping point is already known (a
+store records it per record at conversion), a :class:`ScanPrefix` hands it to the reader,
+which then skips the walk; :func:`with_eoi` is the one place a prefix is cut.
 """
 
 from __future__ import annotations
@@ -18,17 +20,20 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from freqpipe.errors import InvalidArgumentError
 from freqpipe.jpeg._ext import native
 from freqpipe.transforms import NATURAL_TO_ZIGZAG, Selection
 
 __all__ = [
     "EOI",
     "Scan",
+    "ScanPrefix",
     "ScanTable",
     "complete_after",
     "prefix_end",
     "scan_table",
     "selection_wanted",
+    "with_eoi",
 ]
 
 #: The End Of Image marker appended to a prefix so libjpeg finishes cleanly, with no warning.
@@ -207,3 +212,62 @@ def selection_wanted(select: Selection | str, ncomp: int) -> dict[int, np.ndarra
     """
     planes = Selection.from_spec(select).per_plane
     return {c: planes[c] if c < 3 else np.arange(64) for c in range(ncomp)}
+
+
+def with_eoi(data: Any, end: int) -> bytearray:
+    """The first ``end`` bytes of ``data`` followed by EOI, in one copy.
+
+    libjpeg reads such a prefix (cut on a scan boundary) as a complete file: the scans in it
+    are decoded and the coefficients of later scans stay zero, with no warning.
+
+    Example:
+        >>> bytes(with_eoi(b"SOI-scan-more", 8)).hex(" ")
+        '53 4f 49 2d 73 63 61 6e ff d9'
+    """
+    prefix = bytearray(end + len(EOI))  # one copy: the prefix, then EOI in place
+    prefix[:end] = memoryview(data).cast("B")[:end]
+    prefix[end:] = EOI
+    return prefix
+
+
+@dataclass(frozen=True)
+class ScanPrefix:
+    """A JPEG handed to the reader with the end of the prefix it will need, known beforehand.
+
+    A frequency-ordered store records, per record and per selection of its order, where the
+    prefix holding that selection exactly ends (:func:`prefix_end` at conversion, checked
+    again by ``freqpipe verify``). Given one of these, :func:`~freqpipe.read_coefficients`
+    and :func:`~freqpipe.jpeg.decode_jpeg` asked for some coefficients decode
+    ``data[:end]`` + EOI with no marker walk; asked for everything they read all of ``data``.
+    Whoever builds one vouches that every coefficient the reader will be asked for is exact
+    within ``data[:end]``: the reader cannot check it without the walk it skips.
+
+    Args:
+        data: the whole file, any buffer (a memory-mapped store record: nothing is copied
+            until the prefix is cut).
+        end: the byte offset the prefix ends at (a scan boundary), or ``len(data)``: all.
+
+    Raises:
+        InvalidArgumentError: ``end`` outside ``1..len(data)``.
+
+    Example:
+        >>> from freqpipe.jpeg.reader import read_coefficients, sample_path
+        >>> from freqpipe.jpeg.reorder import prefix_lengths, reorder_jpeg
+        >>> data = reorder_jpeg(sample_path(), ["dct6", "all"])
+        >>> end = prefix_lengths(data, ["dct6"])[0]
+        >>> c = read_coefficients(ScanPrefix(data, end), freqs=[0, 1, 8, 9], components=0)
+        >>> c.bytes_read == end < c.total_bytes == len(data)
+        True
+    """
+
+    data: Any
+    end: int
+
+    def __post_init__(self) -> None:
+        size = memoryview(self.data).nbytes
+        integer = isinstance(self.end, (int, np.integer)) and not isinstance(self.end, bool)
+        if not integer or not 0 < self.end <= size:
+            raise InvalidArgumentError(
+                f"a scan prefix must end within the file's 1..{size} bytes, got {self.end!r}",
+                value=self.end,
+            )

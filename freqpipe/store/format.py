@@ -19,8 +19,11 @@ then starts on a 4096-byte boundary; the header names them with offset, dtype an
 * ``quant``: (n, C) uint16, the quant value of each channel of each record (quantised only);
 * ``labels``: (n,) int64 class index;
 * ``index``: (n,) int64 position of the record's input in the global input order;
-* JPEG-bytes shards: ``data`` (total,) uint8 and ``offsets`` (n + 1,) uint64 instead of
-  ``coeffs``/``quant``.
+* JPEG-bytes shards: ``data`` (total,) uint8, ``offsets`` (n + 1,) uint64 and ``prefixes``
+  (n, k) uint64 instead of ``coeffs``/``quant``: ``prefixes[j, s]`` is how many bytes of record
+  ``j`` hold selection ``s`` of the manifest's ``order`` exactly (k = 0 without an order).
+  Shards written before ``prefixes`` existed lack it (an optional section): they still load,
+  and the reader finds each prefix by walking the record's markers.
 
 Sections are structure-of-arrays, so ``np.memmap`` maps each as one array and a batch is a
 gather along its first axis. The blake2b checksum (32-byte digest) covers the whole file.
@@ -150,7 +153,7 @@ class ShardHeader:
         Args:
             path: the shard file.
             name: a section name (``coeffs``, ``quant``, ``labels``, ``index``, ``data``,
-                ``offsets``).
+                ``offsets``, ...) the header lists.
 
         Returns:
             A read-only ``np.memmap`` (or an empty array for an empty section).
@@ -169,6 +172,8 @@ COMMON_SECTIONS = ("labels", "index")
 MANIFEST_DTYPES = {name: k.manifest_dtypes for name, k in KINDS.items()}
 #: Record kind (:mod:`freqpipe.store.kinds`) -> the sections of its shards, in file order.
 SECTIONS = {name: k.sections + COMMON_SECTIONS for name, k in KINDS.items()}
+#: Record kind -> the sections its shards from an earlier version may lack.
+OPTIONAL_SECTIONS = {name: k.optional_sections for name, k in KINDS.items()}
 
 
 def fail_field(source: str, field: str, problem: str) -> StoreSchemaError:
@@ -229,14 +234,17 @@ def check_header(obj: Any, source: str) -> tuple[str, int, dict[str, dict[str, A
     n = int_field(obj, "records", source)
     size = int_field(obj, "size", source)
     sections = typed_field(obj, "sections", dict, source)
-    if set(sections) != set(SECTIONS[kind]):
+    optional = OPTIONAL_SECTIONS[kind]
+    required = [k for k in SECTIONS[kind] if k not in optional]
+    if not set(required) <= set(sections) <= set(SECTIONS[kind]):
+        also = f" (and optionally {', '.join(optional)})" if optional else ""
         raise fail_field(
             source,
             "sections",
-            f"must be {', '.join(SECTIONS[kind])} for a {kind} "
+            f"must be {', '.join(required)}{also} for a {kind} "
             f"shard, got {', '.join(sorted(map(str, sections)))}",
         )
-    for name in SECTIONS[kind]:
+    for name in (k for k in SECTIONS[kind] if k in sections):
         sec = sections[name]
         field = f"sections.{name}"
         if not isinstance(sec, dict):

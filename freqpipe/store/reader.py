@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from freqpipe.errors import InvalidArgumentError
+from freqpipe.jpeg.scans import ScanPrefix
 from freqpipe.store.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -315,6 +316,60 @@ class FreqStore:
         kind = self.kind
         s, j = self._locate(int(i))
         return kind.record_jpeg(self._maps[s], j)
+
+    def get_prefix(self, i: int, select: Selection | str) -> ScanPrefix | bytes:
+        """Record ``i`` as the coefficient reader wanting ``select`` should get it (``"jpeg"``).
+
+        A frequency-ordered store holds, per record, how many bytes hold each selection of
+        its ``order`` exactly; this returns the record (a view of the mapped shard, nothing
+        copied) with the shortest of those prefixes among the selections that contain
+        ``select``, as a :class:`~freqpipe.jpeg.scans.ScanPrefix`: the reader decodes only
+        that prefix and walks no markers. When no selection of the order contains
+        ``select``, or the record's shard was written before prefixes were stored, it returns
+        the bytes, and the reader finds the prefix itself.
+
+        Raises:
+            InvalidArgumentError: the store holds coefficients, not JPEG bytes.
+            SelectionError: an unknown preset name.
+
+        Example:
+            >>> import tempfile
+            >>> from freqpipe._samples import samples_path
+            >>> from freqpipe.jpeg import read_coefficients
+            >>> from freqpipe.store import convert
+            >>> d = Path(tempfile.mkdtemp())
+            >>> _ = convert(samples_path(), d, route="jpeg", order=["dct6", "all"],
+            ...             progress=False)
+            >>> src = FreqStore(d).get_prefix(0, "dct6")
+            >>> c = read_coefficients(src, components=0, freqs=[0, 1, 8, 9])
+            >>> c.bytes_read == src.end < c.total_bytes
+            True
+        """
+        s, j = self._locate(int(i))
+        return self.kind.record_source(self._maps[s], j, Selection.from_spec(select))
+
+    @property
+    def order(self) -> tuple[Selection, ...]:
+        """``"jpeg"`` stores: the selections records are frequency-ordered by (or empty)."""
+        return tuple(Selection.from_json(o) for o in self.manifest.get("order") or ())
+
+    def prefix_lengths(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """``"jpeg"`` stores: bytes of every record and of its stored prefixes.
+
+        Returns:
+            ``(sizes, prefixes)``: int64 (N,) record sizes, and int64 (N, len(order)) the
+            bytes that hold each selection of :attr:`order` exactly (the record's size where
+            that needs every scan); ``prefixes`` is None when some shard predates them.
+
+        Raises:
+            InvalidArgumentError: the store holds coefficients, not JPEG bytes.
+        """
+        tables = [self.kind.lengths(mp) for mp in self._maps]
+        sizes = np.concatenate([t[0] for t in tables] or [np.empty(0, np.int64)])
+        if any(p is None for _, p in tables):
+            return sizes, None
+        k = len(self.order)
+        return sizes, np.concatenate([p for _, p in tables if p is not None] or [np.empty((0, k))])
 
     def empty_batch(self, n: int) -> StoreBatch:
         """Allocate a :class:`StoreBatch` of ``n`` records (to pass as ``out=``).

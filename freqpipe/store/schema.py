@@ -72,6 +72,7 @@ def check_manifest(m: dict[str, Any], source: str) -> dict[str, Any]:
         channels = len(Selection.from_json(typed_field(m, "selection", (str, dict), source)))
     except FreqpipeError as exc:
         raise fail_field(source, "selection", f"is not a valid selection ({exc})") from exc
+    _check_order(m, source)
     classes = typed_field(m, "classes", list, source)
     if not all(isinstance(c, str) for c in classes):
         raise fail_field(source, "classes", "must be a list of class names")
@@ -94,6 +95,22 @@ def check_manifest(m: dict[str, Any], source: str) -> dict[str, Any]:
             why = f"must be {want} (from kind, dtype, size and selection)"
             raise fail_field(source, f"layout.{name}", f"{why}, got {layout.get(name)!r}")
     return m
+
+
+def _check_order(m: dict[str, Any], source: str) -> None:
+    """``order``, when present: the selections that fix the columns of ``prefixes``."""
+    order = m.get("order")
+    if order is None:
+        return
+    if not isinstance(order, list) or not order:
+        raise fail_field(source, "order", f"must be a non-empty list of selections, got {order!r}")
+    for i, sel in enumerate(order):
+        try:
+            if not isinstance(sel, (str, dict)):
+                raise TypeError(type(sel).__name__)
+            Selection.from_json(sel)
+        except (FreqpipeError, TypeError, ValueError) as exc:
+            raise fail_field(source, f"order[{i}]", f"is not a valid selection ({exc})") from exc
 
 
 def _check_entry(entry: Any, source: str, prefix: str) -> None:

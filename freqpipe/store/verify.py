@@ -1,4 +1,9 @@
-"""``fp.verify``: check a store against its manifest (checksums, counts, labels, layout)."""
+"""``fp.verify``: check a store against its manifest (checksums, counts, labels, layout).
+
+Beyond the layout, each record kind checks what only reading its records shows
+(:meth:`~freqpipe.store.kinds.RecordKind.content_problems`): a frequency-ordered JPEG store's
+stored prefix lengths against a fresh walk of every record's scans.
+"""
 
 from __future__ import annotations
 
@@ -75,7 +80,10 @@ def _check_shard(
     n = entry["records"]
     maps = {k: header.memmap(path, k) for k in header.sections}
     kind = kind_for_manifest(manifest)
-    problems.extend(f"{name}: {p}" for p in kind.map_problems(maps, n, entry["dtype"]))
+    layout = kind.map_problems(maps, n, entry["dtype"])
+    problems.extend(f"{name}: {p}" for p in layout)
+    if not layout:  # reading records through a broken layout would only add noise
+        problems.extend(f"{name}: {p}" for p in kind.content_problems(maps))
     labels = np.asarray(maps["labels"])
     n_classes = len(manifest["classes"])
     if labels.shape != (n,):
@@ -98,6 +106,9 @@ def verify(
     progress: bool = False,
 ) -> VerifyReport:
     """Check a store: manifest consistency, per-shard checksums, sizes, counts, labels.
+
+    A jpeg-route store with an ``order`` also has every stored prefix length compared with
+    :func:`~freqpipe.jpeg.prefix_lengths` of its record (a marker walk per record).
 
     Args:
         path: the store directory.

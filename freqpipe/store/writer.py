@@ -20,6 +20,7 @@ from typing import IO, Any
 import numpy as np
 
 from freqpipe.store.format import (
+    OPTIONAL_SECTIONS,
     PAGE,
     SECTIONS,
     SHARD_SUFFIX,
@@ -102,7 +103,9 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def _fields(kind: str, arrays: dict[str, np.ndarray]) -> dict[str, tuple[str, tuple[int, ...]]]:
-    return {k: (arrays[k].dtype.str, tuple(arrays[k].shape)) for k in SECTIONS[kind]}
+    # Optional sections are those older shards lack: arrays without one make such a shard.
+    names = [k for k in SECTIONS[kind] if k in arrays or k not in OPTIONAL_SECTIONS[kind]]
+    return {k: (arrays[k].dtype.str, tuple(arrays[k].shape)) for k in names}
 
 
 def write_shard(
@@ -115,7 +118,8 @@ def write_shard(
         stem: file name without suffix (:func:`~freqpipe.store.format.shard_name`).
         kind: ``"quantized"``, ``"float16"`` or ``"jpeg"``.
         arrays: the sections: ``coeffs`` (n, C, h, w) and ``quant`` (n, C) uint16 (quantised
-            only), or ``data`` (total,) uint8 and ``offsets`` (n + 1,) uint64 (jpeg); always
+            only), or ``data`` (total,) uint8, ``offsets`` (n + 1,) uint64 and ``prefixes``
+            (n, k) uint64 (jpeg); always
             ``labels`` (n,) int64 and ``index`` (n,) int64. Must be C-contiguous.
         extra: more header fields (rank, shard index, input range).
 

@@ -268,6 +268,19 @@ class Selection:
     def __len__(self) -> int:
         return sum(int(p.size) for p in self._planes)
 
+    def issubset(self, other: Selection) -> bool:
+        """Whether every channel of this selection is also in ``other`` (plane by plane).
+
+        Example:
+            >>> Selection.preset("dct6").issubset(Selection.preset("dct24"))
+            True
+            >>> Selection.preset("dct24").issubset(Selection.zigzag(y=24))
+            False
+        """
+        return all(
+            bool(np.isin(a, b).all()) for a, b in zip(self._planes, other._planes, strict=True)
+        )
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Selection):
             return NotImplemented

@@ -11,8 +11,11 @@ import pytest
 from PIL import Image
 
 import freqpipe as fp
+import freqpipe.jpeg.reader as reader
 from freqpipe.errors import CorruptJpegError, CorruptJpegWarning, FreqpipeError
 from freqpipe.jpeg import decode_jpeg, parse_jpeg, prefix_lengths, read_coefficients, scan_table
+from freqpipe.jpeg.fallback import open_rgb
+from freqpipe.jpeg.scans import ScanPrefix
 from freqpipe.transforms import Selection
 from tests.jpeg.fixtures import encoded_fixtures
 
@@ -225,3 +228,38 @@ def test_pillow_decodes_a_prefix_to_a_low_pass_image() -> None:
     with Image.open(io.BytesIO(prefix)) as im:
         assert im.size == Image.open(io.BytesIO(data)).size
         im.load()
+
+
+def test_scan_prefix_is_read_without_a_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = fp.reorder_jpeg(fp.sample_files()[0], ORDER)
+    end = prefix_lengths(data, ["dct24"])[0]
+    sel = Selection.preset("dct24")
+    walked = read_coefficients(data, freqs=sel.per_plane)
+    full = read_coefficients(data)
+
+    def no_walk(buf: object) -> None:
+        raise AssertionError("walked the markers of a known prefix")
+
+    monkeypatch.setattr(reader, "scan_table", no_walk)
+    # a read-only buffer over the whole file, as a memory-mapped store record is
+    src = ScanPrefix(np.frombuffer(data, np.uint8), end)
+    got = read_coefficients(src, freqs=sel.per_plane)
+    assert (got.bytes_read, got.total_bytes) == (walked.bytes_read, len(data)) == (end, len(data))
+    for a, b in zip(got.planes, walked.planes):
+        np.testing.assert_array_equal(a, b)
+    # nothing selected: everything wanted, so the whole file, whatever the prefix says
+    every = read_coefficients(src)
+    assert every.bytes_read == len(data)
+    for a, b in zip(every.planes, full.planes):
+        np.testing.assert_array_equal(a, b)
+    dec = decode_jpeg(src, select=sel)
+    assert (dec.bytes_read, dec.total_bytes) == (end, len(data))
+    # Pillow's fallback decodes pixels: it gets the whole file, not the prefix
+    rgb, _ = open_rgb(src)
+    np.testing.assert_array_equal(rgb, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+
+
+@pytest.mark.parametrize("end", [0, -1, 10**9, 2.5, True])
+def test_scan_prefix_must_end_inside_the_file(end: object) -> None:
+    with pytest.raises(fp.InvalidArgumentError, match="scan prefix must end"):
+        ScanPrefix(b"\xff\xd8\xff\xd9", end)  # type: ignore[arg-type]

@@ -83,4 +83,4 @@ def kind_for_manifest(manifest: dict[str, Any]) -> RecordKind:
         >>> kind_for_manifest(m)
         QuantizedKind((6, 4, 4), 'int8')
     """
-    return KINDS[manifest["kind"]](record_shape(manifest), manifest["dtype"])
+    return KINDS[manifest["kind"]].from_manifest(record_shape(manifest), manifest)

@@ -25,6 +25,7 @@ from freqpipe.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from freqpipe.store.records import RecordSpec
+    from freqpipe.transforms import Selection
 
 __all__ = ["BatchFields", "RecordKind"]
 
@@ -46,6 +47,8 @@ class RecordKind(ABC):
             (dequantise), ``"dct"`` (DCT values already) or ``"jpeg"`` (the bytes go through
             the loader's ordinary coefficient source).
         sections: the kind's shard sections in file order (``labels`` and ``index`` follow).
+        optional_sections: those of ``sections`` that shards written by an earlier version
+            lack; readers then do without (every new shard has them all).
         shard_dtypes: dtypes its shards' ``coeffs`` section may have (empty: no ``coeffs``).
         manifest_dtypes: the values the manifest's ``dtype`` may take.
         field_sections: batch field -> the shard section it is gathered from.
@@ -56,6 +59,7 @@ class RecordKind(ABC):
     name: ClassVar[str]
     produces: ClassVar[str]
     sections: ClassVar[tuple[str, ...]]
+    optional_sections: ClassVar[tuple[str, ...]] = ()
     shard_dtypes: ClassVar[tuple[str, ...]]
     manifest_dtypes: ClassVar[tuple[str, ...]]
     field_sections: ClassVar[dict[str, str]] = {}
@@ -67,6 +71,15 @@ class RecordKind(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.shape}, {self.dtype!r})"
+
+    @classmethod
+    def from_manifest(cls, shape: tuple[int, int, int], manifest: dict[str, Any]) -> RecordKind:
+        """The kind of a (schema-checked) manifest whose records are ``shape``.
+
+        A kind whose reading side depends on more conversion settings than the shape and
+        the store's dtype takes them from ``manifest`` here.
+        """
+        return cls(shape, manifest["dtype"])
 
     # ---- which settings, and the dtype they encode in -----------------------------------------
     @classmethod
@@ -120,6 +133,7 @@ class RecordKind(ABC):
             "quant": (("uint16",), 2, 0),
             "data": (("uint8",), 1, None),
             "offsets": (("uint64",), 1, 1),
+            "prefixes": (("uint64",), 2, 0),
         }.get(name, (("int64",), 1, 0))
 
     def shard_problem(self, sections: dict[str, dict[str, Any]]) -> tuple[str, str] | None:
@@ -162,6 +176,18 @@ class RecordKind(ABC):
         if "quant" in layout and tuple(maps["quant"].shape) != (records, *layout["quant"]["shape"]):
             problems.append(f"quant section shape {maps['quant'].shape} is wrong")
         return problems
+
+    def content_problems(self, maps: dict[str, np.ndarray]) -> list[str]:
+        """What only reading every record of one shard can find (``verify``; default none).
+
+        Args:
+            maps: the shard's sections, mapped (:meth:`map_problems` found nothing wrong).
+
+        Returns:
+            One message per problem (empty: consistent).
+        """
+        del maps
+        return []
 
     # ---- the manifest -----------------------------------------------------------------------
     @classmethod
@@ -230,3 +256,21 @@ class RecordKind(ABC):
         """
         del maps, j
         raise InvalidArgumentError(f"get_bytes needs a 'jpeg' store, this one is {self.name!r}")
+
+    def record_source(self, maps: dict[str, np.ndarray], j: int, select: Selection) -> Any:
+        """What to hand the coefficient reader for record ``j`` when it wants ``select``.
+
+        Raises:
+            InvalidArgumentError: the kind holds no JPEG bytes.
+        """
+        del select
+        return self.record_jpeg(maps, j)
+
+    def lengths(self, maps: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Bytes of each record and its stored prefix lengths (JPEG-byte kinds only).
+
+        Raises:
+            InvalidArgumentError: the kind holds no JPEG bytes.
+        """
+        del maps
+        raise InvalidArgumentError(f"prefix lengths need a 'jpeg' store, this one is {self.name!r}")
