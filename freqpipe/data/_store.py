@@ -5,8 +5,8 @@ A batch is one ``read_batch`` gather from the memory-mapped shards straight into
 ``quant`` for quantised records, ``dct`` for float16 DCT values); the output stage computes
 what the store says it ``produces`` from them. Stores of JPEG bytes are read through the
 ordinary coefficient source instead (:class:`StoreItems`), each record handed to it as the
-stored prefix of the loader's selection where the store has one (``get_prefix``). A store of whole-image records
-(``layout="whole"``) is read through one window per sample, placed by
+stored prefix of the loader's selection where the store has one (``get_prefix``). A store
+of whole-image records (``layout="whole"``) is read through one window per sample, placed by
 :func:`~freqpipe.transforms.windows.choose_window` from the sample's own random stream exactly
 as the coefficient source places it on a file: random with a random flip when training,
 centred when evaluating. A store of fixed centre crops cannot augment

@@ -24,9 +24,8 @@ MAX_SEED_BYTES = 64 * 1024
 def seed_jpegs() -> Iterator[bytes]:
     """The project's own JPEG fixtures, then ../shared/data/jpeg-conformance when present."""
     from freqpipe._samples import sample_files
-    from tests.jpeg.fixtures import encoded_fixtures
-
     from freqpipe.jpeg import reorder_jpeg
+    from tests.jpeg.fixtures import encoded_fixtures
 
     for _, data in encoded_fixtures():
         yield data
