@@ -10,10 +10,11 @@ Geometry rules (documented on :class:`~freqpipe.data.FreqLoader`):
   :func:`freqpipe.transforms.windows.choose_window` (torchvision's CenterCrop rule on the block
   grid for evaluation, uniform for training); an image smaller than that is zero-padded;
 - ``chroma="upsample"``: chroma blocks are repeated onto the luma grid, so any luma block
-  offset stays aligned; ``chroma="separate"``: chroma keeps its own 4:2:0 grid (size / 16), the
-  window offsets are even;
-- files without YCbCr coefficients in that layout (CMYK/YCCK/RGB-stored JPEGs, non-4:2:0 chroma
-  with ``separate``, PNGs named ``.jpg``) go through the Pillow fallback
+  offset stays aligned; ``chroma="separate"``: chroma on the 4:2:0 grid (size / 16), the window
+  offsets are even; 4:4:4, 4:2:2 and 4:4:0 chroma is subsampled there in the DCT domain
+  (:meth:`freqpipe.jpeg.DecodedJpeg.halving`, conventions §9), rounded, with quant values 1;
+- files without YCbCr coefficients in that layout (CMYK/YCCK/RGB-stored JPEGs, 4:1:1-like
+  chroma with ``separate``, PNGs named ``.jpg``) go through the Pillow fallback
   (:mod:`freqpipe.jpeg.fallback`): unit quant values, the pixel source's block DCT.
 """
 
@@ -104,32 +105,41 @@ class CoefficientSource(SampleSource):
         """Why this JPEG has no YCbCr coefficients in the layout asked for (None: it has)."""
         if dec.colorspace not in ("ycbcr", "gray"):
             return f"{dec.colorspace.upper()} JPEG (no YCbCr coefficients)"
-        if self.chroma == "separate" and len(dec.grids) > 1:
-            if any(dec.repeat(p) != (2, 2) for p in range(1, len(dec.grids))):
-                return f"chroma sampling {dec.sampling} is not 4:2:0 (chroma='separate')"
+        if self.chroma == "separate":
+            try:
+                for p in range(1, len(dec.grids)):
+                    dec.halving(p)
+            except UnsupportedJpegError as exc:
+                return exc.reason
         return None
+
+    def _decode(self, source: Any, name: str, select: Selection | None) -> DecodedJpeg:
+        dec = decode_jpeg(source, strict=self.strict, max_pixels=self.max_pixels, select=select)
+        if dec.source == "<bytes>":
+            object.__setattr__(dec, "source", name)
+        return dec
 
     def load_one(self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any) -> None:
         """Decode one file and gather its window into ``batch`` position ``pos``.
 
         Files without YCbCr coefficients in the asked layout (CMYK/YCCK/RGB-stored JPEGs,
-        non-4:2:0 chroma with ``separate``, other formats such as PNG) go through the Pillow
+        4:1:1-like chroma with ``separate``, other formats such as PNG) go through the Pillow
         fallback; a file Pillow cannot read either raises the reader's error.
         """
         try:
-            dec = decode_jpeg(
-                source, strict=self.strict, max_pixels=self.max_pixels, select=self.selection
-            )
+            dec = self._decode(source, name, self.selection)
         except UnsupportedJpegError as exc:  # NotAJpegError included: maybe a PNG
             self._fallback(batch, pos, source, name, rng, exc)
             return
-        if dec.source == "<bytes>":
-            object.__setattr__(dec, "source", name)
         problem = self._layout_problem(dec)
         if problem is not None:
             self._fallback(batch, pos, source, name, rng, problem)
             return
         separate = self.chroma == "separate"
+        halved = separate and any(dec.halving(p) != (1, 1) for p in range(1, len(dec.grids)))
+        if halved and not dec.complete:
+            # subsampling reads every chroma frequency, past the scans the selection needs
+            dec = self._decode(source, name, None)
         top, left, flip = choose_window(
             dec.grids[0], self.blocks, train=self.train, rng=rng, align=2 if separate else 1
         )

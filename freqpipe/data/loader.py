@@ -88,13 +88,15 @@ class FreqLoader:
           flips half the images (exact DCT-domain flip); evaluation takes the centred window.
           Images smaller than the window are zero-padded (centred for evaluation, at a random
           offset for training); zero is exactly the DCT of mid-grey (128) pixels. Chroma is
-          repeated onto the luma grid (``chroma="upsample"``) or kept on its 4:2:0 grid
-          (``"separate"``: ``size`` must be a multiple of 16, offsets are even). Grayscale files
+          repeated onto the luma grid (``chroma="upsample"``) or kept on the 4:2:0 grid
+          (``"separate"``: ``size`` must be a multiple of 16, offsets are even; 4:4:4, 4:2:2
+          and 4:4:0 chroma is subsampled there in the DCT domain, rounded, with quant values 1:
+          conventions §9). Grayscale files
           get zero chroma. EXIF orientation is ignored, as torchvision's default loader does.
 
     Per-file fallback: whatever torchvision's ``ImageFolder`` reads with its Pillow loader,
     FreqLoader reads. Files without YCbCr coefficients in the layout asked for (CMYK/YCCK/
-    RGB-stored JPEGs, PNGs named ``.jpg``, non-4:2:0 chroma with ``chroma="separate"``; for the
+    RGB-stored JPEGs, PNGs named ``.jpg``, 4:1:1 or 4:1:0 chroma with ``chroma="separate"``; for the
     pixel source, whatever libjpeg-turbo cannot decode to RGB) are decoded with
     ``Image.open(f).convert("RGB")`` and go through the pixel source's YCbCr + block DCT (unit
     quant values with ``raw=True``) into the same batch slot, counted in :attr:`fallbacks`
@@ -451,7 +453,8 @@ class FreqLoader:
         """Files read through the Pillow fallback so far, counted per reason (distinct files).
 
         CMYK/YCCK JPEGs, PNGs named ``.jpg`` and, with ``chroma="separate"``, JPEGs whose
-        chroma is not 4:2:0: each is logged once at ``logging.INFO`` (logger
+        chroma halving cannot bring to the 4:2:0 grid (4:1:1, 4:1:0): each is logged once at
+        ``logging.INFO`` (logger
         ``freqpipe.data``).
         """
         return self._policy.fallbacks

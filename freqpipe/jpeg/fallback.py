@@ -3,7 +3,8 @@
 torchvision's ``ImageFolder`` reads every file its Pillow loader reads
 (``Image.open(f).convert("RGB")``): CMYK and YCCK JPEGs, PNGs named ``.jpg``, any chroma
 sampling. The loader's fast paths cannot (the coefficient source needs YCbCr coefficients, in
-4:2:0 for ``chroma="separate"``; libjpeg-turbo's RGB decode refuses CMYK), so such a file is
+a sampling that reaches 4:2:0 for ``chroma="separate"``; libjpeg-turbo's RGB decode refuses
+CMYK), so such a file is
 decoded here with Pillow's own loader, converted to RGB, and goes on through the transform the
 pixel source uses (JFIF YCbCr, 8x8 block DCT), into the same batch slot, or, for ``freqpipe
 convert``'s coefficient route, into the same record. Only a file Pillow cannot read either is a
@@ -21,7 +22,8 @@ from PIL import Image
 
 from freqpipe.errors import NotAJpegError
 from freqpipe.jpeg.scans import ScanPrefix
-from freqpipe.transforms import Selection, block_dct, rgb_to_ycbcr
+from freqpipe.transforms import Selection, block_dct, hflip_dct, rgb_to_ycbcr
+from freqpipe.transforms.downscale import subsample_dct
 
 __all__ = ["coefficient_window", "fallback_reason", "fallback_rgb", "open_rgb"]
 
@@ -107,7 +109,8 @@ def coefficient_window(
     with mid-grey outside (whose DCT is exactly zero, the coefficient source's padding); the
     window is flipped in pixels (the same as the exact DCT-domain flip of a block-aligned
     window); then JFIF YCbCr and the block DCT of the pixel source. With ``separate`` the
-    chroma is 2x2-averaged first (4:2:0, as libjpeg's encoder), giving its own half grid.
+    chroma is the whole image's, brought to the 4:2:0 grid as a 4:4:4 file's is
+    (:func:`~freqpipe.transforms.downscale.subsample_dct`), and its window cut from there.
 
     Args:
         rgb: uint8 (H, W, 3).
@@ -149,6 +152,32 @@ def coefficient_window(
         coeffs = block_dct(planes)  # (3, 64, n, n)
         return np.concatenate([coeffs[0][ky], coeffs[1][kcb], coeffs[2][kcr]]), None
     luma = block_dct(planes[0])
-    half = planes[1:].reshape(2, side // 2, 2, side // 2, 2).mean(axis=(2, 4))
-    chroma = block_dct(half)
-    return luma[ky], np.concatenate([chroma[0][kcb], chroma[1][kcr]])
+    return luma[ky], _chroma_window(rgb, (kcb, kcr), top // 2, left // 2, blocks // 2, hflip)
+
+
+def _chroma_window(
+    rgb: np.ndarray,
+    freqs: tuple[np.ndarray, np.ndarray],
+    top: int,
+    left: int,
+    blocks: int,
+    hflip: bool,
+) -> np.ndarray:
+    """Cb and Cr of a full-resolution image on the 4:2:0 grid, a window of blocks (zero outside)."""
+    h, w = rgb.shape[:2]
+    hb, wb = -(-h // 8), -(-w // 8)
+    ycc = rgb_to_ycbcr(rgb.astype(np.float32), channel_axis=-1)
+    windows = []
+    for plane, ks in zip((1, 2), freqs):
+        win = np.zeros((ks.size, blocks, blocks), np.float32)
+        if ks.size:
+            full = np.pad(ycc[..., plane], ((0, 8 * hb - h), (0, 8 * wb - w)), mode="edge")
+            grid = subsample_dct(block_dct(full), (h, w), (2, 2), ks)
+            r0, r1 = max(top, 0), min(top + blocks, grid.shape[1])
+            c0, c1 = max(left, 0), min(left + blocks, grid.shape[2])
+            if r1 > r0 and c1 > c0:
+                win[:, r0 - top : r1 - top, c0 - left : c1 - left] = grid[:, r0:r1, c0:c1]
+            if hflip:
+                win = hflip_dct(win, frequencies=ks)
+        windows.append(win)
+    return np.concatenate(windows)

@@ -4,7 +4,9 @@
 :meth:`DecodedJpeg.gather` then writes any block window of a component, flipped and with only
 the chosen frequencies, channel-first into a caller's int16 slot (a view into a pinned batch
 buffer), with zero padding outside the image. :func:`gather_coefficients` does both for one
-window of all three planes. The NumPy reference is
+window of all three planes; :func:`gather_planes` fills a loader slot, and with separate chroma
+brings 4:4:4, 4:2:2 and 4:4:0 chroma to the 4:2:0 grid in the DCT domain
+(:func:`~freqpipe.transforms.downscale.subsample_dct`). The NumPy reference is
 :func:`freqpipe.transforms.gather_blocks`; the tests compare the two exhaustively.
 """
 
@@ -28,7 +30,9 @@ from freqpipe.jpeg.reader import (
     sample_path,  # noqa: F401  (the doctests' sample)
 )
 from freqpipe.jpeg.scans import selection_wanted
-from freqpipe.transforms import Selection
+from freqpipe.transforms import Selection, hflip_dct
+from freqpipe.transforms.downscale import subsample_axis
+from freqpipe.transforms.resize import apply_dct_matrices
 
 __all__ = ["DecodedJpeg", "decode_jpeg", "gather_coefficients"]
 
@@ -46,7 +50,9 @@ class DecodedJpeg:
         grids: (Hb, Wb) block grid per component (``ceil(size / 8)`` of its samples).
         quant: uint16 (ncomp, 64) quantisation tables, natural order.
         source: the file name or ``"<bytes>"``.
-        bytes_read: bytes of the file handed to libjpeg (a scan prefix with ``select``).
+        complete: every coefficient was read (False: a progressive file read only up to the
+            last scan ``select`` needs, the other coefficients unspecified).
+        bytes_read: bytes of the file handed to the decoder (a scan prefix with ``select``).
         total_bytes: the file's size.
     """
 
@@ -57,6 +63,7 @@ class DecodedJpeg:
     grids: tuple[tuple[int, int], ...]
     quant: np.ndarray
     source: str
+    complete: bool
     _decoder: Any
     bytes_read: int = 0
     total_bytes: int = 0
@@ -84,6 +91,50 @@ class DecodedJpeg:
                 source=self.source,
             )
         return yv // v, yh // h
+
+    def halving(self, component: int) -> tuple[int, int]:
+        """Subsampling ``(v, h)`` that brings a component to the 4:2:0 chroma grid.
+
+        Each axis is either already subsampled 2x against luma (1: keep it) or not at all (2:
+        halve it): ``(1, 1)`` for 4:2:0 chroma, ``(2, 2)`` for 4:4:4, ``(2, 1)`` for 4:2:2,
+        ``(1, 2)`` for 4:4:0.
+
+        Args:
+            component: a chroma component's index.
+
+        Returns:
+            ``(v, h)``, each 1 or 2.
+
+        Raises:
+            UnsupportedJpegError: a sampling that halving cannot bring there (4:1:1, 4:1:0,
+                factors of 3), naming the file and its factors.
+
+        Example:
+            >>> decode_jpeg(sample_path()).halving(1)
+            (1, 1)
+        """
+        rep = self.repeat(component)
+        if any(r not in (1, 2) for r in rep):
+            raise UnsupportedJpegError(
+                f"chroma sampling {self.sampling} (component {component} repeated {rep} onto "
+                "luma) does not reach the 4:2:0 grid by halving; chroma='separate' takes "
+                "4:2:0, 4:2:2, 4:4:0 and 4:4:4",
+                source=self.source,
+            )
+        return 2 // rep[0], 2 // rep[1]
+
+    def samples(self, component: int) -> tuple[int, int]:
+        """``(rows, cols)`` of a component in its own samples (libjpeg's downsampled size).
+
+        Example:
+            >>> d = decode_jpeg(sample_path())
+            >>> (d.height, d.width), d.samples(1)
+            ((408, 640), (204, 320))
+        """
+        vmax = max(v for _, v in self.sampling)
+        hmax = max(h for h, _ in self.sampling)
+        h, v = self.sampling[component]
+        return -(-self.height * v // vmax), -(-self.width * h // hmax)
 
     def gather(
         self,
@@ -208,6 +259,7 @@ def decode_jpeg(
         grids=tuple((c["height_in_blocks"], c["width_in_blocks"]) for c in comps),
         quant=np.frombuffer(b"".join(quant_bytes), dtype=np.uint16).reshape(n, 64),
         source=name,
+        complete=select is None or not header["progressive"],
         _decoder=decoder,
         bytes_read=extent.bytes_read,
         total_bytes=extent.total_bytes,
@@ -283,8 +335,16 @@ def gather_planes(
     """Fill one image's slot: luma-grid window ``out`` (and ``chroma_out`` when separate).
 
     With ``chroma_out`` None every plane is aligned to the luma grid by repetition; otherwise
-    chroma channels go to ``chroma_out`` on their own grid at ``(top // rep, left // rep)``.
-    ``quant`` (and ``chroma_quant``) receive each channel's quantisation value.
+    chroma channels go to ``chroma_out`` on the 4:2:0 grid at ``(top // 2, left // 2)`` (``top``
+    and ``left`` even): 4:2:0 chroma as coded, other chroma subsampled there by
+    :func:`~freqpipe.transforms.downscale.subsample_dct` and rounded to integers, with quant
+    values of 1. ``quant`` (and ``chroma_quant``) receive each channel's quantisation value.
+
+    Raises:
+        UnsupportedJpegError: a non-YCbCr file, or separate chroma of a sampling that does
+            not reach the 4:2:0 grid (:meth:`DecodedJpeg.halving`).
+        InvalidArgumentError: separate chroma to subsample from a partial read
+            (``decode_jpeg(select=...)`` of a progressive file).
     """
     if dec.colorspace not in ("ycbcr", "gray"):
         raise UnsupportedJpegError(
@@ -305,17 +365,24 @@ def gather_planes(
             dst[...] = 0
             q_all[first : first + ks.size] = 1
         elif separate:
-            rv, rh = dec.repeat(plane)
-            dec.gather(
-                plane,
-                dst,
-                ks,
-                top=top // rv,
-                left=left // rh,
-                hflip=hflip,
-                bounds=(-(-bounds[0] // rv), -(-bounds[1] // rh)),
-            )
-            q_all[first : first + ks.size] = dec.quant[plane][ks]
+            halve = dec.halving(plane)
+            chroma_bounds = (-(-bounds[0] // 2), -(-bounds[1] // 2))
+            if halve == (1, 1):
+                dec.gather(
+                    plane,
+                    dst,
+                    ks,
+                    top=top // 2,
+                    left=left // 2,
+                    hflip=hflip,
+                    bounds=chroma_bounds,
+                )
+                q_all[first : first + ks.size] = dec.quant[plane][ks]
+            else:
+                _gather_halved(
+                    dec, plane, dst, ks, (top // 2, left // 2), halve, chroma_bounds, hflip
+                )
+                q_all[first : first + ks.size] = 1
         else:
             rep = dec.repeat(plane)
             dec.gather(plane, dst, ks, top=top, left=left, hflip=hflip, repeat=rep, bounds=bounds)
@@ -326,3 +393,51 @@ def gather_planes(
             start += ks.size
     if start != out.shape[0]:
         raise ShapeError(f"out has {out.shape[0]} channels, the selection fills {start}")
+
+
+def _gather_halved(
+    dec: DecodedJpeg,
+    component: int,
+    out: Any,
+    freqs: np.ndarray,
+    origin: tuple[int, int],
+    halve: tuple[int, int],
+    bounds: tuple[int, int],
+    hflip: bool,
+) -> None:
+    """A window of a full-resolution chroma component on the 4:2:0 grid, rounded into ``out``.
+
+    Only the output blocks inside the image are computed, from the input blocks their filter
+    reads; the window's other blocks are zero, as the native gather pads.
+    """
+    if not dec.complete:
+        raise InvalidArgumentError(
+            f"{dec.source}: subsampling chroma to the 4:2:0 grid needs every coefficient; "
+            "decode_jpeg(select=...) read this progressive file only in part"
+        )
+    t_v, t_h = (
+        subsample_axis(n, b, f)
+        for n, b, f in zip(dec.samples(component), dec.grids[component], halve)
+    )
+    window = np.zeros(out.shape)
+    (top, left), (rows, cols) = origin, out.shape[1:]
+    r0, r1 = max(top, 0), min(top + rows, bounds[0], t_v.shape[0] // 8)
+    c0, c1 = max(left, 0), min(left + cols, bounds[1], t_h.shape[0] // 8)
+    if r1 > r0 and c1 > c0:
+        t_v, t_h = t_v[8 * r0 : 8 * r1], t_h[8 * c0 : 8 * c1]
+        (i0, i1), (j0, j1) = _blocks_read(t_v), _blocks_read(t_h)
+        q = np.empty((64, i1 - i0, j1 - j0), np.int16)
+        dec.gather(component, q, np.arange(64), top=i0, left=j0)
+        c = q * dec.quant[component].astype(np.float64)[:, None, None]
+        window[:, r0 - top : r1 - top, c0 - left : c1 - left] = apply_dct_matrices(
+            c, t_v[:, 8 * i0 : 8 * i1], t_h[:, 8 * j0 : 8 * j1], freqs
+        )
+    if hflip:
+        window = hflip_dct(window, frequencies=freqs)
+    np.copyto(out, np.clip(np.rint(window), -32768, 32767), casting="unsafe")
+
+
+def _blocks_read(t: np.ndarray) -> tuple[int, int]:
+    """The input blocks ``[first, stop)`` that rows of a coefficient matrix read."""
+    used = np.flatnonzero(np.any(t != 0, axis=0))
+    return int(used[0]) // 8, int(used[-1]) // 8 + 1

@@ -84,28 +84,6 @@ def test_folder_reads_what_imagefolder_reads(
     assert float(x[0].abs().max()) > 10  # not a blank slot
 
 
-def test_separate_chroma_falls_back_for_444(odd_folder: Path) -> None:
-    ds = JpegFileList([odd_folder / "b" / "full.jpg", odd_folder / "b" / "plain.jpg"], [0, 1])
-    loader = FreqLoader(
-        ds, batch_size=2, size=SIZE, device="cpu", chroma="separate", normalize=None
-    )
-    (luma, chroma), y = next(iter(loader))
-    assert loader.fallbacks == {
-        "chroma sampling ((1, 1), (1, 1), (1, 1)) is not 4:2:0 (chroma='separate')": 1
-    }
-    assert luma.shape == (2, 16, 8, 8) and chroma.shape == (2, 8, 4, 4)
-    rgb = np.asarray(_pil_loader(str(odd_folder / "b" / "full.jpg")))
-    n = SIZE // 8
-    hb, wb = -(-rgb.shape[0] // 8), -(-rgb.shape[1] // 8)
-    top, left = _tv_centre(hb, n) // 2 * 2, _tv_centre(wb, n) // 2 * 2  # separate: even
-    ref = _ycc_dct_window(rgb, top, left, n)[Selection.preset("dct24").per_plane[0]]
-    np.testing.assert_allclose(luma[0].numpy(), ref, atol=0.51 + 1e-3)
-    # 4:2:0 chroma DC = 8 x (mean of its 16x16 pixels - 128) = the mean of its four 4:4:4 DCs
-    ycc_ref = _ycc_dct_window(rgb, top, left, n)
-    cb_dc = ycc_ref[64].reshape(n // 2, 2, n // 2, 2).mean(axis=(1, 3))
-    np.testing.assert_allclose(chroma[0, 0].numpy(), cb_dc, atol=0.51 + 1e-3)
-
-
 def test_pixel_source_reads_cmyk_and_png(odd_folder: Path) -> None:
     ds = JpegFolder(odd_folder)
     loader = FreqLoader(ds, batch_size=4, size=SIZE, device="cpu", output="rgb", normalize=None)
