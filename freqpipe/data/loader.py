@@ -186,7 +186,7 @@ class FreqLoader:
             cross to the device with each component's DC channel as int16, the AC channels
             as int8 and each AC value outside -127..127 as an int16 escape; the device puts
             them back together, so the batches are the int16 transfer's bit for bit (about
-            0.56x its bytes for dct24 photos; :meth:`h2d_bytes_sent` counts them). Also for
+            0.57x its bytes for dct24 photos; :meth:`h2d_bytes_sent` counts them). Also for
             an int16 store; an int8 store's records cross as they are.
         raw: yield quantised coefficients and quant values (coefficient source).
         wavelet: ``"haar"``, ``"bior2.2"`` or ``"bior4.4"`` for the dwt output.
