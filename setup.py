@@ -1,7 +1,8 @@
 """Build the native JPEG coefficient reader and ship the CUDA kernel sources.
 
 Metadata lives in pyproject.toml; this file only describes what setuptools cannot express
-declaratively: the C extension over the system libjpeg-turbo, and copying ``kernels/`` (kept at
+declaratively: the C extension over the system libjpeg-turbo, the small C extension over
+coefficient blocks in memory (no library), and copying ``kernels/`` (kept at
 the top of the repository, beside the CPU shim tests) into the package as ``freqpipe/_kernels``.
 """
 
@@ -43,4 +44,14 @@ def _jpeg_extension() -> Extension:
     )
 
 
-setup(ext_modules=[_jpeg_extension()], cmdclass={"build_py": BuildPyWithKernels})
+def _blocks_extension() -> Extension:
+    return Extension(
+        "freqpipe.jpeg._blocks",
+        sources=["freqpipe/jpeg/_blocks.c"],
+        extra_compile_args=["-O3", "-std=c99", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+    )
+
+
+setup(
+    ext_modules=[_jpeg_extension(), _blocks_extension()], cmdclass={"build_py": BuildPyWithKernels}
+)

@@ -164,7 +164,9 @@ def measure(
         seconds: wall time to run after the warm-up batch.
         disk_bytes_per_image: what one image costs to read from storage.
         h2d_bytes_per_image: from a batch, the bytes per image a GPU would receive; default
-            the size of the batch's tensors divided by its image count.
+            the size of the batch's tensors divided by its image count. A loader that counts
+            what it sent (``FreqLoader.h2d_bytes_sent``: its int8 transfer varies per batch)
+            reports its own mean over the run instead.
 
     Returns:
         A :class:`PipelineResult`; ``skipped`` says why when ``make`` raised :class:`Skip`.
@@ -200,6 +202,10 @@ def measure(
                     break
             else:  # a whole epoch: its end and the next one's start are part of loading
                 wall = time.perf_counter() - t0
+        counted = getattr(loader, "h2d_bytes_sent", None)
+        if callable(counted):
+            sent, samples = counted()
+            per_image = sent / samples if samples else per_image
         del loader  # worker processes exit and are reaped, so their CPU time is counted
         cpu = cpu_seconds() - cpu0
     except Skip as why:
@@ -224,6 +230,7 @@ def pipelines(
     workers: int,
     size: int,
     store_dir: Path | None = None,
+    full_store_dir: Path | None = None,
     select: str | os.PathLike[str] | Selection = "dct24",
     betons: Mapping[str, Path | str] | None = None,
     peers: bool = True,
@@ -232,8 +239,12 @@ def pipelines(
 
     Every pipeline reads the same ImageFolder ``root`` with the same batch size, worker count
     (worker processes for DataLoader, worker threads for FreqLoader, DALI, FFCV and SPDL) and
-    crop size. ``betons`` is what :func:`write_betons` returned (None: the FFCV rows say no
-    ``.beton`` was written); ``peers=False`` leaves the FFCV, SPDL and plain DALI rows out.
+    crop size. ``store_dir`` is a whole-image store scaled to FFCV's maximum side
+    (:data:`BETON_MAX_RESOLUTION`, like for like with its ``.beton`` files) and
+    ``full_store_dir`` one at the photos' own size (:func:`convert_for_bench`; None: those
+    rows say no store was converted). ``betons`` is what :func:`write_betons` returned (None:
+    the FFCV rows say no ``.beton`` was written); ``peers=False`` leaves the FFCV, SPDL and
+    plain DALI rows out.
     """
     selection = Selection.from_spec(select)
     # the rows that follow --select carry its name (a preset, or the JSON file it came from)
@@ -279,20 +290,22 @@ def pipelines(
         )
         return fdali.Iterator(pipe)
 
-    def store() -> Iterable[Any]:
-        if store_dir is None:
-            raise Skip("no store was converted")
-        from freqpipe.store import FreqStore
+    def store(path: Path | None, transfer: str) -> Callable[[], Iterable[Any]]:
+        def make() -> Iterable[Any]:
+            if path is None:
+                raise Skip("no store was converted")
+            from freqpipe.store import FreqStore
 
-        return FreqLoader(FreqStore(store_dir), **common)
+            return FreqLoader(FreqStore(path), transfer_dtype=transfer, **common)
+
+        return make
+
+    def store_disk(path: Path | None) -> float:
+        return float(_store_disk_bytes(path)) if path is not None else 0.0
 
     # DALI's mixed decoder sends compressed bytes to the GPU; in CPU mode the uint8 crop would.
     dali_h2d = jpeg_bytes if device == "cuda" else float(3 * size * size + 8)
-    store_record = float(_store_record_bytes(store_dir)) if store_dir is not None else 0.0
-    store_disk = float(_store_disk_bytes(store_dir)) if store_dir is not None else 0.0
-
-    def store_h2d(_batch: Any) -> float:
-        return store_record  # what FreqLoader copies: the record, its quant values, the label
+    scaled = f"max side {BETON_MAX_RESOLUTION}"
 
     def ffcv(mode: str) -> Callable[[], Iterable[Any]]:
         def make() -> Iterable[Any]:
@@ -360,7 +373,30 @@ def pipelines(
             jpeg_bytes,
             loader_h2d(select=selection, source="pixels"),
         ),
-        (f"FreqStore {label}", store, store_disk, store_h2d),
+        (
+            f"FreqLoader coefficients {label}, half-resolution chroma, int8 transfer",
+            freq(select=selection, chroma="separate", transfer_dtype="int8"),
+            jpeg_bytes,
+            None,  # counted by the loader
+        ),
+        (
+            f"FreqStore {label} whole, {scaled}, int8 transfer",
+            store(store_dir, "int8"),
+            store_disk(store_dir),
+            None,
+        ),
+        (
+            f"FreqStore {label} whole, {scaled}, int16 transfer",
+            store(store_dir, "int16"),
+            store_disk(store_dir),
+            None,
+        ),
+        (
+            f"FreqStore {label} whole, full size, int8 transfer",
+            store(full_store_dir, "int8"),
+            store_disk(full_store_dir),
+            None,
+        ),
         *(peer_rows if peers else []),
     ]
 
@@ -385,12 +421,18 @@ def _store_record_bytes(store_dir: Path) -> int:
 
 
 def convert_for_bench(
-    root: Path, size: int, workers: int, select: str | os.PathLike[str] | Selection = "dct24"
+    root: Path,
+    size: int,
+    workers: int,
+    select: str | os.PathLike[str] | Selection = "dct24",
+    *,
+    max_side: int | None = None,
 ) -> tempfile.TemporaryDirectory[str]:
     """Convert ``root`` into a temporary store of ``select`` (not timed); the caller cleans up.
 
     Whole-image records, so the store's row trains with random crops and flips as the others do
-    (a fixed-crop store would load the same centre crop every epoch).
+    (a fixed-crop store would load the same centre crop every epoch); with ``max_side``
+    scaled down to it first, as FFCV's ``max_resolution``. The store is ``<dir>/store``.
     """
     from freqpipe.store import convert
 
@@ -401,6 +443,7 @@ def convert_for_bench(
         select=Selection.from_spec(select),
         size=size,
         layout="whole",
+        max_side=max_side,
         workers=workers,
         progress=False,
     )

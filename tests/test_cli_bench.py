@@ -22,7 +22,17 @@ EXPECTED_H2D = {
     "FreqLoader coefficients all": 192 * GRID * 2 + 192 * 2 + 8,
     "FreqLoader pixels + fused DCT (DCTNet, dct24)": 3 * SIZE * SIZE
     + 8,  # uint8 crop, DCT on device
-    "FreqStore dct24": 24 * GRID * 2 + 24 * 2 + 8,
+    "FreqStore dct24 whole, max side 256, int16 transfer": 24 * GRID * 2 + 24 * 2 + 8,
+}
+# The int8 transfer: DC int16 (one channel per component), AC int8, plus int16 escapes that
+# vary per batch; so between that floor and the int16 transfer's bytes.
+INT8_FLOOR = {
+    "FreqStore dct24 whole, max side 256, int8 transfer": 3 * GRID * 2 + 21 * GRID + 24 * 2 + 8,
+    "FreqStore dct24 whole, full size, int8 transfer": 3 * GRID * 2 + 21 * GRID + 24 * 2 + 8,
+    # half-resolution chroma: Y 28 x 28 (1 DC + 15 AC), Cb and Cr 14 x 14 (1 DC + 3 AC each)
+    "FreqLoader coefficients dct24, half-resolution chroma, int8 transfer": (
+        GRID * 2 + 15 * GRID + 2 * (GRID // 4 * 2 + 3 * GRID // 4) + 24 * 2 + 8
+    ),
 }
 
 # The peers: rows whether or not their libraries are installed (then saying why not).
@@ -82,13 +92,18 @@ def test_bytes_per_image_are_the_tensor_sizes(bench_out: Path) -> None:
     for name in PEER_ROWS:  # the uint8 crop and the label, where the peer ran here
         if not results[name]["skipped"]:
             assert results[name]["h2d_bytes_per_image"] == 3 * SIZE * SIZE + 8, name
-    # The bench's store holds whole images (its row trains with random crops): on disk, what
+    int16 = EXPECTED_H2D["FreqStore dct24 whole, max side 256, int16 transfer"]
+    for name, floor in INT8_FLOOR.items():
+        assert floor <= results[name]["h2d_bytes_per_image"] < int16, name
+    # The bench's stores hold whole images (their rows train with random crops): on disk, what
     # the same conversion writes per image, measured here on its own.
-    store = results["FreqStore dct24"]
-    assert store["disk_bytes_per_image"] == pytest.approx(_whole_store_bytes(224, "dct24"))
+    for name, max_side in (("max side 256", 256), ("full size", None)):
+        store = results[f"FreqStore dct24 whole, {name}, int8 transfer"]
+        want = _whole_store_bytes(224, "dct24", max_side)
+        assert store["disk_bytes_per_image"] == pytest.approx(want), name
 
 
-def _whole_store_bytes(size: int, select: str) -> float:
+def _whole_store_bytes(size: int, select: str, max_side: int | None) -> float:
     import tempfile
 
     import freqpipe as fp
@@ -100,6 +115,7 @@ def _whole_store_bytes(size: int, select: str) -> float:
             select=select,
             size=size,
             layout="whole",
+            max_side=max_side,
             progress=False,
         )
         files = [f for f in (Path(d) / "s").rglob("*") if f.is_file()]
@@ -135,5 +151,6 @@ def test_select_takes_a_selection_file(tmp_path: Path) -> None:
     assert results["FreqLoader coefficients sel.json"]["h2d_bytes_per_image"] == (
         5 * grid * 2 + 5 * 2 + 8
     )
-    assert results["FreqStore sel.json"]["h2d_bytes_per_image"] == 5 * grid * 2 + 5 * 2 + 8
+    int16 = results["FreqStore sel.json whole, max side 256, int16 transfer"]
+    assert int16["h2d_bytes_per_image"] == 5 * grid * 2 + 5 * 2 + 8
     assert main([*args, "--select", str(tmp_path / "missing.json")]) != 0

@@ -24,7 +24,8 @@ def register(subparsers: Any) -> None:
         help="measure images/s, CPU time and bytes per image of every pipeline on your data",
         description="Run torch DataLoader + Pillow (float32 and uint8), DALI (when installed), "
         "FreqLoader's coefficient source (dct24, dct64, all), its pixel source with the fused "
-        "DCT, a FreqStore (converted first, untimed) and the peers (FFCV over .beton files "
+        "DCT, FreqStores of whole images (converted first, untimed: at FFCV's maximum side of 256 "
+        "and at full size) and the peers (FFCV over .beton files "
         "written first, untimed; SPDL; DALI's own crop: freqpipe[peers]) side by side on the "
         "same images. Rows that cannot run say why. Writes results.json and bench.png to --out.",
     )
@@ -121,7 +122,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from freqpipe.bench import convert_for_bench, measure, pipelines, write_betons
+    from freqpipe.bench import (
+        BETON_MAX_RESOLUTION,
+        convert_for_bench,
+        measure,
+        pipelines,
+        write_betons,
+    )
 
     root = args.data or samples_path()
     if not root.is_dir():
@@ -141,15 +148,23 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     tmp: tempfile.TemporaryDirectory[str] | None = None
+    stores: dict[str, Path | None] = {}
     store_error: Exception | None = None
-    try:
-        tmp = convert_for_bench(root, args.size, max(args.workers, 1), select)
-        store_dir: Path | None = Path(tmp.name) / "store"
-    except Exception as exc:  # the store pipeline then reports why it cannot run
-        store_dir, store_error = None, exc
+    temporaries: list[tempfile.TemporaryDirectory[str]] = []
+    # like for like with FFCV's .beton files (max side 256), and the photos at their own size
+    for key, max_side in (("scaled", BETON_MAX_RESOLUTION), ("full", None)):
+        try:
+            made = convert_for_bench(
+                root, args.size, max(args.workers, 1), select, max_side=max_side
+            )
+            temporaries.append(made)
+            stores[key] = Path(made.name) / "store"
+        except Exception as exc:  # the store pipelines then report why they cannot run
+            stores[key], store_error = None, exc
     peers = getattr(args, "peers", True)
-    if peers and tmp is None:
+    if peers:
         tmp = tempfile.TemporaryDirectory(prefix="freqpipe-bench-")
+        temporaries.append(tmp)
     try:
         betons = None
         if peers and tmp is not None:  # FFCV's files, written untimed as the store is
@@ -160,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             workers=args.workers,
             size=args.size,
-            store_dir=store_dir,
+            store_dir=stores["scaled"],
+            full_store_dir=stores["full"],
             select=select,
             betons=betons,
             peers=peers,
@@ -174,8 +190,8 @@ def run(args: argparse.Namespace) -> int:
                 r.skipped = f"conversion failed: {store_error}"
             results.append(r.to_dict())
     finally:
-        if tmp is not None:
-            shutil.rmtree(tmp.name, ignore_errors=True)
+        for made in temporaries:
+            shutil.rmtree(made.name, ignore_errors=True)
     _table(results)
     record = {
         "format": "freqpipe.bench",

@@ -45,11 +45,9 @@ class HostBatch:
             loader's ``collate_fn``), or None.
         count: samples filled in this use (the last batch may be partial).
         reuse_event: a CUDA event the next fill waits for (the H2D copy reading the slot).
-        sent: for this use, the array that carries a field when it is not the array of the
-            field's own name (e.g. ``{"coefficients": "narrow_coefficients"}``: an int8 copy
-            crosses to the device instead of the int16 one).
         packed: for this use, fields sent as one buffer of variable-size parts instead of
-            a ``(count, ...)`` array: name -> ``(array, pinned tensor or None)``, used as is.
+            a ``(count, ...)`` array: name -> ``(array, pinned tensor or None)``, used as is
+            (a transform's covers, the int8 transfer's escapes).
         meta: per-use facts a source reports (e.g. ``{"transfer": "int8"}``).
     """
 
@@ -59,7 +57,6 @@ class HostBatch:
     targets: Any = None
     count: int = 0
     reuse_event: Any = None
-    sent: dict[str, str] = field(default_factory=dict)
     packed: dict[str, tuple[np.ndarray, Any]] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -85,10 +82,10 @@ class HostBatch:
         return cls(arrays=arrays, tensors=tensors, labels=labels)
 
     def view(self, name: str) -> np.ndarray:
-        """The filled part of the array that carries field ``name`` in this use."""
+        """The filled part of field ``name`` in this use."""
         if name in self.packed:
             return self.packed[name][0]
-        return self.arrays[self.sent.get(name, name)][: self.count]
+        return self.arrays[name][: self.count]
 
     def tensor(self, name: str) -> Any:
         """:meth:`view` as a torch tensor (the pinned memory itself when pinned)."""
@@ -97,7 +94,7 @@ class HostBatch:
         if name in self.packed:
             array, pinned = self.packed[name]
             return torch.from_numpy(array) if pinned is None else pinned
-        t = self.tensors.get(self.sent.get(name, name))
+        t = self.tensors.get(name)
         return torch.from_numpy(self.view(name)) if t is None else t[: self.count]
 
     def labels_tensor(self) -> Any:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
+from freqpipe.data._packing import TransferPacking, dc_flags
 from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import UnsupportedJpegError
 from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
@@ -35,12 +36,6 @@ from freqpipe.transforms import Selection
 from freqpipe.transforms.windows import choose_window
 
 __all__ = ["CoefficientBatchReader", "CoefficientSource"]
-
-#: The int8 copy of each coefficient field (the ``transfer="int8"`` option).
-_NARROW = {
-    "coefficients": "narrow_coefficients",
-    "chroma_coefficients": "narrow_chroma_coefficients",
-}
 
 
 class CoefficientSource(SampleSource):
@@ -54,7 +49,8 @@ class CoefficientSource(SampleSource):
         batch_size: samples per slot.
         chroma: ``"upsample"`` or ``"separate"``.
         train: random windows and flips.
-        transfer: ``"int16"``, or ``"int8"`` (also fill int8 copies when a batch fits).
+        transfer: ``"int16"``, or ``"int8"``: also pack each batch as DC int16, AC int8 and
+            int16 escapes (:mod:`freqpipe.data._packing`), which cross instead.
         max_pixels: the reader's decompression-bomb guard.
         strict: raise on damaged data (True) or accept what libjpeg recovers.
     """
@@ -95,10 +91,13 @@ class CoefficientSource(SampleSource):
                 "coefficients": ((y + cb + cr, n, n), "int16"),
                 "quant": ((y + cb + cr,), "uint16"),
             }
-        # int8 transfer: a narrow copy of each coefficient field, sent when a batch fits
-        self._narrow = {k: _NARROW[k] for k in fields if k in _NARROW} if transfer == "int8" else {}
-        for wide, narrow in self._narrow.items():
-            fields[narrow] = (fields[wide][0], "int8")
+        self.packing = (
+            TransferPacking(fields, dc_flags(selection, separate=chroma == "separate"))
+            if transfer == "int8"
+            else None
+        )
+        if self.packing is not None:
+            fields.update(self.packing.fields)
         self.spec = BatchSpec(batch_size, fields)
 
     def _layout_problem(self, dec: DecodedJpeg) -> str | None:
@@ -186,20 +185,10 @@ class CoefficientSource(SampleSource):
         self.policy.record_fallback(name, fallback_reason(why, kind))
 
     def finish(self, batch: HostBatch) -> None:
-        """Choose the batch's transfer dtype: int8 when asked for and every value fits."""
-        batch.meta["transfer"] = "int16"
-        batch.sent = {}
-        n = batch.count
-        for wide in self._narrow:
-            q = batch.arrays[wide][:n]
-            if q.size and (int(q.min()) < -128 or int(q.max()) > 127):
-                return
-        if not self._narrow:
-            return
-        for wide, narrow in self._narrow.items():
-            np.copyto(batch.arrays[narrow][:n], batch.arrays[wide][:n], casting="unsafe")
-        batch.sent = dict(self._narrow)
-        batch.meta["transfer"] = "int8"
+        """With the int8 transfer, pack the batch's quantised fields for the device."""
+        batch.meta["transfer"] = "int16" if self.packing is None else "int8"
+        if self.packing is not None:
+            self.packing.pack(batch)
 
 
 class CoefficientBatchReader:

@@ -136,6 +136,10 @@ class OutputStage:
         self.plan, self.device = plan, device
         self.on_host = device.type == "cpu"
         self.transfer = DeviceTransfer(device, pinned=pinned and not self.on_host)
+        #: what the issued batches sent (on a CPU device, would send): input bytes, labels
+        #: at 8 bytes each, and their samples; counted by the one consumer thread.
+        self.sent_bytes = 0
+        self.sent_samples = 0
 
     def host_finish(self, batch: HostBatch) -> HostResult:
         """The slot's batch computed on the host (CPU device, in the worker that filled it).
@@ -144,7 +148,7 @@ class OutputStage:
             ``(outputs, labels)`` in memory of their own: the slot can be refilled at once.
         """
         n = batch.count
-        fields = {k: batch.view(k) for k in self.plan.fields}
+        fields = {k: batch.view(k) for k in self.plan.sent_fields}
         labels = batch.labels[:n].copy() if batch.targets is None else batch.targets
         batch.targets = None
         return compute_outputs(fields, self.plan), labels
@@ -159,6 +163,9 @@ class OutputStage:
         The slot may be released right after: on CUDA its ``reuse_event`` guards the copy.
         Call :meth:`deliver` before handing the batch to the consumer.
         """
+        self.sent_bytes += sum(batch.view(k).nbytes for k in self.plan.sent_fields)
+        self.sent_bytes += 8 * batch.count
+        self.sent_samples += batch.count
         if self.on_host:
             import torch
 
@@ -170,7 +177,7 @@ class OutputStage:
                 labels = torch.from_numpy(labels)
             return self._arrange(xs, labels), None
         xs, labels, done = self.transfer.issue(
-            batch, self.plan.fields, lambda moved: compute_outputs(moved, self.plan)
+            batch, self.plan.sent_fields, lambda moved: compute_outputs(moved, self.plan)
         )
         return self._arrange(xs, labels), done
 

@@ -11,7 +11,9 @@ Field names (a source's slot arrays, by the same names):
 
 - ``coefficients`` (N, C, h, w) int16 or int8 and ``quant`` (N, C) uint16: quantised JPEG
   coefficients and the quant value of each channel; with ``chroma="separate"`` the chroma
-  channels come apart as ``chroma_coefficients`` and ``chroma_quant`` on their own grid;
+  channels come apart as ``chroma_coefficients`` and ``chroma_quant`` on their own grid; with
+  the int8 transfer (``OutputPlan.packed``) each quantised field arrives as its DC, AC and
+  escape parts (:mod:`freqpipe.data._packing`) and is put back together first;
 - ``dct`` (N, C, h, w) float16: DCT values already dequantised (a float16 store record);
 - ``pixels`` (N, H, W, 3) uint8 RGB crops;
 - a transform's coefficient covers (``transform=``): the fields of
@@ -27,18 +29,17 @@ from typing import Any
 
 import numpy as np
 
+from freqpipe.data._packing import QUANTISED, dc_flags, sent_names
 from freqpipe.data._stats import Stats, as_channel_stats
 from freqpipe.errors import InvalidArgumentError
+from freqpipe.jpeg.blocks import ESCAPE, unpack_dc_ac
 from freqpipe.transforms import Selection, dwt2, image_to_dct192, normalize
 from freqpipe.transforms._dispatch import is_gpu_array
 
-__all__ = ["COMPUTES", "PRODUCES", "OutputPlan", "compute_outputs"]
+__all__ = ["COMPUTES", "PRODUCES", "OutputPlan", "compute_outputs", "unpack_dc_ac_torch"]
 
 #: What a source can put in a batch slot.
 PRODUCES = ("coefficients", "dct", "pixels", "cover")
-
-#: The fields of quantised values (int16, or int8 where a batch's values fit).
-_QUANTISED = ("coefficients", "chroma_coefficients")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class OutputPlan:
         wavelet: the wavelet of the dwt output.
         transform: covers -> dct: the per-image transforms (``freqpipe.transforms.dct``).
         size: covers -> dct: the transform's output ``(height, width)``.
+        packed: coefficients: the quantised fields cross as DC int16, AC int8 and int16
+            escapes (``transfer_dtype="int8"``), put back together before computing.
 
     Example:
         >>> OutputPlan("coefficients", "dct").fields
@@ -72,6 +75,7 @@ class OutputPlan:
     wavelet: str = "haar"
     transform: Any = None
     size: tuple[int, int] | None = None
+    packed: bool = False
 
     def __post_init__(self) -> None:
         if self.key not in COMPUTES:
@@ -101,6 +105,26 @@ class OutputPlan:
 
             return COVER_FIELDS
         return (self.produces,)
+
+    @property
+    def sent_fields(self) -> tuple[str, ...]:
+        """The batch fields that cross to the device: :attr:`fields`, packed ones split.
+
+        Example:
+            >>> OutputPlan("coefficients", "dct", packed=True).sent_fields
+            ('coefficients_dc', 'coefficients_ac', 'coefficients_escapes', 'quant')
+        """
+        if not self.packed:
+            return self.fields
+        return tuple(
+            part for k in self.fields for part in (sent_names(k) if k in QUANTISED else (k,))
+        )
+
+    def dc_flags(self) -> dict[str, Any]:
+        """The DC channels of each quantised field (what the packing sent as int16)."""
+        if self.selection is None:  # pragma: no cover - the loader always sets it
+            raise InvalidArgumentError("the int8 transfer needs the selection")
+        return dc_flags(self.selection, separate=self.separate)
 
     def luma_channels(self) -> int:
         """Channels of the luma field with ``separate`` chroma (where the stats split)."""
@@ -146,6 +170,10 @@ class _Ops(ABC):
     def owned(self, x: Any) -> Any:
         """``x`` in memory of its own (host fields are views of a slot that is refilled)."""
 
+    @abstractmethod
+    def unpack(self, dc_part: Any, ac_part: Any, escapes: Any, dc: Any) -> Any:
+        """The int16 field that DC, AC and escape parts came from (exactly)."""
+
 
 class _NumpyOps(_Ops):
     """The NumPy reference (``freqpipe.transforms``)."""
@@ -178,6 +206,9 @@ class _NumpyOps(_Ops):
 
     def owned(self, x: Any) -> Any:
         return np.array(x)
+
+    def unpack(self, dc_part: Any, ac_part: Any, escapes: Any, dc: Any) -> Any:
+        return unpack_dc_ac(dc_part, ac_part, escapes, dc)
 
 
 class _TorchCudaOps(_Ops):
@@ -219,6 +250,38 @@ class _TorchCudaOps(_Ops):
     def owned(self, x: Any) -> Any:
         return x  # already the device copy
 
+    def unpack(self, dc_part: Any, ac_part: Any, escapes: Any, dc: Any) -> Any:
+        return unpack_dc_ac_torch(dc_part, ac_part, escapes, dc)
+
+
+def unpack_dc_ac_torch(dc_part: Any, ac_part: Any, escapes: Any, dc: Any) -> Any:
+    """:func:`~freqpipe.jpeg.blocks.unpack_dc_ac` for torch tensors, on their device.
+
+    No host synchronisation: ``masked_scatter_`` places the escapes in the order of the
+    marks, as NumPy's boolean assignment does, and the channel indices go as tensors.
+
+    Args:
+        dc_part: int16 (N, D, h, w).
+        ac_part: int8 (N, C - D, h, w).
+        escapes: int16 (E,), one per :data:`~freqpipe.jpeg.blocks.ESCAPE` mark of ``ac_part``.
+        dc: (C,) bool (NumPy), the DC channels.
+
+    Returns:
+        int16 (N, C, h, w) on the parts' device.
+    """
+    import torch
+
+    mask = np.asarray(dc, bool)
+    dev = ac_part.device
+    wide = ac_part.to(torch.int16)
+    wide.masked_scatter_(ac_part == ESCAPE, escapes)
+    out = torch.empty(
+        (ac_part.shape[0], mask.size, *ac_part.shape[2:]), dtype=torch.int16, device=dev
+    )
+    out.index_copy_(1, torch.as_tensor(np.flatnonzero(mask), device=dev), dc_part)
+    out.index_copy_(1, torch.as_tensor(np.flatnonzero(~mask), device=dev), wide)
+    return out
+
 
 _NUMPY_OPS = _NumpyOps()
 _CUDA_OPS = _TorchCudaOps()
@@ -245,7 +308,7 @@ def _dequantized(fields: Mapping[str, Any], plan: OutputPlan, ops: _Ops) -> tupl
 
 def _raw(fields: Mapping[str, Any], plan: OutputPlan, ops: _Ops) -> tuple[Any, ...]:
     return tuple(
-        ops.integers(fields[k]) if k in _QUANTISED else ops.owned(fields[k]) for k in plan.fields
+        ops.integers(fields[k]) if k in QUANTISED else ops.owned(fields[k]) for k in plan.fields
     )
 
 
@@ -305,8 +368,8 @@ def compute_outputs(fields: Mapping[str, Any], plan: OutputPlan) -> tuple[Any, .
     """The output arrays of one batch (one, or two with separate chroma, or the raw fields).
 
     Args:
-        fields: the batch's fields by name (:attr:`OutputPlan.fields`): NumPy arrays (the
-            reference) or CUDA torch tensors (kernels on the current stream).
+        fields: the batch's fields by name (:attr:`OutputPlan.sent_fields`): NumPy arrays
+            (the reference) or CUDA torch tensors (kernels on the current stream).
         plan: what to compute.
 
     Returns:
@@ -320,6 +383,14 @@ def compute_outputs(fields: Mapping[str, Any], plan: OutputPlan) -> tuple[Any, .
         >>> x.shape, float(x[0, 0, 0, 0]), x.dtype.name
         ((2, 3, 4, 4), 8.0, 'float32')
     """
-    first = fields[plan.fields[0]]
+    first = fields[plan.sent_fields[0]]
     ops = _CUDA_OPS if is_gpu_array(first) else _NUMPY_OPS
+    if plan.packed:
+        whole = dict(fields)
+        for name, dc in plan.dc_flags().items():
+            dc_name, ac_name, esc_name = sent_names(name)
+            whole[name] = ops.unpack(
+                whole.pop(dc_name), whole.pop(ac_name), whole.pop(esc_name), dc
+            )
+        fields = whole
     return COMPUTES[plan.key](fields, plan, ops)

@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from freqpipe.data._batch import BatchSpec, HostBatch, SampleRng
+from freqpipe.data._packing import TransferPacking, dc_flags
 from freqpipe.data._source import ErrorPolicy, Source
 from freqpipe.errors import FixedCropStoreError, FixedCropWarning
 from freqpipe.transforms import Selection
@@ -167,17 +168,33 @@ class StoreSource(Source):
         policy: the bad-file policy (a store holds no bad files; kept for the interface).
         batch_size: samples per slot.
         train: whole-image stores: random windows and flips (else centred windows).
+        transfer: ``"int16"``, or ``"int8"``: an int16 store's batches are packed as DC int16,
+            AC int8 and int16 escapes (:mod:`freqpipe.data._packing`), which cross instead;
+            an int8 store's records cross as they are.
 
     Attributes:
         produces: what the output stage computes from the slot (the store's ``produces``).
+        packing: the int8 transfer's packing, or None.
     """
 
     def __init__(
-        self, store: RecordStore, policy: ErrorPolicy, *, batch_size: int, train: bool = False
+        self,
+        store: RecordStore,
+        policy: ErrorPolicy,
+        *,
+        batch_size: int,
+        train: bool = False,
+        transfer: str = "int16",
     ):
         super().__init__(store, policy)
         self.produces = store.produces
-        self.spec = BatchSpec(batch_size, dict(store.batch_fields()))
+        fields = dict(store.batch_fields())
+        self.packing = None
+        coefficients = fields.get("coefficients")
+        if transfer == "int8" and coefficients is not None and coefficients[1] == "int16":
+            self.packing = TransferPacking(fields, dc_flags(store.selection, separate=False))
+            fields.update(self.packing.fields)
+        self.spec = BatchSpec(batch_size, fields)
         self.train = train
         self.blocks = store.size // 8
 
@@ -197,13 +214,15 @@ class StoreSource(Source):
     def fill(self, batch: HostBatch, indices: Sequence[int], rng: SampleRng) -> None:
         """Gather the records ``indices`` into ``batch`` (one read per shard touched)."""
         n = len(indices)
-        out = {name: batch.arrays[name][:n] for name in self.spec.fields}
+        out = {name: batch.arrays[name][:n] for name in self.dataset.batch_fields()}
         windows = None if self.dataset.grids is None else self._windows(indices, rng)
         self.dataset.read_batch(
             np.asarray(indices, dtype=np.int64), out=out, labels=batch.labels, windows=windows
         )
         batch.count = n
-        batch.meta["transfer"] = "stored"
+        batch.meta["transfer"] = "stored" if self.packing is None else "int8"
+        if self.packing is not None:
+            self.packing.pack(batch)
         batch.targets = None
         if self.target_transform is not None or self.collate_fn is not None:
             self.set_targets(batch, batch.labels[:n].tolist())

@@ -24,3 +24,15 @@ def native() -> Any:
         ) from exc
     _module = module
     return module
+
+
+def blocks() -> Any:
+    """Return ``freqpipe.jpeg._blocks``, or raise :class:`MissingExtraError` when not built."""
+    try:
+        import freqpipe.jpeg._blocks as module
+    except ImportError as exc:  # pragma: no cover - only without a built extension
+        raise MissingExtraError(
+            "freqpipe's native block gather is not built; reinstall freqpipe from source "
+            f"(pip install .) or run `python setup.py build_ext --inplace` ({exc})"
+        ) from exc
+    return module

@@ -29,7 +29,7 @@ from freqpipe.store.format import (
 )
 from freqpipe.store.kinds import BatchFields, RecordKind, kind_for_manifest
 from freqpipe.store.schema import check_manifest, check_shard_matches
-from freqpipe.transforms import Selection, hflip_dct
+from freqpipe.transforms import Selection
 from freqpipe.transforms.windows import center_window
 
 __all__ = ["FreqStore", "StoreBatch", "shards_for_rank"]
@@ -215,7 +215,8 @@ class FreqStore:
             grids = [self._kind.grids(mp) for mp in self._maps]
             self.grids = np.concatenate([g for g in grids if g is not None] or [np.empty((0, 2))])
             self.grids = self.grids.astype(np.int64)
-        self._frequencies = self.selection.frequencies
+        # the channels an exact mirror negates: odd horizontal frequency (conventions §1)
+        self._negate = (self.selection.frequencies % 8) % 2 == 1
 
     # pickling (DataLoader workers, spawn): ship the path, re-map in the child
     def __getstate__(self) -> dict[str, Any]:
@@ -427,6 +428,7 @@ class FreqStore:
             >>> ds = FreqStore(d)
             >>> ds[0][0]["coeffs"].shape, ds.grids[0].tolist()
             ((6, 51, 80), [51, 80])
+            >>> from freqpipe.transforms import hflip_dct
             >>> a = ds.read_batch([0, 0], windows=[(3, 5, False), (3, 5, True)]).coeffs
             >>> bool((a[1] == hflip_dct(a[0], frequencies=ds.selection.frequencies)).all())
             True
@@ -507,12 +509,8 @@ class FreqStore:
         for group in np.split(order, cuts) if n else []:
             s = int(shard[group[0]])
             local = idx[group] - self._starts[s]
-            corners = None if windows is None else windows[group, :2]
-            self.kind.gather(self._maps[s], local, arrays, group, corners)
-        if windows is not None and windows[:, 2].any():
-            flip = windows[:, 2] != 0
-            coeffs = arrays["coefficients"]
-            coeffs[flip] = hflip_dct(coeffs[flip], frequencies=self._frequencies)
+            win = None if windows is None else windows[group]
+            self.kind.gather(self._maps[s], local, arrays, group, win, self._negate)
 
     def _store_batch_arrays(self, batch: StoreBatch, fields: BatchFields) -> dict[str, np.ndarray]:
         arrays: dict[str, np.ndarray] = {}

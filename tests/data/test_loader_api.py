@@ -10,14 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 from torch.utils.data import BatchSampler, DataLoader, SequentialSampler, SubsetRandomSampler
 
 from freqpipe._samples import samples_path
 from freqpipe.data import BatchTimeoutError, FreqLoader, JpegFileList, JpegFolder
-from freqpipe.data._batch import HostBatch
 from freqpipe.errors import InvalidArgumentError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -203,27 +201,6 @@ def test_workers_init_fn_timeout_and_prefetch(indexed: JpegFileList) -> None:
     with pytest.raises(BatchTimeoutError):
         next(iter(slow))
     slow.close()
-
-
-def test_int8_transfer_choice(indexed: JpegFileList) -> None:
-    loader = FreqLoader(indexed, batch_size=2, size=32, device="cpu", transfer_dtype="int8")
-    src = loader._source
-    slot = HostBatch.allocate(src.spec, pinned=False)
-    slot.count = 2
-    slot.arrays["coefficients"][:] = (
-        np.arange(-100, 100)
-        .reshape(1, 1, 1, -1)[..., :16]
-        .repeat(2, 0)
-        .repeat(24, 1)
-        .repeat(4, 2)[..., :4]
-    )
-    src.finish(slot)
-    assert slot.meta["transfer"] == "int8"
-    np.testing.assert_array_equal(slot.arrays["narrow_coefficients"], slot.arrays["coefficients"])
-    slot.arrays["coefficients"][1, 0, 0, 0] = 128
-    src.finish(slot)
-    assert slot.meta["transfer"] == "int16"
-    assert loader.h2d_bytes_per_sample() == 24 * 4 * 4 * 2 + 24 * 2 + 8
 
 
 def test_no_hang_at_exit_with_live_workers() -> None:

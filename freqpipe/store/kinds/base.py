@@ -224,6 +224,7 @@ class RecordKind(ABC):
         arrays: dict[str, np.ndarray],
         rows: np.ndarray,
         windows: np.ndarray | None,
+        negate: np.ndarray | None = None,
     ) -> None:
         """Fill rows ``rows`` of the batch ``arrays`` with records ``local`` of one shard.
 
@@ -232,10 +233,12 @@ class RecordKind(ABC):
             local: record indices within the shard.
             arrays: batch field -> array (N, ...).
             rows: the batch row of each record.
-            windows: ``windowed`` kinds: (len(rows), 2) int (top, left) luma block of each
-                record's window; otherwise None.
+            windows: ``windowed`` kinds: (len(rows), 3) int ``(top, left, hflip)``: the luma
+                block of each record's window and whether to mirror it; otherwise None.
+            negate: ``windowed`` kinds: (C,) bool, the channels a mirror negates (odd
+                horizontal frequency, conventions §1).
         """
-        del windows
+        del windows, negate
         contiguous = rows[-1] - rows[0] + 1 == rows.size and bool(np.all(np.diff(rows) == 1))
         for name, dst in arrays.items():
             src = maps[self.field_sections[name]]

@@ -24,6 +24,7 @@ from PIL import Image
 
 from freqpipe.errors import UnsupportedJpegError
 from freqpipe.jpeg import decode_jpeg, gather_coefficients
+from freqpipe.jpeg.blocks import gather_windows
 from freqpipe.jpeg.fallback import coefficient_window
 from freqpipe.jpeg.gather import DecodedJpeg
 from freqpipe.store.kinds.base import BatchFields, RecordKind
@@ -169,22 +170,27 @@ class WholeKind(RecordKind):
         arrays: dict[str, np.ndarray],
         rows: np.ndarray,
         windows: np.ndarray | None,
+        negate: np.ndarray | None = None,
     ) -> None:
-        """Copy each record's window into its row, zero where it leaves the image."""
-        if windows is None:  # pragma: no cover - the reader always passes windows
+        """Cut each record's window into its row, mirrored where asked, zero off the image.
+
+        Zero is the DCT of mid-grey. One native pass per shard
+        (:func:`~freqpipe.jpeg.blocks.gather_windows`, GIL released), so worker threads
+        gather side by side.
+        """
+        if windows is None or negate is None:  # pragma: no cover - the reader passes both
             raise ValueError("whole-image records are read through windows")
-        coeffs, quant = arrays["coefficients"], arrays["quant"]
-        n = self.shape[1]
-        for row, j, (top, left) in zip(rows, local, windows):
-            rec = self._record(maps, int(j))
-            dst, top, left = coeffs[row], int(top), int(left)
-            r0, c0 = max(top, 0), max(left, 0)
-            r1, c1 = min(top + n, rec.shape[1]), min(left + n, rec.shape[2])
-            if (r0, c0, r1, c1) != (top, left, top + n, left + n):
-                dst[...] = 0  # the window leaves the image: zero is the DCT of mid-grey
-            if r1 > r0 and c1 > c0:
-                dst[:, r0 - top : r1 - top, c0 - left : c1 - left] = rec[:, r0:r1, c0:c1]
-            quant[row] = maps["quant"][j]
+        gather_windows(
+            maps["coeffs"],
+            maps["offsets"],
+            maps["grids"],
+            local,
+            windows,
+            negate,
+            arrays["coefficients"],
+            rows,
+        )
+        arrays["quant"][rows] = maps["quant"][local]
 
     def item(self, maps: dict[str, np.ndarray], j: int) -> dict[str, np.ndarray]:
         """``{"coeffs": (C, h, w), "quant": (C,)}``, the coefficients widened to the store dtype."""
