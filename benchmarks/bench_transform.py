@@ -7,7 +7,11 @@ dct24):
   DCTNet recipe); its batch is uint8 RGB, DCT'd on the device;
 - ``transform``: FreqLoader's coefficient source with ``transform=Compose([RandomResizedCrop,
   RandomHorizontalFlip])``: entropy decode, then the cover of each crop into the slot; resize
-  and flip happen on the device, in the DCT domain;
+  and flip happen on the device, in the DCT domain; all 64 frequencies of each cover
+  (``transfer_frequencies="all"``, exact);
+- ``transform, band``: the same with ``transfer_frequencies="band"``: only the input frequencies
+  the kept channels need at each crop's scale (an approximation; its error is
+  ``benchmarks/bench_band.py``'s);
 - ``torch+pillow``: torch DataLoader (2 processes) + Pillow RandomResizedCrop + flip +
   ToTensor + Normalize (torchvision's defaults).
 
@@ -15,8 +19,9 @@ dct24):
 device is a GPU: the sources' ``fill`` for FreqLoader's (run on a pool of threads, no output
 stage), the whole ``__getitem__`` + collate for DataLoader's. "H2D bytes/img" counts what the
 batch tensors copy: the uint8 crop; the covers' int16 coefficients as a batch sends them
-(packed to the batch's largest cover; also reported at each cover's own size) plus their small
-fields; the float32 tensor. The CPU-device figure
+(packed back to back, each at its own size and band) plus their small fields and the label;
+the float32 tensor. Band mode's bytes are also given against the pixel source's uint8 batch
+(issue 17's target: at most 0.5x). The CPU-device figure
 renders the transform on this machine's CPU (no target: a GPU does that part). Rounds are
 interleaved; medians with min and max.
 
@@ -38,6 +43,7 @@ from torch.utils.data import DataLoader
 from freqpipe._timing import Spread, cpu_seconds, interleave, run_info, timed, write_json
 from freqpipe.bench import PillowBaseline
 from freqpipe.data import FreqLoader, JpegFileList, JpegFolder, SampleRng
+from freqpipe.data._transformed import cover_sizes
 from freqpipe.transforms.dct import Compose, RandomHorizontalFlip, RandomResizedCrop
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,28 +65,31 @@ def _fill_all(loader: FreqLoader, files: JpegFileList, batch: int, workers: int)
     return len(files)
 
 
-def _cover_bytes(loader: FreqLoader, files: JpegFileList, batch: int) -> tuple[float, float]:
-    """Mean H2D bytes per image of the covers: each at its own size, and as batches send them.
+_SMALL_FIELDS = ("quant", "factors", "origin", "blocks", "extent", "rng_key", "band")
 
-    A batch sends its covers packed to the largest one of the batch (``TransformSource.finish``).
+
+def cover_bytes(
+    loader: FreqLoader, files: JpegFileList, batch: int, seed: int = 0
+) -> tuple[float, float]:
+    """Mean H2D bytes per image of the covers: from their sizes and bands, and as sent.
+
+    The first counts each cover's int16 values from its block grid and band
+    (:func:`~freqpipe.data._transformed.cover_sizes`), the second the packed buffers a batch
+    really sends (``TransformSource.finish``); both add the small fields and the label.
     """
     source = loader._source
     own, sent = [], []
-    rng = SampleRng(0, 0)
+    rng = SampleRng(seed, 0)
     for start in range(0, len(files), batch):
         indices = list(range(start, min(start + batch, len(files))))
         slot = loader._stage.transfer.allocate(source.spec)
         source.fill(slot, indices, rng)
-        a = slot.arrays
-        small = sum(a[k][0].nbytes for k in ("quant", "factors", "origin", "blocks", "extent"))
-        small += a["rng_key"][0].nbytes + 8
-        for i in range(len(indices)):
-            fv, fh = (int(v) for v in a["factors"][i])
-            rows, cols = (int(v) for v in a["blocks"][i])
-            chroma = 2 * 64 * (-(-rows // fv)) * (-(-cols // fh)) * 2
-            own.append(64 * rows * cols * 2 + chroma + small)
+        a, n = slot.arrays, len(indices)
+        small = sum(a[k][0].nbytes for k in _SMALL_FIELDS) + 8
+        luma, chroma = cover_sizes(a["blocks"][:n], a["factors"][:n], a["band"][:n])
+        own.extend((2 * (luma + chroma) + small).tolist())
         packed = sum(slot.view(k).nbytes for k in ("luma", "chroma"))
-        sent.append(packed / len(indices) + small)
+        sent.append(packed / n + small)
     return float(np.mean(own)), float(np.mean(sent))
 
 
@@ -104,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     common: dict[str, Any] = {"batch_size": b, "device": "cpu", "select": "dct24"}
     pixel_loader = FreqLoader(files, source="pixels", size=s, train=True, **common)
     cover_loader = FreqLoader(files, transform=transform, **common)
+    band_loader = FreqLoader(files, transform=transform, transfer_frequencies="band", **common)
     render_loader = FreqLoader(files, transform=transform, num_workers=w, shuffle=True, **common)
     baseline = PillowBaseline(list(picked), s, normalize=True)
 
@@ -117,14 +127,17 @@ def main(argv: list[str] | None = None) -> int:
     candidates = {
         "pixels": timed(lambda: _fill_all(pixel_loader, files, b, w)),
         "transform": timed(lambda: _fill_all(cover_loader, files, b, w)),
+        "transform, band": timed(lambda: _fill_all(band_loader, files, b, w)),
         "torch+pillow": timed(torch_epoch, cpu_clock=cpu_seconds),
         "transform, rendered on this CPU": timed(render_epoch),
     }
     samples = interleave(candidates, args.rounds, warmup=1)
-    own, sent = _cover_bytes(cover_loader, files, b)
+    own, sent = cover_bytes(cover_loader, files, b)
+    band_own, band_sent = cover_bytes(band_loader, files, b)
     h2d = {
         "pixels": s * s * 3 + 8,
         "transform": sent,
+        "transform, band": band_sent,
         "torch+pillow": s * s * 3 * 4 + 8,
         "transform, rendered on this CPU": sent,
     }
@@ -143,9 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     ratio = rows["transform"]["cpu_ms_per_image"]["median"] / max(
         rows["pixels"]["cpu_ms_per_image"]["median"], 1e-9
     )
+    band_ratio = band_sent / h2d["pixels"]
     print(
-        f"transform / pixels worker CPU = {ratio:.2f} (target <= 0.33); covers at their own "
-        f"size: {own:,.0f} bytes/img"
+        f"transform / pixels worker CPU = {ratio:.2f} (target <= 0.33); H2D bytes/img: "
+        f"exact {sent:,.0f} ({sent / h2d['pixels']:.2f}x the pixel source's uint8 batch), "
+        f"band {band_sent:,.0f} ({band_ratio:.2f}x; target <= 0.5x)"
     )
     write_json(
         args.out,
@@ -154,7 +169,12 @@ def main(argv: list[str] | None = None) -> int:
             "images": n,
             "rows": rows,
             "cover_bytes_own": own,
+            "band_cover_bytes_own": band_own,
+            "band_bytes_vs_pixels": band_ratio,
+            "exact_bytes_vs_pixels": sent / h2d["pixels"],
             "cpu_ratio": ratio,
+            # the loader's default transfer mode and why (bench_band.py measures the error)
+            "default_transfer_frequencies": "all",
         },
     )
     return 0

@@ -24,6 +24,7 @@ __all__ = [
     "check_choice",
     "check_dataloader_arguments",
     "check_device",
+    "check_transfer_frequencies",
     "default_train",
     "store_geometry",
 ]
@@ -99,6 +100,29 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
         raise InvalidArgumentError(
             f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}", value=value
         )
+
+
+#: FreqLoader(transfer_frequencies=...): every frequency of each cover, or the band it needs.
+TRANSFER_FREQUENCIES = ("all", "band")
+
+
+def check_transfer_frequencies(value: Any, transform: Any) -> bool:
+    """Whether ``transfer_frequencies`` asks for the band mode (a ``transform=`` is needed).
+
+    Raises:
+        InvalidArgumentError: a value other than ``"all"`` or ``"band"``, or ``"band"``
+            without ``transform=`` (the fixed-window sources already send only the
+            selected channels).
+    """
+    check_choice("transfer_frequencies", value, TRANSFER_FREQUENCIES)
+    if value == "band" and transform is None:
+        raise InvalidArgumentError(
+            "transfer_frequencies='band' applies to transform= (which reads all 64 "
+            "frequencies of each crop's cover); without a transform only the selected "
+            "channels are sent already",
+            value=value,
+        )
+    return value == "band"
 
 
 def store_geometry(

@@ -14,6 +14,13 @@ times drawing from the sample's own stream (:class:`~freqpipe.data.SampleRng` of
    moved to the covers' origins, then ``DctBatch.render`` of the selected frequencies only.
 
 Images smaller than the crop are resized, as torchvision does, not padded.
+
+Two transfer modes (``FreqLoader(transfer_frequencies=...)``): ``"all"`` sends all 64
+frequencies of each cover, and the output is exactly the whole image's; ``"band"`` sends only
+the input frequencies :func:`freqpipe.transforms.band.select_band` finds the kept output
+channels need at the sample's scale and with its cover's energy, records them as a 64-bit mask
+per plane (the ``band`` field), and the device stage scatters them back among zeros: an
+approximation whose measured error is in ``benchmarks/bench_band.py``'s results.
 """
 
 from __future__ import annotations
@@ -29,14 +36,35 @@ from freqpipe.errors import InvalidArgumentError, UnsupportedJpegError
 from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
 from freqpipe.jpeg.fallback import coefficient_window, fallback_reason, fallback_rgb
 from freqpipe.transforms import Selection
+from freqpipe.transforms.band import BAND_TOLERANCE, axis_gains, band_energy, select_band
 
-__all__ = ["COVER_FIELDS", "TransformSource", "cover_sizes", "output_size", "render_covers"]
+__all__ = [
+    "COVER_FIELDS",
+    "TransformSource",
+    "band_frequencies",
+    "cover_sizes",
+    "output_size",
+    "render_covers",
+]
 
 #: The slot fields of the cover of each sample.
-COVER_FIELDS = ("luma", "chroma", "quant", "factors", "origin", "blocks", "extent", "rng_key")
+COVER_FIELDS = (
+    "luma",
+    "chroma",
+    "quant",
+    "factors",
+    "origin",
+    "blocks",
+    "extent",
+    "rng_key",
+    "band",
+)
 
 _ALL_FREQUENCIES = np.arange(64, dtype=np.int64)
 _ALL = Selection.from_indices(list(range(192)))
+_BITS = np.uint64(1) << np.arange(64, dtype=np.uint64)
+_EVERY = np.ones(64, bool)
+_DC_ONLY = _ALL_FREQUENCIES == 0
 
 #: Transforms that mix images of a batch: they belong after the loader.
 _BATCH_LEVEL = ("MixUp", "CutMix")
@@ -87,6 +115,10 @@ class TransformSource(SampleSource):
         batch_size: samples per slot.
         cover_blocks: initial capacity (luma blocks per side) of a slot's covers; a larger
             cover grows the slot (in pageable memory) instead of being cut.
+        selection: the output channels (what the band mode keeps the input frequencies for).
+        band: send only the input frequencies the kept channels need (else all 64).
+        tolerance: band mode's estimated error allowance per kept channel (see
+            :func:`~freqpipe.transforms.band.select_band`).
         strict: as the reader's.
         max_pixels: as the reader's.
     """
@@ -101,11 +133,19 @@ class TransformSource(SampleSource):
         transform: Callable[[Any], Any],
         batch_size: int,
         cover_blocks: int,
+        selection: Selection = _ALL,
+        band: bool = False,
+        tolerance: float = BAND_TOLERANCE,
         strict: bool = True,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ):
         super().__init__(dataset, policy)
         self.transform, self.strict, self.max_pixels = transform, strict, max_pixels
+        self.band, self.tolerance = bool(band), float(tolerance)
+        per_plane = [p.tolist() for p in selection.per_plane]
+        self._kept = (per_plane[0], sorted(set(per_plane[1]) | set(per_plane[2])))
+        if self.band:  # the gain tables, built once here rather than by the first workers
+            axis_gains(1.0, 1), axis_gains(1.0, 2)
         c = int(cover_blocks)
         self.spec = BatchSpec(
             batch_size,
@@ -120,6 +160,8 @@ class TransformSource(SampleSource):
                 # SampleRng's (seed, epoch, index, attempt), uint64 bits held as int64 (what
                 # every device copies)
                 "rng_key": ((4,), "int64"),
+                # the input frequencies sent, luma and chroma: bit k for frequency k, as above
+                "band": ((2,), "int64"),
             },
         )
 
@@ -138,40 +180,29 @@ class TransformSource(SampleSource):
         if dec.source == "<bytes>":
             object.__setattr__(dec, "source", name)
         factor = dec.repeat(1) if len(dec.grids) > 1 else (1, 1)
-        top, left, rows, cols = self._place(batch, pos, (dec.height, dec.width), factor, rng, key)
-        a = batch.arrays
-        # No zeroing: the resize weighs only pixels inside the crop, and the margin keeps
-        # libjpeg's upsampling inside the cover, so what lies past a cover has weight zero.
-        luma = a["luma"][pos]
-        # the gather writes C-contiguous blocks; the slot's covers are padded to its capacity
-        luma[:, :rows, :cols] = dec.gather(
+        top, left, rows, cols, geometry = self._place(
+            batch, pos, (dec.height, dec.width), factor, rng, key
+        )
+        luma = dec.gather(
             0, np.empty((64, rows, cols), np.int16), _ALL_FREQUENCIES, top=top // 8, left=left // 8
         )
-        chroma = a["chroma"][pos]
-        quant = a["quant"][pos]
-        quant[0] = dec.quant[0]
+        chroma = None
         crows, ccols = -(-rows // factor[0]), -(-cols // factor[1])
-        for c in (1, 2):
-            if c < len(dec.grids):
-                start = (top // (8 * factor[0]), left // (8 * factor[1]))
-                chroma[c - 1][:, :crows, :ccols] = dec.gather(
-                    c,
-                    np.empty((64, crows, ccols), np.int16),
-                    _ALL_FREQUENCIES,
-                    top=start[0],
-                    left=start[1],
-                )
-                quant[c] = dec.quant[c]
-            else:  # grayscale: chroma zero is neutral (YCbCr's 128 after the level shift)
-                chroma[c - 1][:, :rows, :cols] = 0
-                quant[c] = 1
+        if len(dec.grids) > 1:
+            chroma = np.empty((2, 64, crows, ccols), np.int16)
+            start = (top // (8 * factor[0]), left // (8 * factor[1]))
+            for c in (1, 2):
+                dec.gather(c, chroma[c - 1], _ALL_FREQUENCIES, top=start[0], left=start[1])
+        quant = np.ones((3, 64), np.uint16)  # grayscale: unit quant for the zero chroma
+        quant[: len(dec.grids)] = dec.quant[: len(dec.grids)]
+        self._write(batch, pos, luma, chroma, quant, factor, geometry)
 
     def _fallback(
         self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any, key: Any, why: Any
     ) -> None:
         """A file without YCbCr coefficients in 1x/2x chroma: Pillow's RGB, its block DCT."""
         rgb, kind = fallback_rgb(source, why)
-        top, left, rows, cols = self._place(batch, pos, rgb.shape[:2], (1, 1), rng, key)
+        top, left, rows, cols, geometry = self._place(batch, pos, rgb.shape[:2], (1, 1), rng, key)
         x, _ = coefficient_window(
             rgb,
             _ALL,
@@ -181,11 +212,10 @@ class TransformSource(SampleSource):
             hflip=False,
             separate=False,
         )
-        x = np.clip(np.rint(x[:, :rows, :cols]), -32768, 32767)
-        a = batch.arrays
-        a["luma"][pos][:, :rows, :cols] = x[:64]
-        a["chroma"][pos][:, :, :rows, :cols] = x[64:].reshape(2, 64, rows, cols)
-        a["quant"][pos] = 1
+        x = np.clip(np.rint(x[:, :rows, :cols]), -32768, 32767).astype(np.int16)
+        chroma = x[64:].reshape(2, 64, rows, cols)
+        quant = np.ones((3, 64), np.uint16)
+        self._write(batch, pos, x[:64], chroma, quant, (1, 1), geometry)
         self.policy.record_fallback(name, fallback_reason(why, kind))
 
     def _place(
@@ -196,15 +226,20 @@ class TransformSource(SampleSource):
         factor: tuple[int, int],
         rng: Any,
         key: Any,
-    ) -> tuple[int, int, int, int]:
+    ) -> tuple[int, int, int, int, tuple[tuple[float, float], bool]]:
         """Find the cover the transform reads and record where it lies in the image.
 
         Returns:
-            ``(top, left, rows, cols)``: the cover's origin in pixels and its size in blocks
-            (the slot grown to hold it).
+            ``(top, left, rows, cols, (scale, colour))``: the cover's origin in pixels and its
+            size in blocks (the slot grown to hold it); the box's ``(vertical, horizontal)``
+            pixels per output pixel, and whether colour transforms mix the planes.
         """
         height, width = extent
-        within = _probe(self.transform, (height, width), rng).within[0].tolist()
+        probe = _probe(self.transform, (height, width), rng)
+        within = probe.within[0].tolist()
+        left_, top_, right_, bottom_ = probe.box[0].tolist()
+        out_h, out_w = probe.size
+        scale = ((bottom_ - top_) / out_h, (right_ - left_) / out_w)
         (top, bottom), (left, right) = (
             _cover_span(within[1], within[3], factor[0], height),
             _cover_span(within[0], within[2], factor[1], width),
@@ -217,7 +252,60 @@ class TransformSource(SampleSource):
         a["blocks"][pos] = (rows, cols)
         a["extent"][pos] = (height, width)
         a["rng_key"][pos] = np.asarray(key, np.uint64).view(np.int64)
-        return top, left, rows, cols
+        return top, left, rows, cols, (scale, bool(probe.colour_ops))
+
+    def _write(
+        self,
+        batch: HostBatch,
+        pos: int,
+        luma: np.ndarray,
+        chroma: np.ndarray | None,
+        quant: np.ndarray,
+        factor: tuple[int, int],
+        geometry: tuple[tuple[float, float], bool],
+    ) -> None:
+        """Copy a cover's band of frequencies (all 64 unless :attr:`band`) into the slot.
+
+        Args:
+            batch: the slot.
+            pos: the sample's position in it.
+            luma: (64, rows, cols) quantised luma of the cover.
+            chroma: (2, 64, crows, ccols) quantised Cb, Cr, or None (grayscale: zero chroma).
+            quant: (3, 64) quantisation tables.
+            factor: the chroma subsampling.
+            geometry: what :meth:`_place` found: the box's scale and whether colour mixes.
+        """
+        rows, cols = luma.shape[1:]
+        crows, ccols = -(-rows // factor[0]), -(-cols // factor[1])
+        band_y = band_c = _EVERY
+        if self.band:
+            scale, colour = geometry
+            kept_y, kept_c = self._kept
+            if colour:  # colour maps mix the planes frequency by frequency: each needs all
+                kept_y = kept_c = sorted(set(kept_y) | set(kept_c))
+            energy = [band_energy(luma, quant[0])]
+            band_y = select_band(energy, [kept_y], scale, tolerance=self.tolerance)
+            if chroma is None:
+                band_c = _DC_ONLY  # zero chroma: one zero frequency keeps the layout whole
+            else:
+                energies = [band_energy(chroma[c], quant[c + 1]) for c in (0, 1)]
+                band_c = select_band(
+                    energies, [kept_c, kept_c], scale, factor=factor, tolerance=self.tolerance
+                )
+        a = batch.arrays
+        # No zeroing: the resize weighs only pixels inside the crop, and the margin keeps
+        # libjpeg's upsampling inside the cover, so what lies past a cover has weight zero;
+        # the frequencies left out are zero-filled on the device.
+        a["luma"][pos][: int(band_y.sum()), :rows, :cols] = luma[band_y]
+        sent = a["chroma"][pos][:, : int(band_c.sum()), :crows, :ccols]
+        if chroma is None:
+            sent[...] = 0
+        else:
+            sent[...] = chroma[:, band_c]
+        a["quant"][pos] = quant
+        a["band"][pos] = np.array([_BITS[band_y].sum(), _BITS[band_c].sum()], np.uint64).view(
+            np.int64
+        )
 
     def finish(self, batch: HostBatch) -> None:
         """Pack the batch's covers back to back, so each crosses to the device at its own size.
@@ -228,9 +316,13 @@ class TransformSource(SampleSource):
         parts), and sends that prefix (``batch.packed``).
         """
         n = batch.count
-        blocks, factors = batch.arrays["blocks"][:n], batch.arrays["factors"][:n]
+        a = batch.arrays
+        blocks, factors, band = a["blocks"][:n], a["factors"][:n], a["band"][:n]
+        counts = _band_counts(band)
         batch.packed = {}
-        for name, sizes in zip(("luma", "chroma"), cover_sizes(blocks, factors)):
+        for p, (name, sizes) in enumerate(
+            zip(("luma", "chroma"), cover_sizes(blocks, factors, band))
+        ):
             padded = batch.arrays[name]
             flat = padded.reshape(-1)
             at = 0
@@ -238,7 +330,8 @@ class TransformSource(SampleSource):
                 rows, cols = (int(v) for v in blocks[i])
                 if name == "chroma":
                     rows, cols = -(-rows // int(factors[i][0])), -(-cols // int(factors[i][1]))
-                flat[at : at + sizes[i]] = padded[i, ..., :rows, :cols].reshape(-1)
+                sent = padded[i, ..., : counts[i, p], :rows, :cols]
+                flat[at : at + sizes[i]] = sent.reshape(-1)
                 at += int(sizes[i])
             pinned = batch.tensors.get(name)
             batch.packed[name] = (flat[:at], None if pinned is None else pinned.reshape(-1)[:at])
@@ -257,20 +350,48 @@ class TransformSource(SampleSource):
             batch.tensors.pop(name, None)  # pageable from now on: copied, not pinned
 
 
-def cover_sizes(blocks: Any, factors: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Values per sample of the packed luma and chroma covers, from their blocks and factors.
+def cover_sizes(blocks: Any, factors: Any, band: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Values per sample of the packed luma and chroma covers, from their blocks and bands.
 
     Args:
         blocks: (N, 2) luma block rows and columns of each cover.
         factors: (N, 2) chroma subsampling of each sample.
+        band: (N, 2) the ``band`` field: the frequencies sent (luma, chroma) as bit masks.
 
     Returns:
         ``(luma, chroma)``: int64 (N,) each; chroma holds both components.
+
+    Example:
+        >>> every = np.array([[-1, -1]])  # all 64 bits
+        >>> [int(v[0]) for v in cover_sizes([[3, 4]], [[2, 2]], every)]
+        [768, 512]
+        >>> [int(v[0]) for v in cover_sizes([[3, 4]], [[2, 2]], np.array([[3, 1]]))]
+        [24, 8]
     """
     blocks, factors = np.asarray(blocks, np.int64), np.asarray(factors, np.int64)
-    luma = 64 * blocks[:, 0] * blocks[:, 1]
-    chroma = 2 * 64 * (-(-blocks[:, 0] // factors[:, 0])) * (-(-blocks[:, 1] // factors[:, 1]))
+    counts = _band_counts(band)
+    luma = counts[:, 0] * blocks[:, 0] * blocks[:, 1]
+    chroma = (
+        2 * counts[:, 1] * (-(-blocks[:, 0] // factors[:, 0])) * (-(-blocks[:, 1] // factors[:, 1]))
+    )
     return luma, chroma
+
+
+def band_frequencies(bits: Any) -> np.ndarray:
+    """The natural-order frequencies of one ``band`` mask (int64 holding uint64 bits).
+
+    Example:
+        >>> band_frequencies(np.int64(0b1011)).tolist()
+        [0, 1, 3]
+    """
+    word = np.asarray(bits, np.int64).view(np.uint64)
+    return np.flatnonzero(word & _BITS)
+
+
+def _band_counts(band: Any) -> np.ndarray:
+    """(N, 2) frequencies sent per plane, from the (N, 2) ``band`` masks."""
+    words = np.ascontiguousarray(band, np.int64).view(np.uint64)
+    return ((words[..., None] & _BITS) != 0).sum(axis=-1)
 
 
 def _layout_problem(dec: Any) -> str | None:
@@ -331,7 +452,9 @@ def render_covers(
     out = torch.empty(n, len(selection), size[0] // 8, size[1] // 8, device=device)
     factors = fields["factors"].cpu().numpy()
     blocks = fields["blocks"].cpu().numpy()
-    luma_at, chroma_at = (np.concatenate([[0], np.cumsum(v)]) for v in cover_sizes(blocks, factors))
+    band = fields["band"].cpu().numpy()
+    sizes = cover_sizes(blocks, factors, band)
+    luma_at, chroma_at = (np.concatenate([[0], np.cumsum(v)]) for v in sizes)
     origin = fields["origin"].to(device=device, dtype=torch.float64)
     extent = fields["extent"].to(device)
     quant = fields["quant"].to(device=device, dtype=torch.float32)
@@ -348,8 +471,11 @@ def render_covers(
         for j, i in enumerate(members):
             r, k = (int(v) for v in blocks[i])
             cr, ck = -(-r // factor[0]), -(-k // factor[1])
-            y[j, :, :r, :k] = luma[luma_at[i] : luma_at[i + 1]].view(64, r, k)
-            c[j, :, :, :cr, :ck] = chroma[chroma_at[i] : chroma_at[i + 1]].view(2, 64, cr, ck)
+            # the frequencies sent land at their places; the others stay zero
+            fy, fc = (torch.as_tensor(band_frequencies(b), device=device) for b in band[i])
+            y[j][fy, :r, :k] = luma[luma_at[i] : luma_at[i + 1]].view(len(fy), r, k).float()
+            part = chroma[chroma_at[i] : chroma_at[i + 1]].view(2, len(fc), cr, ck)
+            c[j][:, fc, :cr, :ck] = part.float()
         q = quant[idx]
         planes = [y * q[:, 0, :, None, None]] + [
             c[:, p] * q[:, p + 1, :, None, None] for p in (0, 1)

@@ -24,6 +24,7 @@ from freqpipe.data._arguments import (
     check_choice,
     check_dataloader_arguments,
     check_device,
+    check_transfer_frequencies,
     default_train,
     store_geometry,
 )
@@ -190,6 +191,14 @@ class FreqLoader:
             them back together, so the batches are the int16 transfer's bit for bit (about
             0.57x its bytes for dct24 photos; :meth:`h2d_bytes_sent` counts them). Also for
             an int16 store; an int8 store's records cross as they are.
+        transfer_frequencies: with ``transform=``, which input frequencies of each crop's
+            coefficient cover cross to the device: ``"all"`` (default: all 64; the output is
+            exactly the whole image's) or ``"band"`` (only those the kept channels need at the
+            crop's scale, chosen per image from the scale and the cover's energy by
+            :func:`freqpipe.transforms.band.select_band`; the rest count as zero). Band mode
+            sends fewer bytes but is an approximation: measured on 400 ImageNet photos it is
+            not within 1 % of the kept channels' RMS in the worst case, so it is not the
+            default (``benchmarks/results/bench_band.json``; README, "Bytes over PCIe").
         raw: yield quantised coefficients and quant values (coefficient source).
         wavelet: ``"haar"``, ``"bior2.2"`` or ``"bior4.4"`` for the dwt output.
         decoder: the pixel source's JPEG decoder: ``"turbojpeg"`` (PyTurboJPEG, with its
@@ -243,6 +252,7 @@ class FreqLoader:
         source: str | None = None,
         on_error: str = "raise",
         transfer_dtype: str = "int16",
+        transfer_frequencies: str = "all",
         raw: bool = False,
         wavelet: str = "bior4.4",
         decoder: str = "turbojpeg",
@@ -308,6 +318,8 @@ class FreqLoader:
         check_choice("source", source, _SOURCES)
         check_choice("chroma", chroma, ("upsample", "separate"))
         check_choice("transfer_dtype", transfer_dtype, ("int16", "int8"))
+        self._band = check_transfer_frequencies(transfer_frequencies, transform)
+        self.transfer_frequencies = transfer_frequencies
         check_choice("wavelet", wavelet, WAVELETS)
         check_choice("decoder", decoder, ("turbojpeg", "nvimgcodec"))
         self.decoder = decoder
@@ -414,6 +426,8 @@ class FreqLoader:
                 decoder=self.decoder,
                 decode_device=self.device.type,
             )
+        if self.selection is None:  # pragma: no cover - output is dct here
+            raise InvalidArgumentError("the coefficient source needs a selection")
         if self.transform is not None:
             return TransformSource(
                 self.dataset,
@@ -421,6 +435,8 @@ class FreqLoader:
                 transform=self.transform,
                 batch_size=capacity,
                 cover_blocks=self.size // 8 + 4,  # grows when an image's crop needs more
+                selection=self.selection,
+                band=self._band,
                 strict=self.strict,
             )
         if self.selection is None:  # pragma: no cover - output is dct here

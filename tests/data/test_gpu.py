@@ -123,3 +123,26 @@ def test_cuda_transform_equals_cpu(cuda: torch.device, indexed: JpegFileList) ->
         assert gx.device.type == "cuda" and torch.equal(gy.cpu(), cy)
         # float32 matrix products on two devices: a few ulps of the values' scale
         assert_close(gx.cpu().numpy(), cx.numpy(), np.float32)
+
+
+def test_cuda_band_transfer_equals_cpu(cuda: torch.device, indexed: JpegFileList) -> None:
+    """transfer_frequencies="band": the GPU scatters the same bands the CPU does."""
+    from freqpipe.transforms.dct import Compose, RandomHorizontalFlip, RandomResizedCrop
+
+    transform = Compose([RandomResizedCrop(64), RandomHorizontalFlip()])
+    common = {
+        "batch_size": 3,
+        "transform": transform,
+        "shuffle": True,
+        "transfer_frequencies": "band",
+    }
+    gpu = list(
+        FreqLoader(indexed, device=cuda, generator=torch.Generator().manual_seed(5), **common)
+    )
+    cpu = list(
+        FreqLoader(indexed, device="cpu", generator=torch.Generator().manual_seed(5), **common)
+    )
+    assert len(gpu) == len(cpu) > 0
+    for (gx, gy), (cx, cy) in zip(gpu, cpu):
+        assert gx.device.type == "cuda" and torch.equal(gy.cpu(), cy)
+        assert_close(gx.cpu().numpy(), cx.numpy(), np.float32)
