@@ -231,6 +231,7 @@ def pipelines(
     size: int,
     store_dir: Path | None = None,
     full_store_dir: Path | None = None,
+    reordered_dir: Path | None = None,
     select: str | os.PathLike[str] | Selection = "dct24",
     betons: Mapping[str, Path | str] | None = None,
     peers: bool = True,
@@ -242,7 +243,9 @@ def pipelines(
     crop size. ``store_dir`` is a whole-image store scaled to FFCV's maximum side
     (:data:`BETON_MAX_RESOLUTION`, like for like with its ``.beton`` files) and
     ``full_store_dir`` one at the photos' own size (:func:`convert_for_bench`; None: those
-    rows say no store was converted). ``betons`` is what :func:`write_betons` returned (None:
+    rows say no store was converted). ``reordered_dir`` is the same tree rewritten by
+    :func:`freqpipe.store.reorder_folder` (frequency-ordered, written untimed as FFCV's files
+    are; None: that row says so). ``betons`` is what :func:`write_betons` returned (None:
     the FFCV rows say no ``.beton`` was written); ``peers=False`` leaves the FFCV, SPDL and
     plain DALI rows out.
     """
@@ -267,6 +270,20 @@ def pipelines(
 
     def freq(**kw: Any) -> Callable[[], Iterable[Any]]:
         return lambda: FreqLoader(folder, size=size, **common, **kw)
+
+    def freq_reordered(**kw: Any) -> Callable[[], Iterable[Any]]:
+        def make() -> Iterable[Any]:
+            if reordered_dir is None:
+                raise Skip("no frequency-ordered copy was written")
+            return FreqLoader(reordered_dir, size=size, **common, **kw)
+
+        return make
+
+    reordered_bytes = (
+        float(np.mean([os.path.getsize(p) for p, _ in JpegFolder(reordered_dir).samples]))
+        if reordered_dir is not None
+        else 0.0
+    )
 
     def loader_h2d(**kw: Any) -> Callable[[Any], float]:
         per = FreqLoader(folder, size=size, **common, **kw).h2d_bytes_per_sample()
@@ -358,6 +375,12 @@ def pipelines(
             f"FreqLoader coefficients {label}",
             freq(select=selection),
             jpeg_bytes,
+            loader_h2d(select=selection),
+        ),
+        (
+            f"FreqLoader coefficients {label}, frequency-ordered files",
+            freq_reordered(select=selection),
+            reordered_bytes,
             loader_h2d(select=selection),
         ),
         (

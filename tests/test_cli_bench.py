@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
+import freqpipe as fp
 from freqpipe.cli import main
 
 SIZE = 224
@@ -18,6 +20,7 @@ EXPECTED_H2D = {
     "DataLoader + Pillow, float32": 3 * SIZE * SIZE * 4 + 8,
     "DataLoader + Pillow, uint8 (normalise on device)": 3 * SIZE * SIZE + 8,
     "FreqLoader coefficients dct24": 24 * GRID * 2 + 24 * 2 + 8,  # 16 Y + 4 Cb + 4 Cr
+    "FreqLoader coefficients dct24, frequency-ordered files": 24 * GRID * 2 + 24 * 2 + 8,
     "FreqLoader coefficients dct64": 64 * GRID * 2 + 64 * 2 + 8,  # 44 + 10 + 10
     "FreqLoader coefficients all": 192 * GRID * 2 + 192 * 2 + 8,
     "FreqLoader pixels + fused DCT (DCTNet, dct24)": 3 * SIZE * SIZE
@@ -154,3 +157,17 @@ def test_select_takes_a_selection_file(tmp_path: Path) -> None:
     int16 = results["FreqStore sel.json whole, max side 256, int16 transfer"]
     assert int16["h2d_bytes_per_image"] == 5 * grid * 2 + 5 * 2 + 8
     assert main([*args, "--select", str(tmp_path / "missing.json")]) != 0
+
+
+def test_frequency_ordered_row_reads_the_reordered_copy(bench_out: Path) -> None:
+    """Its disk bytes are the reordered files' (written untimed), not the originals'."""
+    results = {
+        r["name"]: r for r in json.loads((bench_out / "results.json").read_text())["results"]
+    }
+    ordered = results["FreqLoader coefficients dct24, frequency-ordered files"]
+    original = results["FreqLoader coefficients dct24"]
+    assert not ordered["skipped"]
+    samples = [p for p, _ in fp.JpegFolder(fp.samples_path()).samples]
+    expected = np.mean([len(fp.reorder_jpeg(p)) for p in samples])
+    assert ordered["disk_bytes_per_image"] == pytest.approx(expected)
+    assert ordered["disk_bytes_per_image"] != original["disk_bytes_per_image"]

@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         pipelines,
         write_betons,
     )
+    from freqpipe.store import reorder_folder
 
     root = args.data or samples_path()
     if not root.is_dir():
@@ -162,10 +163,16 @@ def run(args: argparse.Namespace) -> int:
         except Exception as exc:  # the store pipelines then report why they cannot run
             stores[key], store_error = None, exc
     peers = getattr(args, "peers", True)
-    if peers:
-        tmp = tempfile.TemporaryDirectory(prefix="freqpipe-bench-")
-        temporaries.append(tmp)
+    tmp = tempfile.TemporaryDirectory(prefix="freqpipe-bench-")
+    temporaries.append(tmp)
     try:
+        # the frequency-ordered copy the reader takes prefixes of, written untimed
+        reordered: Path | None = Path(tmp.name) / "reordered"
+        try:
+            reorder_folder(root, Path(tmp.name) / "reordered", workers=max(args.workers, 1))
+        except Exception as exc:  # the row then says why it cannot run
+            print(f"freqpipe bench: no frequency-ordered copy ({exc})", file=sys.stderr)
+            reordered = None
         betons = None
         if peers and tmp is not None:  # FFCV's files, written untimed as the store is
             betons = write_betons(root, Path(tmp.name), workers=max(args.workers, 1))
@@ -177,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
             size=args.size,
             store_dir=stores["scaled"],
             full_store_dir=stores["full"],
+            reordered_dir=reordered,
             select=select,
             betons=betons,
             peers=peers,

@@ -67,6 +67,9 @@ def _plane_indices(values: Iterable[int] | None, plane: str) -> np.ndarray:
     return uniq
 
 
+_PRESETS_MADE: dict[str, Selection] = {}
+
+
 class Selection:
     """An immutable set of DCT channels: natural-order frequencies chosen per Y, Cb, Cr plane.
 
@@ -132,8 +135,14 @@ class Selection:
             raise SelectionError(
                 f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}", value=name
             )
-        y, c = _PRESET_TABLE[key]
-        return cls(y=y, cb=c, cr=c, name=key)
+        if cls is not Selection:
+            y, c = _PRESET_TABLE[key]
+            return cls(y=y, cb=c, cr=c, name=key)
+        made = _PRESETS_MADE.get(key)
+        if made is None:  # immutable, so one instance per name: every select="dct24" asks again
+            y, c = _PRESET_TABLE[key]
+            made = _PRESETS_MADE[key] = cls(y=y, cb=c, cr=c, name=key)
+        return made
 
     @classmethod
     def zigzag(cls, y: int, cb: int = 0, cr: int | None = None) -> Selection:
