@@ -44,6 +44,7 @@ from freqpipe._timing import Spread, cpu_seconds, interleave, run_info, timed, w
 from freqpipe.bench import PillowBaseline
 from freqpipe.data import FreqLoader, JpegFileList, JpegFolder, SampleRng
 from freqpipe.data._transformed import cover_sizes
+from freqpipe.data._workers import one_blas_thread
 from freqpipe.transforms.dct import Compose, RandomHorizontalFlip, RandomResizedCrop
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +61,9 @@ def _fill_all(loader: FreqLoader, files: JpegFileList, batch: int, workers: int)
         slot = loader._stage.transfer.allocate(source.spec)
         source.fill(slot, indices, rng)
 
-    with ThreadPoolExecutor(workers) as pool:
+    # the loader's workers run NumPy's BLAS at one thread; so do these (else its idle threads'
+    # spinning counts as the workers' CPU time)
+    with one_blas_thread(), ThreadPoolExecutor(workers) as pool:
         list(pool.map(fill, chunks))
     return len(files)
 

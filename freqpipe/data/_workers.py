@@ -11,6 +11,7 @@ blocks exit.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import os
 import queue
@@ -24,7 +25,7 @@ from threadpoolctl import ThreadpoolController
 from freqpipe.data._batch import HostBatch
 from freqpipe.errors import BatchTimeoutError
 
-__all__ = ["BatchTimeoutError", "WorkerPool"]
+__all__ = ["BatchTimeoutError", "WorkerPool", "one_blas_thread"]
 
 _STOP = object()
 _LIVE: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
@@ -80,6 +81,16 @@ class _OneBlasThread:
 
 
 _BLAS = _OneBlasThread()
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """NumPy's BLAS at one thread inside, as in the loader's workers (benchmarks use it)."""
+    _BLAS.acquire()
+    try:
+        yield
+    finally:
+        _BLAS.release()
 
 
 class WorkerPool:
