@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -57,9 +58,12 @@ def _fill_all(loader: FreqLoader, files: JpegFileList, batch: int, workers: int)
     chunks = [list(range(i, min(i + batch, len(files)))) for i in range(0, len(files), batch)]
     rng = SampleRng(int(torch.randint(0, 2**62, ()).item()), 0)
 
+    own = threading.local()  # a slot per thread, reused, as the loader's slots are
+
     def fill(indices: list[int]) -> None:
-        slot = loader._stage.transfer.allocate(source.spec)
-        source.fill(slot, indices, rng)
+        if not hasattr(own, "slot"):
+            own.slot = loader._stage.transfer.allocate(source.spec)
+        source.fill(own.slot, indices, rng)
 
     # the loader's workers run NumPy's BLAS at one thread; so do these (else its idle threads'
     # spinning counts as the workers' CPU time)
