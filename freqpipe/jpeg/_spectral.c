@@ -70,6 +70,8 @@ static int build_table(const HuffSpec *spec, int is_dc, HuffTable *t) {
         int n = spec->counts[l];
         t->valoffset[l] = index - (int32_t)code;
         for (int i = 0; i < n; i++, index++, code++) {
+            /* an overfull table: libjpeg's error, and checked before the code indexes a table */
+            if (code >= (1u << l)) return 0;
             if (l > FAST_BITS) continue;
             int sym = spec->symbols[index];
             uint32_t first = code << (FAST_BITS - l), span = 1u << (FAST_BITS - l);

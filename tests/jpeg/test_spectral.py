@@ -187,3 +187,49 @@ def test_equals_libjpeg_on_the_conformance_files() -> None:
             continue
         fast += _assert_same(reordered) == "freqpipe"
     assert fast > 20
+
+
+def _overfull_tables(data: bytes) -> list[bytes]:
+    """``data`` with one DHT table at a time made overfull: all its codes 1 bit long.
+
+    Only two 1-bit codes exist, so any more overflow the code space: libjpeg refuses the table
+    (JERR_BAD_HUFF_TABLE) when a scan uses it, and a decoder building lookups from it must not
+    write past them.
+    """
+    out = []
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xDA:  # skip the scan's data to the next marker
+            end = pos + 2 + length
+            while end + 1 < len(data) and not (
+                data[end] == 0xFF and data[end + 1] not in (0, *range(0xD0, 0xD8))
+            ):
+                end += 1
+            pos = end
+            continue
+        if marker == 0xC4:
+            seg = bytearray(data[pos + 4 : pos + 2 + length])
+            at = 0
+            while at + 17 <= len(seg):
+                count = sum(seg[at + 1 : at + 17])
+                mutated = bytearray(seg)
+                mutated[at + 1 : at + 17] = bytes([min(count, 255)] + [0] * 15)
+                if count > 2:
+                    out.append(data[: pos + 4] + bytes(mutated) + data[pos + 2 + length :])
+                at += 17 + count
+        if marker == 0xD9:
+            break
+        pos += 2 + length
+    return out
+
+
+@pytest.mark.parametrize("name", ["pillow-420", "turbo-422", "pillow-gray"])
+def test_overfull_huffman_tables_are_libjpegs_error(name: str) -> None:
+    data = fp.reorder_jpeg(dict(FIXTURES)[name])
+    damaged = _overfull_tables(data)
+    assert len(damaged) >= 3
+    for bad in damaged:
+        for strict in (True, False):
+            assert _assert_same(bad, strict=strict) is None  # an error, libjpeg's
