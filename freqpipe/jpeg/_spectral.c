@@ -255,6 +255,29 @@ static int take_restart(Bits *b, unsigned *next_rst) {
     return 1;
 }
 
+/* Before each MCU, as libjpeg does: after every restart_interval MCUs the interval's data must
+ * end at the expected RSTn, and the reader starts again after it. 1: restarted (the caller
+ * resets what a restart resets: DC predictions, EOBRUN); 0: no boundary; -1: not a restart
+ * libjpeg takes without a warning. The reader's bits travel in the caller's locals. */
+static inline __attribute__((always_inline)) int restart_before_mcu(Bits *b, const Scan *s,
+                                                                    unsigned *to_go,
+                                                                    unsigned *next_rst,
+                                                                    uint64_t *acc, int *nbits) {
+    if (!s->restart_interval) return 0;
+    int restarted = 0;
+    if (*to_go == 0) {
+        b->acc = *acc;
+        b->nbits = *nbits;
+        if (!take_restart(b, next_rst)) return -1;
+        *acc = b->acc;
+        *nbits = b->nbits;
+        *to_go = s->restart_interval;
+        restarted = 1;
+    }
+    (*to_go)--;
+    return restarted;
+}
+
 static int decode_dc_first(Bits *b, const Scan *s, const SpectralFrame *f) {
     unsigned mcus_per_row, mcu_rows;
     if (s->n == 1) {
@@ -289,17 +312,9 @@ static int decode_dc_first(Bits *b, const Scan *s, const SpectralFrame *f) {
     BITS_LOAD(b);
     for (unsigned my = 0; my < mcu_rows; my++) {
         for (unsigned mx = 0; mx < mcus_per_row; mx++) {
-            if (s->restart_interval) {
-                if (to_go == 0) {
-                    BITS_SAVE(b);
-                    if (!take_restart(b, &next_rst)) return 0;
-                    acc = b->acc;
-                    nbits = b->nbits;
-                    memset(pred, 0, sizeof(pred));
-                    to_go = s->restart_interval;
-                }
-                to_go--;
-            }
+            int restarted = restart_before_mcu(b, s, &to_go, &next_rst, &acc, &nbits);
+            if (restarted < 0) return 0;
+            if (restarted) memset(pred, 0, sizeof(pred));
             for (int j = 0; j < nblocks; j++) {
                 int i = which[j];
                 ENSURE_31_BITS(b);
@@ -348,17 +363,9 @@ static inline __attribute__((always_inline)) int ac_first(Bits *b, const Scan *s
     for (unsigned r = 0; r < rows; r++) {
         int16_t *row = keep_rows ? sink->base + r * sink->row_stride : NULL;
         for (unsigned col = 0; col < cols; col++) {
-            if (s->restart_interval) {
-                if (to_go == 0) {
-                    BITS_SAVE(b);
-                    if (!take_restart(b, &next_rst)) return 0;
-                    acc = b->acc;
-                    nbits = b->nbits;
-                    eobrun = 0;
-                    to_go = s->restart_interval;
-                }
-                to_go--;
-            }
+            int restarted = restart_before_mcu(b, s, &to_go, &next_rst, &acc, &nbits);
+            if (restarted < 0) return 0;
+            if (restarted) eobrun = 0;
             if (eobrun) {
                 eobrun--;
                 continue;
