@@ -221,21 +221,17 @@ def _freq_lists(freqs: Any, count: int) -> list[np.ndarray]:
     out = []
     for f in lists:
         if isinstance(f, np.ndarray) and f.dtype.kind in "iu" and f.ndim <= 1:
-            # the loader's case, once per image: no per-element checks
+            # the loader's case, once per image: integers already, no per-element checks
             arr = f.astype(np.int64, copy=False).reshape(-1)
-            if arr.size and (arr.min() < 0 or arr.max() > 63):
+        else:
+            values = list(f) if isinstance(f, (Sequence, np.ndarray)) else [f]
+            bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
+            if bad:
                 raise InvalidArgumentError(
-                    f"frequency indices must be in 0..63, got {arr.tolist()}"
+                    f"freqs must hold integer frequency indices 0..63, got {bad[0]!r}",
+                    value=freqs,
                 )
-            out.append(arr)
-            continue
-        values = list(f) if isinstance(f, (Sequence, np.ndarray)) else [f]
-        bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
-        if bad:
-            raise InvalidArgumentError(
-                f"freqs must hold integer frequency indices 0..63, got {bad[0]!r}", value=freqs
-            )
-        arr = np.asarray(values, dtype=np.int64).reshape(-1)
+            arr = np.asarray(values, dtype=np.int64).reshape(-1)
         if arr.size and (arr.min() < 0 or arr.max() > 63):
             raise InvalidArgumentError(f"frequency indices must be in 0..63, got {arr.tolist()}")
         out.append(arr)
