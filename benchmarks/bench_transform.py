@@ -45,7 +45,7 @@ from freqpipe._timing import Spread, cpu_seconds, interleave, run_info, timed, w
 from freqpipe.bench import PillowBaseline
 from freqpipe.data import FreqLoader, JpegFileList, JpegFolder, SampleRng
 from freqpipe.data._transformed import cover_sizes
-from freqpipe.data._workers import one_blas_thread
+from freqpipe.transforms._blas import one_blas_thread
 from freqpipe.transforms.dct import Compose, RandomHorizontalFlip, RandomResizedCrop
 
 REPO = Path(__file__).resolve().parents[1]

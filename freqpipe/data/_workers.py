@@ -11,21 +11,18 @@ blocks exit.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
-import os
 import queue
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from threadpoolctl import ThreadpoolController
-
 from freqpipe.data._batch import HostBatch
 from freqpipe.errors import BatchTimeoutError
+from freqpipe.transforms import _blas
 
-__all__ = ["BatchTimeoutError", "WorkerPool", "one_blas_thread"]
+__all__ = ["BatchTimeoutError", "WorkerPool"]
 
 _STOP = object()
 _LIVE: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
@@ -38,59 +35,6 @@ def _shutdown_all() -> None:  # pragma: no cover - runs at interpreter exit
 
 
 Fill = Callable[[HostBatch, list[int]], Any]
-
-
-class _OneBlasThread:
-    """NumPy's BLAS at one thread while any pool runs, as DataLoader's workers run torch.
-
-    The workers already use the cores; a BLAS spawning its own threads inside each of them
-    (the DCT-domain resizes are small matrix products) oversubscribes them: measured on 2
-    vCPUs under load, the 400 photos with chroma="separate" (312 of them 4:4:4 or 4:2:2), 2
-    workers: 135 images/s and 10.6 CPU-ms per image with BLAS's own threads, 235 and 4.8 with
-    one. Only NumPy's own BLAS is limited (torch's threads are its own business), and the
-    original setting comes back when the last pool closes.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pools = 0
-        self._limiter: Any = None
-
-    def acquire(self) -> None:
-        with self._lock:
-            self._pools += 1
-            if self._pools == 1:
-                import numpy
-
-                home = os.path.dirname(numpy.__file__)  # wheels keep it in numpy.libs beside
-                blas = ThreadpoolController().select(user_api="blas")
-                mine = [
-                    lib
-                    for lib in blas.lib_controllers
-                    if lib.filepath.startswith((home + os.sep, home + ".libs" + os.sep))
-                ]
-                blas.lib_controllers = mine
-                self._limiter = blas.limit(limits=1) if mine else None
-
-    def release(self) -> None:
-        with self._lock:
-            self._pools -= 1
-            if self._pools == 0 and self._limiter is not None:
-                self._limiter.restore_original_limits()
-                self._limiter = None
-
-
-_BLAS = _OneBlasThread()
-
-
-@contextlib.contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """NumPy's BLAS at one thread inside, as in the loader's workers (benchmarks use it)."""
-    _BLAS.acquire()
-    try:
-        yield
-    finally:
-        _BLAS.release()
 
 
 class WorkerPool:
@@ -124,7 +68,7 @@ class WorkerPool:
             )
             for i in range(num_workers)
         ]
-        _BLAS.acquire()
+        _blas.acquire()  # the workers' maths at one BLAS thread (freqpipe.transforms._blas)
         for t in self._threads:
             t.start()
         _LIVE.add(self)
@@ -253,4 +197,4 @@ class WorkerPool:
                 if t is not threading.current_thread():
                     t.join()
         _LIVE.discard(self)
-        _BLAS.release()
+        _blas.release()

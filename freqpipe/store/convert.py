@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from freqpipe.errors import CorruptJpegWarning, FreqpipeError, InvalidArgumentError, file_reason
 from freqpipe.store.format import MANIFEST, load_json, shard_name
@@ -45,6 +44,7 @@ from freqpipe.store.plan import (
 from freqpipe.store.records import RecordSpec
 from freqpipe.store.writer import atomic_write_json, write_shard
 from freqpipe.transforms import Selection
+from freqpipe.transforms._blas import one_blas_thread
 
 __all__ = ["ConvertSummary", "convert", "merge", "scan_inputs"]
 
@@ -259,10 +259,8 @@ class _ShardWriter:
             disable=not progress,
             dynamic_ncols=True,
         )
-        # The workers already use the cores; a multithreaded BLAS inside each of them (the pixel
-        # route's block DCT is one matrix product) oversubscribes them. Measured on 2 vCPUs,
-        # pixel route, 2 workers: 198 images/s with BLAS's own threads, 366 with one thread each.
-        blas = threadpool_limits(limits=1, user_api="blas") if nworkers > 1 else nullcontext()
+        # several workers: their matrix products at one BLAS thread each (transforms._blas)
+        blas = one_blas_thread() if nworkers > 1 else nullcontext()
         with warnings.catch_warnings(), blas:
             warnings.simplefilter("ignore", CorruptJpegWarning)
             with ThreadPoolExecutor(nworkers, thread_name_prefix="freqpipe-convert") as pool:
