@@ -20,6 +20,8 @@
  *     dec.view(component)                       # or borrow libjpeg's array, no copy
  *     dec.gather(component, out, freqs, ...)    # or crop/flip/select into a batch slot
  *     scan_table(data)                          # where each scan starts and ends (scans.py)
+ *     complete_after(scans, ncomp, masks)       # the prefix rule (scans.py)
+ *     prefix_cut(data, masks_for)               # walk + rule in one call (reader.py)
  *     reorder(data, ends, strip, max_pixels)    # lossless frequency-ordered rewrite
  */
 #define PY_SSIZE_T_CLEAN
@@ -1288,6 +1290,148 @@ done:
     return result;
 }
 
+/* ---- the prefix rule: after which scan every wanted coefficient is exact -------------------
+ * masks[c]: the zigzag ranks wanted of component c (bit r = rank r). The answer is the last
+ * scan touching any wanted coefficient, provided each was sent to its last bit (Al = 0) by
+ * then; -1 when nothing is wanted or some wanted coefficient is never exact. The one home of
+ * this rule: scans.py's complete_after and prefix_end, and the reader's prefix_cut, call it. */
+
+static int scans_complete_after(const ScanEntry *scans, int nscans, int ncomp,
+                                const uint64_t *masks) {
+    uint64_t exact[MAX_OUT_COMPONENTS] = {0};
+    int any = 0, last = -1;
+    for (int c = 0; c < ncomp; c++) any |= masks[c] != 0;
+    if (!any) return -1;
+    for (int i = 0; i < nscans; i++) {
+        const ScanEntry *s = &scans[i];
+        uint64_t band = 0; /* ranks Ss..Se; a band past rank 63 counts up to 63 */
+        if (s->Ss <= 63 && s->Se >= s->Ss) {
+            uint64_t upto = s->Se >= 63 ? ~(uint64_t)0 : ((uint64_t)1 << (s->Se + 1)) - 1;
+            band = upto & ~(((uint64_t)1 << s->Ss) - 1);
+        }
+        for (int k = 0; k < s->ncomp; k++) {
+            int c = s->comps[k];
+            uint64_t hit = masks[c] & band;
+            if (hit) {
+                last = i;
+                if (s->Al == 0) exact[c] |= hit;
+            }
+        }
+    }
+    for (int c = 0; c < ncomp; c++)
+        if (exact[c] != masks[c]) return -1;
+    return last;
+}
+
+/* masks: a sequence of one int per component (missing ones are 0). -1 with an exception set
+ * when it is not one. */
+static int read_masks(PyObject *seq, int ncomp, uint64_t *masks) {
+    PyObject *fast = PySequence_Fast(seq, "masks must be a sequence of ints");
+    if (fast == NULL) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    for (int c = 0; c < ncomp; c++) {
+        masks[c] = 0;
+        if (c < n) {
+            masks[c] = PyLong_AsUnsignedLongLong(PySequence_Fast_GET_ITEM(fast, c));
+            if (PyErr_Occurred()) {
+                Py_DECREF(fast);
+                return -1;
+            }
+        }
+    }
+    Py_DECREF(fast);
+    return 0;
+}
+
+/* complete_after(scans, ncomp, masks) -> int | None, scans as scan_table lists them. */
+static PyObject *native_complete_after(PyObject *module, PyObject *args) {
+    PyObject *scan_seq, *mask_seq;
+    int ncomp;
+    if (!PyArg_ParseTuple(args, "OiO", &scan_seq, &ncomp, &mask_seq)) return NULL;
+    if (ncomp < 1 || ncomp > MAX_OUT_COMPONENTS) {
+        PyErr_Format(PyExc_ValueError, "ncomp must be in 1..%d", MAX_OUT_COMPONENTS);
+        return NULL;
+    }
+    uint64_t masks[MAX_OUT_COMPONENTS];
+    if (read_masks(mask_seq, ncomp, masks) < 0) return NULL;
+    PyObject *fast = PySequence_Fast(scan_seq, "scans must be a sequence");
+    if (fast == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    ScanEntry *scans = (ScanEntry *)PyMem_Malloc(sizeof(ScanEntry) * (size_t)(n > 0 ? n : 1));
+    if (scans == NULL) {
+        Py_DECREF(fast);
+        return PyErr_NoMemory();
+    }
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        ScanEntry *s = &scans[i];
+        PyObject *comps, *cfast;
+        Py_ssize_t offset, end;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "nnOiiii", &offset, &end, &comps,
+                              &s->Ss, &s->Se, &s->Ah, &s->Al))
+            goto done;
+        cfast = PySequence_Fast(comps, "a scan's components must be a sequence");
+        if (cfast == NULL) goto done;
+        s->ncomp = 0;
+        for (Py_ssize_t k = 0; k < PySequence_Fast_GET_SIZE(cfast) && k < MAX_COMPS_IN_SCAN; k++) {
+            long c = PyLong_AsLong(PySequence_Fast_GET_ITEM(cfast, k));
+            if (c == -1 && PyErr_Occurred()) {
+                Py_DECREF(cfast);
+                goto done;
+            }
+            if (c >= 0 && c < ncomp) s->comps[s->ncomp++] = (int)c; /* others cannot be wanted */
+        }
+        Py_DECREF(cfast);
+    }
+    int last = scans_complete_after(scans, (int)n, ncomp, masks);
+    result = last < 0 ? Py_NewRef(Py_None) : PyLong_FromLong(last);
+done:
+    PyMem_Free(scans);
+    Py_DECREF(fast);
+    return result;
+}
+
+/* prefix_cut(data, masks_for) -> None | (end, nscans)
+ * The reader's cut in one call: the marker walk (GIL released), masks_for(ncomp) for the
+ * component count found, then the rule. None means read the whole file: not progressive, the
+ * walk incomplete or unsure, nothing wanted, a wanted coefficient never exact, or a prefix
+ * that reaches the last scan or the EOI. */
+static PyObject *native_prefix_cut(PyObject *module, PyObject *args) {
+    PyObject *buffer, *masks_for;
+    if (!PyArg_ParseTuple(args, "OO", &buffer, &masks_for)) return NULL;
+    Py_buffer data;
+    if (PyObject_GetBuffer(buffer, &data, PyBUF_SIMPLE) < 0) return NULL;
+    ScanWalk *w = (ScanWalk *)PyMem_Malloc(sizeof(ScanWalk));
+    if (w == NULL) {
+        PyBuffer_Release(&data);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    walk_scans((const unsigned char *)data.buf, (size_t)data.len, w);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    PyObject *result = NULL;
+    if (!w->ok || !w->progressive || !w->complete || w->eoi < 0) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *mask_seq = PyObject_CallFunction(masks_for, "i", w->ncomp);
+    if (mask_seq == NULL) goto done;
+    uint64_t masks[MAX_OUT_COMPONENTS];
+    int bad = read_masks(mask_seq, w->ncomp, masks);
+    Py_DECREF(mask_seq);
+    if (bad < 0) goto done;
+    int last = scans_complete_after(w->scans, w->nscans, w->ncomp, masks);
+    if (last < 0 || last == w->nscans - 1 || (long)w->scans[last].end >= w->eoi) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    result = Py_BuildValue("(ni)", (Py_ssize_t)w->scans[last].end, last + 1);
+done:
+    PyMem_Free(w);
+    return result;
+}
+
 /* ---- lossless frequency-ordered rewrite ----------------------------------------------------
  * reorder(data, ends, strip, max_pixels, max_scans) -> bytes
  * ends: bytes of 4 * nsel zigzag ranks, ends[4 s + c] the last zigzag rank selection s needs
@@ -1494,6 +1638,11 @@ static PyMethodDef native_functions[] = {
     {"scan_table", (PyCFunction)native_scan_table, METH_O,
      "scan_table(data) -> dict of the scans' offsets, ends, components, Ss, Se, Ah, Al, or "
      "None"},
+    {"complete_after", (PyCFunction)native_complete_after, METH_VARARGS,
+     "complete_after(scans, ncomp, masks) -> index of the scan after which every wanted "
+     "coefficient is exact, or None"},
+    {"prefix_cut", (PyCFunction)native_prefix_cut, METH_VARARGS,
+     "prefix_cut(data, masks_for) -> (end, nscans) of the shortest exact prefix, or None"},
     {"reorder", (PyCFunction)native_reorder, METH_VARARGS,
      "reorder(data, ends, strip=False, max_pixels=0, max_scans=1000) -> bytes: lossless "
      "frequency-ordered progressive rewrite"},

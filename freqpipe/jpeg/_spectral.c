@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* Codes up to this long resolve in one table lookup; longer ones (rare) walk maxcode. */
-#define FAST_BITS 10
+#define FAST_BITS 12
 #define MAX_BLOCKS_IN_MCU 10 /* libjpeg's D_MAX_BLOCKS_IN_MCU */
 #define MAX_AL 13
 #define FAST_EOB 0x200

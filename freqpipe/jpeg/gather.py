@@ -29,7 +29,7 @@ from freqpipe.jpeg.reader import (
     run_decode,
     sample_path,  # noqa: F401  (the doctests' sample)
 )
-from freqpipe.jpeg.scans import selection_wanted
+from freqpipe.jpeg.scans import selection_masks
 from freqpipe.transforms import Selection, hflip_dct
 from freqpipe.transforms.downscale import subsample_axis
 from freqpipe.transforms.resize import apply_dct_matrices
@@ -244,8 +244,10 @@ def decode_jpeg(
         >>> d.grids[0], d.sampling[1], d.quant.dtype.name
         ((51, 80), (1, 1), 'uint16')
     """
-    wanted = None if select is None else partial(selection_wanted, Selection.from_spec(select))
-    decoder, name, extent = open_decoder(src, strict=strict, max_pixels=max_pixels, wanted=wanted)
+    masks_for = None if select is None else partial(selection_masks, Selection.from_spec(select))
+    decoder, name, extent = open_decoder(
+        src, strict=strict, max_pixels=max_pixels, masks_for=masks_for
+    )
     header = decoder.header
     comps = header["components"]
     n = len(comps)

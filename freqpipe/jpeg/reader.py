@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from freqpipe.errors import (
 )
 from freqpipe.jpeg._ext import native as _native
 from freqpipe.jpeg.metadata import exif_orientation, icc_profile
-from freqpipe.jpeg.scans import ScanPrefix, prefix_end, scan_table, with_eoi
+from freqpipe.jpeg.scans import ScanPrefix, natural_masks, with_eoi
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -200,19 +200,23 @@ def _component_list(components: int | Iterable[int] | None, ncomp: int) -> list[
     return [int(c) for c in chosen]
 
 
+def _is_list_like(f: Any) -> bool:
+    # ndarray, list and tuple first: isinstance against the Sequence ABC is slow
+    return isinstance(f, (np.ndarray, list, tuple)) or (
+        isinstance(f, Sequence) and not isinstance(f, (str, bytes))
+    )
+
+
 def _freq_lists(freqs: Any, count: int) -> list[np.ndarray]:
-    every = np.arange(64, dtype=np.int64)
     if freqs is None:
-        return [every] * count
+        return [_ALL_FREQS] * count
     if isinstance(freqs, (str, bytes)) or not isinstance(freqs, Iterable):
         raise InvalidArgumentError(
             f"freqs must be a list of frequency indices (or one per component), got {freqs!r}",
             value=freqs,
         )
-    items = list(freqs)
-    per_component = bool(items) and all(
-        isinstance(f, (Sequence, np.ndarray)) and not isinstance(f, (str, bytes)) for f in items
-    )
+    items = freqs if isinstance(freqs, (list, tuple)) else list(freqs)
+    per_component = bool(items) and all(_is_list_like(f) for f in items)
     lists = items if per_component else [items] * count
     if len(lists) != count:
         raise InvalidArgumentError(
@@ -220,11 +224,13 @@ def _freq_lists(freqs: Any, count: int) -> list[np.ndarray]:
         )
     out = []
     for f in lists:
+        values: list[Any]
         if isinstance(f, np.ndarray) and f.dtype.kind in "iu" and f.ndim <= 1:
             # the loader's case, once per image: integers already, no per-element checks
             arr = f.astype(np.int64, copy=False).reshape(-1)
+            values = arr.tolist()
         else:
-            values = list(f) if isinstance(f, (Sequence, np.ndarray)) else [f]
+            values = list(f) if _is_list_like(f) else [f]
             bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
             if bad:
                 raise InvalidArgumentError(
@@ -232,7 +238,8 @@ def _freq_lists(freqs: Any, count: int) -> list[np.ndarray]:
                     value=freqs,
                 )
             arr = np.asarray(values, dtype=np.int64).reshape(-1)
-        if arr.size and (arr.min() < 0 or arr.max() > 63):
+        # Python's min and max: faster than NumPy's reductions on a few dozen values
+        if values and (min(values) < 0 or max(values) > 63):
             raise InvalidArgumentError(f"frequency indices must be in 0..63, got {arr.tolist()}")
         out.append(arr)
     return out
@@ -289,26 +296,22 @@ class ReadExtent:
     total_bytes: int
 
 
-#: ``wanted(ncomp)`` -> component index -> natural-order frequencies the caller will use.
-Wanted = Callable[[int], Mapping[int, Any]]
+#: ``masks_for(ncomp)`` -> per component of a file of ``ncomp``, the zigzag ranks the caller
+#: will use as a 64-bit mask (:func:`freqpipe.jpeg.scans.wanted_masks`).
+MasksFor = Callable[[int], Sequence[int]]
 
 
-def _scan_prefix(data: Any, wanted: Wanted | None, end: int | None) -> tuple[Any, ReadExtent]:
+def _scan_prefix(data: Any, masks_for: MasksFor | None, end: int | None) -> tuple[Any, ReadExtent]:
     """Cut a progressive file after the last scan the wanted coefficients need, plus EOI.
 
     ``end``, when the caller already knows that cut (a :class:`ScanPrefix`), replaces the
     marker walk.
     """
     total = len(data)
-    if wanted is None:
+    if masks_for is None:
         return data, ReadExtent(total, total)
-    if end is None:
-        table = scan_table(data)
-        cut = (
-            None
-            if table is None or not table.progressive
-            else prefix_end(table, wanted(table.ncomp))
-        )
+    if end is None:  # the marker walk and prefix_end's rule, in one native call
+        cut = _native().prefix_cut(data, masks_for)
         end = total if cut is None else cut[0]
     if end >= total:
         return data, ReadExtent(total, total)
@@ -316,7 +319,7 @@ def _scan_prefix(data: Any, wanted: Wanted | None, end: int | None) -> tuple[Any
 
 
 def open_decoder(
-    src: JpegSource, *, strict: bool, max_pixels: int | None, wanted: Wanted | None = None
+    src: JpegSource, *, strict: bool, max_pixels: int | None, masks_for: MasksFor | None = None
 ) -> tuple[Any, str, ReadExtent]:
     """Load ``src`` and parse its header natively; return ``(decoder, name, extent)``.
 
@@ -327,11 +330,11 @@ def open_decoder(
         src: as :func:`read_coefficients`.
         strict: as :func:`read_coefficients`.
         max_pixels: as :func:`read_coefficients`.
-        wanted: given the file's component count, the (component, frequencies) the caller
-            will use; a progressive file is then cut after the last scan they need (see
-            :func:`freqpipe.jpeg.scans.prefix_end`) and the other coefficients are left
-            unspecified (zero). None reads the whole file. A :class:`ScanPrefix` ``src``
-            gives that cut itself: no marker walk.
+        masks_for: given the file's component count, the coefficients the caller will use
+            (:data:`MasksFor`); a progressive file is then cut after the last scan they need
+            (the rule of :func:`freqpipe.jpeg.scans.prefix_end`) and the other coefficients
+            are left unspecified (zero). None reads the whole file. A :class:`ScanPrefix`
+            ``src`` gives that cut itself: no marker walk.
 
     Raises:
         FreqpipeError: the typed errors of :func:`read_coefficients`.
@@ -344,7 +347,7 @@ def open_decoder(
         )
     native = _native()
     known = src.end if isinstance(src, ScanPrefix) else None
-    data, extent = _scan_prefix(data, wanted, known)
+    data, extent = _scan_prefix(data, masks_for, known)
     try:
         decoder = native.Decoder(data, strict, _MAX_SCANS, int(max_pixels or 0), _MAX_PASSES)
         return decoder, name, extent
@@ -430,25 +433,29 @@ def read_coefficients(
         >>> dc.planes[0].shape[-1]
         3
     """
-    checked: dict[int, list[np.ndarray]] = {}  # component count -> freq lists: checked once
+    # per component count of the file: (components, frequency arrays, their bytes), checked
+    # once, when the walk or the header has told the count
+    checked: dict[int, tuple[list[int], list[np.ndarray], list[bytes]]] = {}
 
-    def freq_lists_for(ncomp: int) -> list[np.ndarray]:
+    def lists_for(ncomp: int) -> tuple[list[int], list[np.ndarray], list[bytes]]:
         if ncomp not in checked:
-            checked[ncomp] = _freq_lists(freqs, len(_component_list(components, ncomp)))
+            chosen = _component_list(components, ncomp)
+            arrays = _freq_lists(freqs, len(chosen))
+            checked[ncomp] = (chosen, arrays, [f.astype(np.uint8).tobytes() for f in arrays])
         return checked[ncomp]
 
-    def wanted(ncomp: int) -> dict[int, np.ndarray]:
-        return dict(zip(_component_list(components, ncomp), freq_lists_for(ncomp)))
+    def masks_for(ncomp: int) -> list[int]:
+        chosen, _, natural = lists_for(ncomp)
+        return natural_masks(dict(zip(chosen, natural)), ncomp)
 
     everything = components is None and freqs is None
     decoder, name, extent = open_decoder(
-        src, strict=strict, max_pixels=max_pixels, wanted=None if everything else wanted
+        src, strict=strict, max_pixels=max_pixels, masks_for=None if everything else masks_for
     )
     header = decoder.header
     width, height = header["width"], header["height"]
     comp_info = header["components"]
-    chosen = _component_list(components, len(comp_info))
-    freq_lists = freq_lists_for(len(comp_info))
+    chosen, freq_lists, freq_bytes = lists_for(len(comp_info))
     shapes = [
         (comp_info[c]["height_in_blocks"], comp_info[c]["width_in_blocks"], len(f))
         for c, f in zip(chosen, freq_lists)
@@ -457,7 +464,6 @@ def read_coefficients(
     # (strided views that keep the decoder alive) instead of copying them.
     borrow = [out is None and f.size == 64 and bool((f == _ALL_FREQS).all()) for f in freq_lists]
     targets = _outputs(out, shapes, skip=borrow)
-    freq_bytes = [bytes(f.astype(np.uint8)) for f in freq_lists]
     warn_list, quant_bytes, scans = run_decode(decoder, name, targets, chosen, freq_bytes)
     planes = [
         _borrowed_plane(decoder, c, shape) if target is None else target

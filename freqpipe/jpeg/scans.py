@@ -30,9 +30,12 @@ __all__ = [
     "ScanPrefix",
     "ScanTable",
     "complete_after",
+    "natural_masks",
     "prefix_end",
     "scan_table",
+    "selection_masks",
     "selection_wanted",
+    "wanted_masks",
     "with_eoi",
 ]
 
@@ -171,28 +174,32 @@ def complete_after(table: ScanTable, wanted: Mapping[int, Any]) -> int | None:
         >>> complete_after(t, {0: [1, 8]}), complete_after(t, {0: [0]})
         (1, 2)
     """
-    # Zigzag ranks as 64-bit masks: a few integer operations per scan, no arrays.
-    masks = {c: _rank_mask(f) for c, f in wanted.items() if 0 <= c < table.ncomp and len(f)}
-    if not masks:
-        return None
-    last = -1
-    exact = dict.fromkeys(masks, 0)
-    for i, scan in enumerate(table.scans):
-        band = scan.band
-        for c in scan.components:
-            hit = masks.get(c, 0) & band
-            if hit:
-                last = i
-                if scan.al == 0:
-                    exact[c] |= hit
-    if last < 0 or any(exact[c] != m for c, m in masks.items()):
-        return None
-    return last
+    return native().complete_after(table.scans, table.ncomp, wanted_masks(wanted, table.ncomp))
 
 
-def _rank_mask(freqs: Any) -> int:
-    """Natural-order frequencies as a mask of zigzag ranks (bit r = rank r)."""
-    return _mask_of(np.asarray(freqs, dtype=np.uint8).tobytes())
+def wanted_masks(wanted: Mapping[int, Any], ncomp: int) -> list[int]:
+    """The wanted frequencies of each of ``ncomp`` components as a mask of zigzag ranks.
+
+    The form the native prefix rule takes: bit r of ``masks[c]`` is zigzag rank r of
+    component c; components not in ``wanted`` (or outside the frame) get 0.
+
+    Example:
+        >>> [hex(m) for m in wanted_masks({0: [0, 1, 8]}, 2)]
+        ['0x7', '0x0']
+    """
+    return natural_masks(
+        {c: np.asarray(f, dtype=np.uint8).tobytes() for c, f in wanted.items()}, ncomp
+    )
+
+
+def natural_masks(natural: Mapping[int, bytes], ncomp: int) -> list[int]:
+    """:func:`wanted_masks` of frequencies already as bytes (one natural index per byte)."""
+    return [_mask_of(natural[c]) if c in natural else 0 for c in range(ncomp)]
+
+
+def selection_masks(select: Selection, ncomp: int) -> list[int]:
+    """:func:`wanted_masks` of :func:`selection_wanted`: what a reader of ``select`` needs."""
+    return wanted_masks(selection_wanted(select, ncomp), ncomp)
 
 
 @lru_cache(maxsize=256)

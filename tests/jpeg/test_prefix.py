@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 import freqpipe as fp
-import freqpipe.jpeg.reader as reader
 from freqpipe.errors import CorruptJpegError, CorruptJpegWarning, FreqpipeError
 from freqpipe.jpeg import decode_jpeg, parse_jpeg, prefix_lengths, read_coefficients, scan_table
+from freqpipe.jpeg._ext import native
 from freqpipe.jpeg.fallback import open_rgb
 from freqpipe.jpeg.scans import ScanPrefix
 from freqpipe.transforms import Selection
@@ -237,10 +237,11 @@ def test_scan_prefix_is_read_without_a_walk(monkeypatch: pytest.MonkeyPatch) -> 
     walked = read_coefficients(data, freqs=sel.per_plane)
     full = read_coefficients(data)
 
-    def no_walk(buf: object) -> None:
+    def no_walk(*args: object) -> None:
         raise AssertionError("walked the markers of a known prefix")
 
-    monkeypatch.setattr(reader, "scan_table", no_walk)
+    monkeypatch.setattr(native(), "prefix_cut", no_walk)
+    monkeypatch.setattr(native(), "scan_table", no_walk)
     # a read-only buffer over the whole file, as a memory-mapped store record is
     src = ScanPrefix(np.frombuffer(data, np.uint8), end)
     got = read_coefficients(src, freqs=sel.per_plane)
