@@ -15,7 +15,7 @@ from freqpipe.errors import CorruptJpegError, CorruptJpegWarning, FreqpipeError
 from freqpipe.jpeg import decode_jpeg, parse_jpeg, prefix_lengths, read_coefficients, scan_table
 from freqpipe.jpeg._ext import native
 from freqpipe.jpeg.fallback import open_rgb
-from freqpipe.jpeg.scans import ScanPrefix
+from freqpipe.jpeg.scans import Scan, ScanPrefix, ScanTable, complete_after
 from freqpipe.transforms import Selection
 from tests.jpeg.fixtures import encoded_fixtures
 
@@ -264,3 +264,44 @@ def test_scan_prefix_is_read_without_a_walk(monkeypatch: pytest.MonkeyPatch) -> 
 def test_scan_prefix_must_end_inside_the_file(end: object) -> None:
     with pytest.raises(fp.InvalidArgumentError, match="scan prefix must end"):
         ScanPrefix(b"\xff\xd8\xff\xd9", end)  # type: ignore[arg-type]
+
+
+def _exact_after_by_coefficient(table: ScanTable, wanted: dict[int, list[int]]) -> int | None:
+    """The prefix rule from its definition, one (component, zigzag rank) at a time."""
+    from freqpipe.transforms import NATURAL_TO_ZIGZAG
+
+    # components outside the frame cannot be in a scan: they ask for nothing
+    pairs = {
+        (c, int(NATURAL_TO_ZIGZAG[k])) for c, ks in wanted.items() if c < table.ncomp for k in ks
+    }
+    if not pairs:
+        return None
+    last, exact_at = -1, {}
+    for i, s in enumerate(table.scans):
+        for c in s.components:
+            for r in range(s.ss, min(s.se, 63) + 1):
+                if (c, r) in pairs:
+                    last = i
+                    if s.al == 0:
+                        exact_at[(c, r)] = i
+    return last if last >= 0 and all(p in exact_at for p in pairs) else None
+
+
+def test_native_prefix_rule_matches_its_definition_on_random_scan_tables() -> None:
+    # refinements, bands sent twice, empty and inverted bands, components absent from a scan
+    rng = np.random.default_rng(11)
+    for _ in range(3000):
+        ncomp = int(rng.integers(1, 5))
+        scans = []
+        for j in range(int(rng.integers(0, 9))):
+            ss = int(rng.integers(0, 64))
+            se = int(rng.integers(0, 66)) if rng.random() < 0.2 else int(rng.integers(ss, 64))
+            comps = tuple(sorted(rng.choice(ncomp, int(rng.integers(1, ncomp + 1)), False)))
+            al = int(rng.integers(0, 3)) if rng.random() < 0.4 else 0
+            scans.append(Scan(10 * j, 10 * j + 10, tuple(int(c) for c in comps), ss, se, 0, al))
+        table = ScanTable(ncomp, True, tuple(scans), 10 * len(scans), True)
+        wanted = {
+            int(c): sorted(rng.choice(64, int(rng.integers(0, 6)), False).tolist())
+            for c in rng.choice(ncomp + 1, int(rng.integers(1, ncomp + 2)), False)
+        }
+        assert complete_after(table, wanted) == _exact_after_by_coefficient(table, wanted)
