@@ -112,8 +112,16 @@ class CoefficientSource(SampleSource):
                 return exc.reason
         return None
 
-    def _decode(self, source: Any, name: str, select: Selection | None) -> DecodedJpeg:
-        dec = decode_jpeg(source, strict=self.strict, max_pixels=self.max_pixels, select=select)
+    def _decode(
+        self, source: Any, name: str, select: Selection | None, block_rows: Any = None
+    ) -> DecodedJpeg:
+        dec = decode_jpeg(
+            source,
+            strict=self.strict,
+            max_pixels=self.max_pixels,
+            select=select,
+            block_rows=block_rows,
+        )
         if dec.source == "<bytes>":
             object.__setattr__(dec, "source", name)
         return dec
@@ -125,8 +133,21 @@ class CoefficientSource(SampleSource):
         4:1:1-like chroma with ``separate``, other formats such as PNG) go through the Pillow
         fallback; a file Pillow cannot read either raises the reader's error.
         """
+        separate = self.chroma == "separate"
+        window: list[tuple[int, int, bool]] = []
+
+        def window_rows(grid: tuple[int, int]) -> tuple[int, int]:
+            # drawn once the header gives the grid, so the decoder can skip the other rows
+            window.append(
+                choose_window(
+                    grid, self.blocks, train=self.train, rng=rng, align=2 if separate else 1
+                )
+            )
+            top = window[0][0]
+            return top, top + self.blocks
+
         try:
-            dec = self._decode(source, name, self.selection)
+            dec = self._decode(source, name, self.selection, window_rows)
         except UnsupportedJpegError as exc:  # NotAJpegError included: maybe a PNG
             self._fallback(batch, pos, source, name, rng, exc)
             return
@@ -134,14 +155,11 @@ class CoefficientSource(SampleSource):
         if problem is not None:
             self._fallback(batch, pos, source, name, rng, problem)
             return
-        separate = self.chroma == "separate"
         halved = separate and any(dec.halving(p) != (1, 1) for p in range(1, len(dec.grids)))
         if halved and not dec.complete:
-            # subsampling reads every chroma frequency, past the scans the selection needs
+            # subsampling reads every chroma frequency and row, past what the window needs
             dec = self._decode(source, name, None)
-        top, left, flip = choose_window(
-            dec.grids[0], self.blocks, train=self.train, rng=rng, align=2 if separate else 1
-        )
+        top, left, flip = window[0]
         a = batch.arrays
         gather_planes(
             dec,

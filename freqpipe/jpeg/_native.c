@@ -22,7 +22,7 @@
  *     scan_table(data)                          # where each scan starts and ends (scans.py)
  *     complete_after(scans, ncomp, masks)       # the prefix rule (scans.py)
  *     prefix_cut(data, masks_for)               # walk + rule in one call (reader.py)
- *     reorder(data, ends, strip, max_pixels)    # lossless frequency-ordered rewrite
+ *     reorder(data, ends, strip, max_pixels, max_scans, restart_rows)  # lossless rewrite
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -621,7 +621,7 @@ static PyObject *quant_tables(Decoder *self, const OutPlan *plans, int nout) {
  * decoded and nothing is left allocated; libjpeg decodes the file as if this had not been
  * tried. */
 static int decode_spectral(Decoder *self, const OutPlan *plans, int nout, int compact,
-                           int *scans) {
+                           const long *pixel_rows, int *scans) {
     j_decompress_ptr d = &self->cinfo;
     if (!self->spectral || !d->progressive_mode || d->arith_code || self->narrays != 0 ||
         self->err.pub.num_warnings != 0 || d->num_components > SPECTRAL_MAX_COMPONENTS)
@@ -644,6 +644,16 @@ static int decode_spectral(Decoder *self, const OutPlan *plans, int nout, int co
         f.height_in_blocks[c] = comp->height_in_blocks;
         f.quant_known[c] = comp->quant_tbl_no >= 0 && comp->quant_tbl_no < NUM_QUANT_TBLS &&
                            d->quant_tbl_ptrs[comp->quant_tbl_no] != NULL;
+        if (pixel_rows != NULL) {
+            /* the component's samples covering image rows [y0, y1), as whole block rows */
+            unsigned long long v = (unsigned long long)comp->v_samp_factor,
+                               vmax = (unsigned long long)d->max_v_samp_factor;
+            unsigned long long s0 = (unsigned long long)pixel_rows[0] * v / vmax,
+                               s1 = ((unsigned long long)pixel_rows[1] * v + vmax - 1) / vmax;
+            f.limit_rows = 1;
+            f.row_start[c] = (unsigned)(s0 / DCTSIZE);
+            f.row_stop[c] = (unsigned)((s1 + DCTSIZE - 1) / DCTSIZE);
+        }
         memset(f.sinks[c].offset, -1, sizeof(f.sinks[c].offset));
         /* what libjpeg would allocate, for its budget check (and for the arrays) */
         CoefArray *a = &self->arrays[c];
@@ -714,15 +724,26 @@ static int fills_planes(const OutPlan *plans, int nout) {
     return nout > 0;
 }
 
-/* decode(outs, components, freqs) -> (warnings, quant_tables, scans)
+/* decode(outs, components, freqs, rows=None) -> (warnings, quant_tables, scans, warnings seen)
  *   outs: list of writable C-contiguous buffers, one per requested component, each exactly
  *         height_in_blocks * width_in_blocks * len(freqs[i]) int16 values;
- *   components: list of component indices;  freqs: list of bytes (natural-order indices). */
+ *   components: list of component indices;  freqs: list of bytes (natural-order indices);
+ *   rows: None, or the image rows (y0, y1) the caller will use: the spectral decoder then
+ *         skips unread the restart intervals that hold no block of them (rows outside are
+ *         unspecified: zero). libjpeg, when it decodes, reads them all. */
 static PyObject *Decoder_decode(Decoder *self, PyObject *args) {
-    PyObject *outs, *components, *freqs;
-    if (!PyArg_ParseTuple(args, "O!O!O!", &PyList_Type, &outs, &PyList_Type, &components,
-                          &PyList_Type, &freqs))
+    PyObject *outs, *components, *freqs, *rows = Py_None;
+    if (!PyArg_ParseTuple(args, "O!O!O!|O", &PyList_Type, &outs, &PyList_Type, &components,
+                          &PyList_Type, &freqs, &rows))
         return NULL;
+    long pixel_rows[2];
+    if (rows != Py_None) {
+        if (!PyArg_ParseTuple(rows, "ll", &pixel_rows[0], &pixel_rows[1])) return NULL;
+        if (pixel_rows[0] < 0 || pixel_rows[1] < pixel_rows[0] || pixel_rows[1] > 1L << 20) {
+            PyErr_SetString(PyExc_ValueError, "rows must be (y0, y1) with 0 <= y0 <= y1");
+            return NULL;
+        }
+    }
     if (!self->header_read) {
         PyErr_SetString(PyExc_RuntimeError, "Decoder header was not read");
         return NULL;
@@ -796,7 +817,8 @@ static PyObject *Decoder_decode(Decoder *self, PyObject *args) {
         int spectral_scans = 0;
         jvirt_barray_ptr *arrays;
         int compact = fills_planes(plans, (int)nout);
-        if (decode_spectral(self, plans, (int)nout, compact, &spectral_scans)) {
+        if (decode_spectral(self, plans, (int)nout, compact, rows == Py_None ? NULL : pixel_rows,
+                            &spectral_scans)) {
             arrays = compact ? NULL : self->coef_arrays;
             scans = spectral_scans;
         } else {
@@ -1433,7 +1455,7 @@ done:
 }
 
 /* ---- lossless frequency-ordered rewrite ----------------------------------------------------
- * reorder(data, ends, strip, max_pixels, max_scans) -> bytes
+ * reorder(data, ends, strip, max_pixels, max_scans, restart_rows) -> bytes
  * ends: bytes of 4 * nsel zigzag ranks, ends[4 s + c] the last zigzag rank selection s needs
  * of component c (components past the 4th use slot 3). The output is progressive with
  * spectral selection only (Ah = Al = 0, so every prefix that ends on a scan boundary holds
@@ -1532,12 +1554,36 @@ static int is_writer_marker(const struct jpeg_compress_struct *dst, jpeg_saved_m
     return 0;
 }
 
+/* Whether every DC coefficient can be coded on its own, as it is after each restart marker
+ * (the prediction resets to 0): a DC difference has at most 11 magnitude bits, so |DC| must
+ * stay below 2048. Legal files always do; a file that only ever coded DC differences may not,
+ * and then its rewrite keeps the file's own restart markers. */
+static int dc_fits_restarts(j_decompress_ptr src, jvirt_barray_ptr *arrays) {
+    for (int c = 0; c < src->num_components; c++) {
+        jpeg_component_info *comp = &src->comp_info[c];
+        for (JDIMENSION r = 0; r < comp->height_in_blocks; r++) {
+            JBLOCKROW row = (*src->mem->access_virt_barray)((j_common_ptr)src, arrays[c], r, 1,
+                                                            FALSE)[0];
+            for (JDIMENSION b = 0; b < comp->width_in_blocks; b++)
+                if (row[b][0] > 2047 || row[b][0] < -2047) return 0;
+        }
+    }
+    return 1;
+}
+
 static PyObject *native_reorder(PyObject *module, PyObject *args) {
     Py_buffer data, endb;
-    int strip = 0, max_scans = 1000;
+    int strip = 0, max_scans = 1000, restart_rows = 0;
     unsigned long long max_pixels = 0;
-    if (!PyArg_ParseTuple(args, "y*y*|pKi", &data, &endb, &strip, &max_pixels, &max_scans))
+    if (!PyArg_ParseTuple(args, "y*y*|pKii", &data, &endb, &strip, &max_pixels, &max_scans,
+                          &restart_rows))
         return NULL;
+    if (restart_rows < 0 || restart_rows > 65535) {
+        PyBuffer_Release(&data);
+        PyBuffer_Release(&endb);
+        PyErr_SetString(PyExc_ValueError, "restart_rows must be in 0..65535");
+        return NULL;
+    }
     PyObject *result = NULL;
     Reorder *r = NULL;
     int nsel = (int)(endb.len / 4);
@@ -1599,8 +1645,13 @@ static PyObject *native_reorder(PyObject *module, PyObject *args) {
         r->dst.num_scans = build_script(r, ends, nsel);
         r->dst.scan_info = r->scans;
         r->dst.optimize_coding = TRUE;
-        /* keep the file's restart markers: a damaged file stays decodable past the damage */
-        r->dst.restart_interval = r->src.restart_interval;
+        /* A restart marker every restart_rows MCU rows of each scan (libjpeg works out each
+         * scan's interval and writes a DRI where it changes): a reader that wants some rows
+         * skips the intervals of the others unread. 0 keeps the file's own restart markers. */
+        if (restart_rows > 0 && dc_fits_restarts(&r->src, arrays))
+            r->dst.restart_in_rows = restart_rows;
+        else
+            r->dst.restart_interval = r->src.restart_interval;
         r->out.pub.init_destination = grow_init;
         r->out.pub.empty_output_buffer = grow_empty;
         r->out.pub.term_destination = grow_term;
@@ -1644,7 +1695,8 @@ static PyMethodDef native_functions[] = {
     {"prefix_cut", (PyCFunction)native_prefix_cut, METH_VARARGS,
      "prefix_cut(data, masks_for) -> (end, nscans) of the shortest exact prefix, or None"},
     {"reorder", (PyCFunction)native_reorder, METH_VARARGS,
-     "reorder(data, ends, strip=False, max_pixels=0, max_scans=1000) -> bytes: lossless "
+     "reorder(data, ends, strip=False, max_pixels=0, max_scans=1000, restart_rows=0) -> bytes: "
+     "lossless "
      "frequency-ordered progressive rewrite"},
     {NULL, NULL, 0, NULL},
 };

@@ -24,7 +24,12 @@ class Decoder:
     def view(self, component: int) -> Buffer | None: ...
     def copy_out(self, component: int, out: Any) -> None: ...
     def decode(
-        self, outs: list[Any], components: list[int], freqs: list[bytes]
+        self,
+        outs: list[Any],
+        components: list[int],
+        freqs: list[bytes],
+        rows: tuple[int, int] | None = ...,
+        /,
     ) -> tuple[list[str], list[bytes], int, int]: ...
     def gather(
         self,
@@ -44,6 +49,14 @@ class Decoder:
     ) -> None: ...
 
 def scan_table(data: Buffer, /) -> dict[str, Any] | None: ...
+def complete_after(scans: Any, ncomp: int, masks: Any, /) -> int | None: ...
+def prefix_cut(data: Buffer, masks_for: Any, /) -> tuple[int, int] | None: ...
 def reorder(
-    data: Buffer, ends: bytes, strip: bool = ..., max_pixels: int = ..., max_scans: int = ..., /
+    data: Buffer,
+    ends: bytes,
+    strip: bool = ...,
+    max_pixels: int = ...,
+    max_scans: int = ...,
+    restart_rows: int = ...,
+    /,
 ) -> bytes: ...

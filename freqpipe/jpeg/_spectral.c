@@ -242,6 +242,9 @@ typedef struct {
     const HuffTable *tables[SPECTRAL_MAX_COMPONENTS];
     int Ss, Se, Al;
     unsigned restart_interval;
+    unsigned mcus_per_row, total_mcus;
+    int limit_rows;           /* only MCU rows [want_lo, want_hi) are wanted */
+    unsigned want_lo, want_hi;
 } Scan;
 
 /* At a restart boundary: the interval's data used up exactly, then RSTn with the expected n;
@@ -255,39 +258,85 @@ static int take_restart(Bits *b, unsigned *next_rst) {
     return 1;
 }
 
-/* Before each MCU, as libjpeg does: after every restart_interval MCUs the interval's data must
- * end at the expected RSTn, and the reader starts again after it. 1: restarted (the caller
- * resets what a restart resets: DC predictions, EOBRUN); 0: no boundary; -1: not a restart
- * libjpeg takes without a warning. The reader's bits travel in the caller's locals. */
-static inline __attribute__((always_inline)) int restart_before_mcu(Bits *b, const Scan *s,
-                                                                    unsigned *to_go,
-                                                                    unsigned *next_rst,
-                                                                    uint64_t *acc, int *nbits) {
-    if (!s->restart_interval) return 0;
-    int restarted = 0;
-    if (*to_go == 0) {
-        b->acc = *acc;
-        b->nbits = *nbits;
-        if (!take_restart(b, next_rst)) return -1;
-        *acc = b->acc;
-        *nbits = b->nbits;
-        *to_go = s->restart_interval;
-        restarted = 1;
-    }
-    (*to_go)--;
-    return restarted;
+/* Whether the restart interval starting at MCU m holds a wanted MCU row. */
+static inline int interval_wanted(const Scan *s, unsigned m) {
+    if (!s->limit_rows) return 1;
+    unsigned first = m / s->mcus_per_row, last = (m + s->restart_interval - 1) / s->mcus_per_row;
+    return last >= s->want_lo && first < s->want_hi;
 }
 
-static int decode_dc_first(Bits *b, const Scan *s, const SpectralFrame *f) {
-    unsigned mcus_per_row, mcu_rows;
-    if (s->n == 1) {
-        mcus_per_row = f->width_in_blocks[s->comps[0]];
-        mcu_rows = f->height_in_blocks[s->comps[0]];
-    } else {
-        unsigned mcu_w = 8u * (unsigned)f->max_h, mcu_h = 8u * (unsigned)f->max_v;
-        mcus_per_row = (f->image_width + mcu_w - 1) / mcu_w;
-        mcu_rows = (f->image_height + mcu_h - 1) / mcu_h;
+/* Past a restart interval's entropy-coded data without decoding it, from its first byte (a
+ * restart has just started the reader there): 1 with the reader after the RSTn that ends it,
+ * the expected n, or for the scan's last interval at the marker that ends the scan; 0 when
+ * another marker comes first (libjpeg then decodes the file and says what is wrong). */
+static int skip_interval(Bits *b, unsigned *next_rst, int last) {
+    size_t p = b->pos;
+    for (;;) {
+        const uint8_t *ff = p < b->len ? memchr(b->buf + p, 0xFF, b->len - p) : NULL;
+        if (ff == NULL) return 0;
+        size_t at = (size_t)(ff - b->buf), after;
+        int marker = marker_at(b->buf, b->len, at, &after);
+        if (marker < 0) { /* a stuffed 0xFF 0x00 (fill bytes before it included): data */
+            p = at + 1;
+            continue;
+        }
+        int rst = marker >= 0xD0 && marker <= 0xD7;
+        if (last) {
+            if (rst) return 0;
+            bits_start(b, b->buf, b->len, at); /* segment_end finds the marker there */
+            return 1;
+        }
+        if (marker != (int)(0xD0 + (*next_rst & 7))) return 0;
+        *next_rst = (*next_rst + 1) & 7;
+        bits_start(b, b->buf, b->len, after);
+        return 1;
     }
+}
+
+/* At the start of a restart interval, MCU *m of the scan, as libjpeg does: after the first
+ * interval the previous one's data must end at the expected RSTn, and the reader starts again
+ * after it; intervals that hold no wanted row are then skipped unread, moving *m past them
+ * (to total_mcus when the scan's end was skipped to). 1, or 0 for a restart libjpeg would not
+ * take without a warning. Out of line: it runs once per interval, and the decode loops keep
+ * their positions in registers. */
+static int begin_interval(Bits *b, const Scan *s, unsigned *m, unsigned *next_rst) {
+    if (*m > 0 && !take_restart(b, next_rst)) return 0;
+    while (*m < s->total_mcus && !interval_wanted(s, *m)) {
+        if (!skip_interval(b, next_rst, *m + s->restart_interval >= s->total_mcus)) return 0;
+        *m += s->restart_interval;
+    }
+    return 1;
+}
+
+/* Before the MCU at (row, col) of a scan with restart intervals: every restart_interval MCUs,
+ * begin_interval; then reset what a restart resets (the statement RESET) and, when intervals
+ * were skipped, move (row, col) past them, or leave the loops at the scan's end. Fails the
+ * decode (returns 0) where libjpeg would warn. The reader's bits are the caller's locals. */
+#define RESTART_BEFORE_MCU(b, s, row, col, to_go, next_rst, RESET, MOVED)                          \
+    do {                                                                                           \
+        if ((s)->restart_interval) {                                                               \
+            if (to_go) {                                                                           \
+                to_go--;                                                                           \
+            } else {                                                                               \
+                unsigned at_ = (row) * (s)->mcus_per_row + (col), m_ = at_;                        \
+                BITS_SAVE(b);                                                                      \
+                if (!begin_interval(b, s, &m_, &next_rst)) return 0;                               \
+                acc = (b)->acc;                                                                    \
+                nbits = (b)->nbits;                                                                \
+                to_go = (s)->restart_interval - 1;                                                 \
+                RESET;                                                                             \
+                if (m_ != at_) {                                                                   \
+                    if (m_ >= (s)->total_mcus) goto scan_end;                                      \
+                    row = m_ / (s)->mcus_per_row;                                                  \
+                    col = m_ % (s)->mcus_per_row;                                                  \
+                    MOVED;                                                                         \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+static int decode_dc_first(Bits *b, const Scan *s, const SpectralFrame *f) {
+    const unsigned mcus_per_row = s->mcus_per_row, total = s->total_mcus;
     /* The MCU's blocks in coding order: which scan component, and where in the MCU. */
     int nblocks = 0, which[MAX_BLOCKS_IN_MCU];
     unsigned dy[MAX_BLOCKS_IN_MCU], dx[MAX_BLOCKS_IN_MCU], bw[MAX_BLOCKS_IN_MCU],
@@ -307,14 +356,14 @@ static int decode_dc_first(Bits *b, const Scan *s, const SpectralFrame *f) {
     }
     int32_t pred[SPECTRAL_MAX_COMPONENTS] = {0};
     int16_t scratch = 0;
-    unsigned to_go = s->restart_interval, next_rst = 0;
+    unsigned to_go = 0, next_rst = 0;
+    const unsigned mcu_rows = total / mcus_per_row;
     const int Al = s->Al;
     BITS_LOAD(b);
     for (unsigned my = 0; my < mcu_rows; my++) {
         for (unsigned mx = 0; mx < mcus_per_row; mx++) {
-            int restarted = restart_before_mcu(b, s, &to_go, &next_rst, &acc, &nbits);
-            if (restarted < 0) return 0;
-            if (restarted) memset(pred, 0, sizeof(pred));
+            RESTART_BEFORE_MCU(b, s, my, mx, to_go, next_rst, memset(pred, 0, sizeof(pred)),
+                               (void)0);
             for (int j = 0; j < nblocks; j++) {
                 int i = which[j];
                 ENSURE_31_BITS(b);
@@ -338,6 +387,7 @@ static int decode_dc_first(Bits *b, const Scan *s, const SpectralFrame *f) {
             }
         }
     }
+scan_end:
     BITS_SAVE(b);
     return 1;
 }
@@ -349,7 +399,7 @@ static inline __attribute__((always_inline)) int ac_first(Bits *b, const Scan *s
     int c = s->comps[0];
     const HuffTable *t = s->tables[0];
     unsigned cols = f->width_in_blocks[c], rows = f->height_in_blocks[c];
-    unsigned eobrun = 0, to_go = s->restart_interval, next_rst = 0;
+    unsigned eobrun = 0, to_go = 0, next_rst = 0;
     const int Ss = s->Ss, Se = s->Se;
     const SpectralSink *sink = &f->sinks[c];
     /* by zigzag rank; a coefficient not kept goes to a scratch block, and so does one a
@@ -363,9 +413,8 @@ static inline __attribute__((always_inline)) int ac_first(Bits *b, const Scan *s
     for (unsigned r = 0; r < rows; r++) {
         int16_t *row = keep_rows ? sink->base + r * sink->row_stride : NULL;
         for (unsigned col = 0; col < cols; col++) {
-            int restarted = restart_before_mcu(b, s, &to_go, &next_rst, &acc, &nbits);
-            if (restarted < 0) return 0;
-            if (restarted) eobrun = 0;
+            RESTART_BEFORE_MCU(b, s, r, col, to_go, next_rst, eobrun = 0,
+                               row = keep_rows ? sink->base + r * sink->row_stride : NULL);
             if (eobrun) {
                 eobrun--;
                 continue;
@@ -415,6 +464,7 @@ static inline __attribute__((always_inline)) int ac_first(Bits *b, const Scan *s
             }
         }
     }
+scan_end:
     BITS_SAVE(b);
     /* libjpeg would have stored a coefficient past the band: not a file we vouch for */
     return !past_band;
@@ -533,6 +583,28 @@ int spectral_decode(const unsigned char *buf, size_t len, const SpectralFrame *f
                 visits += (unsigned long long)f->width_in_blocks[found] * f->height_in_blocks[found];
             }
             if (blocks_in_mcu > MAX_BLOCKS_IN_MCU) return 0;
+            /* the scan's MCU grid, and the MCU rows that hold a wanted block row */
+            s.limit_rows = f->limit_rows;
+            if (ns == 1) {
+                int c = s.comps[0];
+                s.mcus_per_row = f->width_in_blocks[c];
+                s.total_mcus = s.mcus_per_row * f->height_in_blocks[c];
+                s.want_lo = f->row_start[c];
+                s.want_hi = f->row_stop[c];
+            } else {
+                unsigned mcu_w = 8u * (unsigned)f->max_h, mcu_h = 8u * (unsigned)f->max_v;
+                s.mcus_per_row = (f->image_width + mcu_w - 1) / mcu_w;
+                s.total_mcus = s.mcus_per_row * ((f->image_height + mcu_h - 1) / mcu_h);
+                s.want_lo = ~0u;
+                s.want_hi = 0;
+                for (int i = 0; i < ns; i++) {
+                    int c = s.comps[i];
+                    unsigned v = (unsigned)f->v[c], lo = f->row_start[c] / v,
+                             hi = (f->row_stop[c] + v - 1) / v;
+                    if (lo < s.want_lo) s.want_lo = lo;
+                    if (hi > s.want_hi) s.want_hi = hi;
+                }
+            }
             if (f->max_passes > 0 && visits > (unsigned long long)f->max_passes * total_blocks)
                 return 0;
             bits_start(&b, buf, len, next);

@@ -40,6 +40,12 @@ typedef struct {
     int max_h, max_v;
     unsigned image_width, image_height;
     SpectralSink sinks[SPECTRAL_MAX_COMPONENTS]; /* zeroed by the caller */
+    /* limit_rows: only block rows [row_start[c], row_stop[c]) of each component are wanted.
+     * A restart interval that holds none of a scan's wanted rows is skipped unread (to the
+     * RSTn that ends it): nothing of it is decoded, checked or stored. Rows outside are then
+     * unspecified (what the sinks held). Without restart markers every row is decoded. */
+    int limit_rows;
+    unsigned row_start[SPECTRAL_MAX_COMPONENTS], row_stop[SPECTRAL_MAX_COMPONENTS];
     int max_scans;  /* > 0: more scans than this is libjpeg's to refuse */
     int max_passes; /* > 0: scans walking more than this many passes over the blocks, likewise */
 } SpectralFrame;

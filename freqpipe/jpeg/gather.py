@@ -12,7 +12,7 @@ brings 4:4:4, 4:2:2 and 4:4:0 chroma to the 4:2:0 grid in the DCT domain
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -51,7 +51,10 @@ class DecodedJpeg:
         quant: uint16 (ncomp, 64) quantisation tables, natural order.
         source: the file name or ``"<bytes>"``.
         complete: every coefficient was read (False: a progressive file read only up to the
-            last scan ``select`` needs, the other coefficients unspecified).
+            last scan ``select`` needs, or only around ``block_rows``; the other coefficients
+            unspecified).
+        block_rows: the luma block rows ``[start, stop)`` asked for, or None (all). Blocks of
+            other rows may not have been read (zero today).
         bytes_read: bytes of the file handed to the decoder (a scan prefix with ``select``).
         total_bytes: the file's size.
     """
@@ -67,6 +70,7 @@ class DecodedJpeg:
     _decoder: Any
     bytes_read: int = 0
     total_bytes: int = 0
+    block_rows: tuple[int, int] | None = None
 
     def repeat(self, component: int) -> tuple[int, int]:
         """Block repetition ``(rep_v, rep_h)`` that aligns a component with the luma grid.
@@ -218,6 +222,7 @@ def decode_jpeg(
     strict: bool = True,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     select: Selection | str | None = None,
+    block_rows: tuple[int, int] | Callable[[tuple[int, int]], tuple[int, int]] | None = None,
 ) -> DecodedJpeg:
     """Entropy-decode a JPEG once, keeping its coefficients for :meth:`DecodedJpeg.gather`.
 
@@ -231,6 +236,13 @@ def decode_jpeg(
             a fourth component is read whole). A progressive file is then read only up to
             the last scan they need (a frequency-ordered file, :func:`reorder_jpeg`, stops
             early) and the other coefficients are unspecified. None reads everything.
+        block_rows: the luma block rows ``[start, stop)`` that will be gathered (every
+            component's blocks covering the same image rows are kept), or a function of the
+            luma block grid ``(rows, cols)`` returning them once the header is read (e.g. a
+            loader drawing a random window). A file with restart markers that freqpipe's
+            spectral decoder reads (:func:`reorder_jpeg` writes one per MCU row) then has its
+            restart intervals outside those rows skipped unread: neither decoded nor checked,
+            their coefficients unspecified. Other files are read whole. None: all rows.
 
     Returns:
         The decoded file.
@@ -251,8 +263,11 @@ def decode_jpeg(
     header = decoder.header
     comps = header["components"]
     n = len(comps)
+    luma_grid = (comps[0]["height_in_blocks"], comps[0]["width_in_blocks"])
+    rows = block_rows(luma_grid) if callable(block_rows) else block_rows
+    pixel_rows = None if rows is None else _pixel_rows(rows, header)
     # Outs of None copy nothing: gather() later reads libjpeg's arrays in place.
-    _, quant_bytes, _ = run_decode(decoder, name, [None] * n, list(range(n)), [b""] * n)
+    _, quant_bytes, _ = run_decode(decoder, name, [None] * n, list(range(n)), [b""] * n, pixel_rows)
     return DecodedJpeg(
         width=header["width"],
         height=header["height"],
@@ -261,11 +276,30 @@ def decode_jpeg(
         grids=tuple((c["height_in_blocks"], c["width_in_blocks"]) for c in comps),
         quant=np.frombuffer(b"".join(quant_bytes), dtype=np.uint16).reshape(n, 64),
         source=name,
-        complete=select is None or not header["progressive"],
+        complete=(select is None or not header["progressive"]) and pixel_rows is None,
         _decoder=decoder,
         bytes_read=extent.bytes_read,
         total_bytes=extent.total_bytes,
+        block_rows=None if rows is None else (int(rows[0]), int(rows[1])),
     )
+
+
+def _pixel_rows(rows: Any, header: dict[str, Any]) -> tuple[int, int] | None:
+    """Luma block rows ``[start, stop)`` as the image rows they cover (None: all of them)."""
+    try:
+        start, stop = (int(r) for r in rows)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(
+            f"block_rows must be (start, stop) luma block rows, got {rows!r}", value=rows
+        ) from None
+    comps = header["components"]
+    vmax = max(c["v"] for c in comps)
+    # image rows per luma block row: 8 luma samples, each vmax / v0 image rows
+    y0 = max(start, 0) * 8 * vmax // comps[0]["v"]
+    y1 = min(-(-max(stop, 0) * 8 * vmax // comps[0]["v"]), header["height"])
+    if y0 <= 0 and y1 >= header["height"]:
+        return None
+    return (min(y0, y1), y1) if y1 > 0 else (0, 0)
 
 
 def gather_coefficients(

@@ -356,15 +356,22 @@ def open_decoder(
 
 
 def run_decode(
-    decoder: Any, name: str, outs: list[Any], components: list[int], freqs: list[bytes]
+    decoder: Any,
+    name: str,
+    outs: list[Any],
+    components: list[int],
+    freqs: list[bytes],
+    pixel_rows: tuple[int, int] | None = None,
 ) -> tuple[list[str], list[bytes], int]:
     """Entropy-decode with the GIL released; return ``(warnings, quant tables, scans)``.
 
     What libjpeg recovered from damaged data (``strict=False``) is reported as a
-    :class:`CorruptJpegWarning` naming the file.
+    :class:`CorruptJpegWarning` naming the file. ``pixel_rows`` ``(y0, y1)``: only those
+    image rows will be used; restart intervals of a file freqpipe's spectral decoder reads
+    that hold none of their blocks are skipped unread (see :func:`freqpipe.jpeg.decode_jpeg`).
     """
     try:
-        warn_list, quant_bytes, scans, _ = decoder.decode(outs, components, freqs)
+        warn_list, quant_bytes, scans, _ = decoder.decode(outs, components, freqs, pixel_rows)
     except _native().DecodeError as exc:
         raise _translate(exc, name) from None
     if warn_list:

@@ -17,7 +17,7 @@ import numpy as np
 
 from freqpipe.errors import CorruptJpegError, InvalidArgumentError
 from freqpipe.jpeg._ext import native
-from freqpipe.jpeg.reader import DEFAULT_MAX_PIXELS, JpegSource, _load, _translate
+from freqpipe.jpeg.reader import _MAX_SCANS, DEFAULT_MAX_PIXELS, JpegSource, _load, _translate
 from freqpipe.jpeg.scans import ScanTable, prefix_end, scan_table, selection_wanted
 from freqpipe.transforms import NATURAL_TO_ZIGZAG, Selection
 
@@ -71,14 +71,15 @@ def reorder_jpeg(
     *,
     strip: bool = False,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    restart_rows: int = 1,
 ) -> bytes:
     """Rewrite a JPEG losslessly so the scans each selection needs come first.
 
     Native (libjpeg-turbo, GIL released): ``jpeg_read_coefficients``, then
     ``jpeg_write_coefficients`` with a spectral-selection scan script built from ``order``
     and optimised Huffman tables. Every coefficient, quantisation table and sampling factor
-    is kept, so every decoder gives the same pixels; restart markers and arithmetic coding
-    are not kept (the output is Huffman-coded progressive). A progressive original cut short
+    is kept, so every decoder gives the same pixels; arithmetic coding is not kept (the
+    output is Huffman-coded progressive). A progressive original cut short
     before its last refinement scans keeps exactly the coefficients it holds, but decoders
     smooth such an original's missing bits, so its pixels can differ from the rewrite's.
 
@@ -89,6 +90,10 @@ def reorder_jpeg(
             selection's needs are completed at the end.
         strip: drop APPn and COM markers (EXIF, ICC, XMP, comments); default keep them.
         max_pixels: refuse larger images before decoding; None disables the check.
+        restart_rows: a restart marker every this many MCU rows of each scan (default 1,
+            about 1 % more bytes): a reader that wants only some rows, a crop's, skips the
+            others' data unread (:func:`~freqpipe.jpeg.decode_jpeg`'s ``block_rows``), and
+            damage stays local. 0 keeps the original's restart markers (usually none).
 
     Returns:
         The reordered JPEG's bytes.
@@ -109,10 +114,18 @@ def reorder_jpeg(
     data, name = _load(src)
     if max_pixels is not None and max_pixels < 1:
         raise InvalidArgumentError(f"max_pixels must be positive or None, got {max_pixels}")
+    integer = isinstance(restart_rows, (int, np.integer)) and not isinstance(restart_rows, bool)
+    if not integer or not 0 <= restart_rows <= 65535:
+        raise InvalidArgumentError(
+            f"restart_rows must be an integer in 0..65535, got {restart_rows!r}",
+            value=restart_rows,
+        )
     ends = order_ends(order)
     module = native()
     try:
-        out: bytes = module.reorder(data, ends.tobytes(), bool(strip), max_pixels or 0)
+        out: bytes = module.reorder(
+            data, ends.tobytes(), bool(strip), max_pixels or 0, _MAX_SCANS, restart_rows
+        )
         return out
     except module.DecodeError as exc:
         kind, message, offset = exc.args
