@@ -44,6 +44,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--workers", type=int, default=None, help="threads (default min(8, cpus))")
     p.add_argument("--strip", action="store_true", help="drop APPn/COM markers (EXIF, ICC)")
+    p.add_argument(
+        "--restart-rows",
+        type=int,
+        default=1,
+        metavar="N",
+        help="a restart marker every N MCU rows, so a crop's reader skips the other rows "
+        "(default 1; 0 keeps the file's own)",
+    )
     p.add_argument("--resume", action="store_true", help="keep files already in DST")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
@@ -67,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         args.dst,
         order=order,
         strip=args.strip,
+        restart_rows=args.restart_rows,
         workers=args.workers,
         resume=args.resume,
         progress=not args.no_progress,

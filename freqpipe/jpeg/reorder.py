@@ -114,12 +114,7 @@ def reorder_jpeg(
     data, name = _load(src)
     if max_pixels is not None and max_pixels < 1:
         raise InvalidArgumentError(f"max_pixels must be positive or None, got {max_pixels}")
-    integer = isinstance(restart_rows, (int, np.integer)) and not isinstance(restart_rows, bool)
-    if not integer or not 0 <= restart_rows <= 65535:
-        raise InvalidArgumentError(
-            f"restart_rows must be an integer in 0..65535, got {restart_rows!r}",
-            value=restart_rows,
-        )
+    check_restart_rows(restart_rows)
     ends = order_ends(order)
     module = native()
     try:
@@ -137,6 +132,16 @@ def reorder_jpeg(
                 offset=offset,
             ) from None
         raise _translate(exc, name) from None
+
+
+def check_restart_rows(restart_rows: Any) -> None:
+    """Refuse a ``restart_rows`` that is not an integer in 0..65535 (InvalidArgumentError)."""
+    integer = isinstance(restart_rows, (int, np.integer)) and not isinstance(restart_rows, bool)
+    if not integer or not 0 <= restart_rows <= 65535:
+        raise InvalidArgumentError(
+            f"restart_rows must be an integer in 0..65535, got {restart_rows!r}",
+            value=restart_rows,
+        )
 
 
 def prefix_lengths(data: Any, order: Sequence[Selection | str]) -> list[int]:

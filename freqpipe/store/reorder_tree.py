@@ -21,7 +21,7 @@ from pathlib import Path
 from freqpipe.errors import FreqpipeError, InvalidArgumentError
 from freqpipe.jpeg import DEFAULT_ORDER, reorder_jpeg
 from freqpipe.jpeg.datasets import JPEG_EXTENSIONS
-from freqpipe.jpeg.reorder import order_ends
+from freqpipe.jpeg.reorder import check_restart_rows, order_ends
 from freqpipe.store.format import REJECTS
 from freqpipe.store.writer import atomic_write_bytes
 from freqpipe.transforms import Selection
@@ -74,6 +74,7 @@ def reorder_folder(
     *,
     order: Sequence[Selection | str] = DEFAULT_ORDER,
     strip: bool = False,
+    restart_rows: int = 1,
     workers: int | None = None,
     resume: bool = False,
     progress: bool = True,
@@ -85,6 +86,8 @@ def reorder_folder(
         dst: the output folder; created if missing. It must hold no JPEGs unless ``resume``.
         order: selections (or preset names) for :func:`~freqpipe.jpeg.reorder_jpeg`.
         strip: drop APPn and COM markers (EXIF, ICC, comments).
+        restart_rows: a restart marker every this many MCU rows (0: keep the file's), as
+            :func:`~freqpipe.jpeg.reorder_jpeg`.
         workers: threads (the native rewrite releases the GIL); default ``min(8, cpus)``.
         resume: keep the files already in ``dst`` (complete, since each is written
             atomically) and do the rest.
@@ -111,7 +114,8 @@ def reorder_folder(
         raise InvalidArgumentError(f"SRC {src_p} is not a folder")
     if dst_p.resolve().is_relative_to(src_p.resolve()):
         raise InvalidArgumentError(f"DST {dst_p} must not be inside SRC {src_p}")
-    order_ends(order)  # validate the order before any work
+    order_ends(order)  # validate the order and restart rows before any work
+    check_restart_rows(restart_rows)
     nworkers = workers if workers is not None else min(8, os.cpu_count() or 1)
     if nworkers < 1:
         raise InvalidArgumentError(f"workers must be >= 1, got {workers}")
@@ -132,7 +136,7 @@ def reorder_folder(
         except OSError as exc:
             return 0, 0, f"cannot read file: {exc.strerror}"
         try:
-            out = reorder_jpeg(data, order, strip=strip)
+            out = reorder_jpeg(data, order, strip=strip, restart_rows=restart_rows)
         except FreqpipeError as exc:
             return len(data), 0, exc.reason
         target = dst_p / rels[i]

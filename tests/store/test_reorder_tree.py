@@ -79,3 +79,17 @@ def test_cli_custom_order_and_exit_code(tree: Path, tmp_path: Path) -> None:
     assert got.bytes_read == b
     assert main(["reorder", str(tree), str(tmp_path / "x"), "--order", "nope.json"]) == 1
     assert main(["reorder", str(tmp_path / "missing"), str(tmp_path / "y")]) == 1
+
+
+def test_restart_rows_reach_every_file_and_a_bad_value_stops_before_any(
+    tree: Path, tmp_path: Path
+) -> None:
+    main(["reorder", str(tree), str(tmp_path / "rows"), "--no-progress"])
+    main(["reorder", str(tree), str(tmp_path / "kept"), "--no-progress", "--restart-rows", "0"])
+    rows, kept = (sorted((tmp_path / d).rglob("*.jpg")) for d in ("rows", "kept"))
+    assert rows and len(rows) == len(kept)
+    for a, b in zip(rows, kept):
+        assert read_coefficients(a).restart_interval > 0 == read_coefficients(b).restart_interval
+        assert _same_coefficients(a, b)
+    assert main(["reorder", str(tree), str(tmp_path / "bad"), "--restart-rows", "-1"]) == 1
+    assert not (tmp_path / "bad").exists()
