@@ -35,6 +35,9 @@ typedef struct {
      * coefficient, (value << 16) | (run << 5) | bits used; or an end of block starting a run
      * of EOBRUN blocks, ((EOBRUN - 1) << 16) | FAST_EOB | bits used. 0: the general path. */
     int32_t fast_ac[1 << FAST_BITS];
+    /* DC tables, likewise: a difference whose code and magnitude bits fit FAST_BITS,
+     * (value << 16) | bits used (never 0: a code has at least one bit). 0: the general path. */
+    int32_t fast_dc[1 << FAST_BITS];
     int32_t maxcode[17];           /* largest code of each length, -1 where there is none */
     int32_t valoffset[17];         /* symbol index of a code of that length, minus the code */
     uint8_t symbols[256];
@@ -43,11 +46,16 @@ typedef struct {
 /* The checks of libjpeg's jpeg_make_d_derived_tbl, which runs when a scan starts using a
  * table: a DC symbol above 15, or codes that overflow their length (the all-ones code
  * included), is JERR_BAD_HUFF_TABLE. */
+/* n in 1..15 magnitude bits, sign-extended as JPEG's EXTEND(V, T). */
+static inline int32_t extend_bits(int32_t v, int n) {
+    return v < (1 << (n - 1)) ? v - (1 << n) + 1 : v;
+}
+
 /* One fast_ac entry: the code of length len for symbol sym, followed by extra bits m. */
 static int32_t fast_ac_entry(int len, int sym, uint32_t m) {
     int run = sym >> 4, size = sym & 15;
     if (size) {
-        int32_t v = (int32_t)m < (1 << (size - 1)) ? (int32_t)m - (1 << size) + 1 : (int32_t)m;
+        int32_t v = extend_bits((int32_t)m, size);
         return (int32_t)(((uint32_t)v << 16) | (unsigned)(run << 5) | (unsigned)(len + size));
     }
     uint32_t eobrun = (1u << run) + m - 1;
@@ -77,7 +85,19 @@ static int build_table(const HuffSpec *spec, int is_dc, HuffTable *t) {
             uint32_t first = code << (FAST_BITS - l), span = 1u << (FAST_BITS - l);
             for (uint32_t j = 0; j < span; j++) t->fast[first + j] = (uint16_t)((l << 8) | sym);
             filled = first + span;
-            if (is_dc) continue;
+            if (is_dc) {
+                if (l + sym > FAST_BITS) { /* sym <= 15 was checked above */
+                    memset(t->fast_dc + first, 0, span * sizeof(int32_t));
+                    continue;
+                }
+                uint32_t sub = 1u << (FAST_BITS - l - sym);
+                for (uint32_t m = 0; m < (1u << sym); m++) {
+                    int32_t v = sym ? extend_bits((int32_t)m, sym) : 0;
+                    int32_t e = (int32_t)(((uint32_t)v << 16) | (unsigned)(l + sym));
+                    for (uint32_t j = 0; j < sub; j++) t->fast_dc[first + m * sub + j] = e;
+                }
+                continue;
+            }
             int run = sym >> 4, size = sym & 15, extra = size ? size : run;
             if ((size == 0 && run == 15) || l + extra > FAST_BITS) {
                 memset(t->fast_ac + first, 0, span * sizeof(int32_t)); /* the general path */
@@ -95,7 +115,7 @@ static int build_table(const HuffSpec *spec, int is_dc, HuffTable *t) {
     }
     uint32_t size = 1u << FAST_BITS;
     memset(t->fast + filled, 0, (size - filled) * sizeof(uint16_t));
-    if (!is_dc) memset(t->fast_ac + filled, 0, (size - filled) * sizeof(int32_t));
+    memset((is_dc ? t->fast_dc : t->fast_ac) + filled, 0, (size - filled) * sizeof(int32_t));
     return 1;
 }
 
@@ -186,8 +206,6 @@ static void refill(Bits *b) {
 #define PEEK(n) ((unsigned)(acc >> (64 - (n))))
 #define CONSUME(n) (acc <<= (n), nbits -= (n))
 
-/* n in 1..15 magnitude bits, sign-extended as JPEG's EXTEND(V, T). */
-static inline int32_t extend(int32_t v, int n) { return v < (1 << (n - 1)) ? v - (1 << n) + 1 : v; }
 
 /* A symbol into sym; sym = -1 for a code the table does not have (libjpeg: JWRN_HUFF_BAD_CODE).
  * Needs 16 bits in the reader. */
@@ -367,16 +385,22 @@ static int decode_dc_first(Bits *b, const Scan *s, const SpectralFrame *f) {
             for (int j = 0; j < nblocks; j++) {
                 int i = which[j];
                 ENSURE_31_BITS(b);
-                int t;
-                DECODE_SYMBOL(s->tables[i], t);
-                if (t < 0) return 0;
-                if (t) {
-                    pred[i] += extend((int32_t)PEEK(t), t);
-                    CONSUME(t);
-                    /* libjpeg errors where the sum would overflow an int; far before that,
-                     * no real file gets here */
-                    if (pred[i] > (1 << 28) || pred[i] < -(1 << 28)) return 0;
+                int32_t fast = s->tables[i]->fast_dc[PEEK(FAST_BITS)];
+                if (fast) {
+                    CONSUME(fast & 31);
+                    pred[i] += fast >> 16;
+                } else {
+                    int t;
+                    DECODE_SYMBOL(s->tables[i], t);
+                    if (t < 0) return 0;
+                    if (t) {
+                        pred[i] += extend_bits((int32_t)PEEK(t), t);
+                        CONSUME(t);
+                    }
                 }
+                /* libjpeg errors where the sum would overflow an int; far before that, no
+                 * real file gets here */
+                if (pred[i] > (1 << 28) || pred[i] < -(1 << 28)) return 0;
                 const SpectralSink *sink = &f->sinks[s->comps[i]];
                 unsigned r = my * bh[j] + dy[j], col = mx * bw[j] + dx[j];
                 int16_t *dst = &scratch;
@@ -445,7 +469,7 @@ static inline __attribute__((always_inline)) int ac_first(Bits *b, const Scan *s
                 if (size) {
                     k += run;
                     past_band |= k > Se;
-                    int32_t v = extend((int32_t)PEEK(size), size);
+                    int32_t v = extend_bits((int32_t)PEEK(size), size);
                     CONSUME(size);
                     int o = at[k];
                     target[o >= 0][o & 63] = (int16_t)(uint16_t)((uint32_t)v << Al);
