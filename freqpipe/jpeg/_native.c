@@ -93,11 +93,81 @@ typedef struct {
     signed char bits[MAX_COMPONENTS][DCTSIZE2]; /* precision decoded so far; -1: none */
 } ScanLimit;
 
+/* libjpeg's in-memory source (jdatasrc.c's, same behaviour) over data[0, len), then an EOI
+ * marker when the caller cut the file at a scan boundary (a prefix): the prefix is read in
+ * place, not copied to append the EOI. */
+typedef struct {
+    struct jpeg_source_mgr pub;
+    size_t len;
+    int eoi_after; /* an EOI follows len */
+    int in_eoi;    /* the source is serving that EOI */
+    int past_end;  /* ... or, past all of it, the fake EOI libjpeg's memory source gives */
+} PrefixSource;
+
+static const JOCTET EOI_BYTES[2] = {0xFF, JPEG_EOI};
+
+static void prefix_init(j_decompress_ptr cinfo) { (void)cinfo; }
+
+static boolean prefix_fill(j_decompress_ptr cinfo) {
+    PrefixSource *src = (PrefixSource *)cinfo->src;
+    if (src->eoi_after && !src->in_eoi && !src->past_end) {
+        src->in_eoi = 1;
+    } else { /* as jdatasrc.c at the end of its data: a warning, then a fake EOI */
+        WARNMS(cinfo, JWRN_JPEG_EOF);
+        src->in_eoi = 0;
+        src->past_end = 1;
+    }
+    src->pub.next_input_byte = EOI_BYTES;
+    src->pub.bytes_in_buffer = 2;
+    return TRUE;
+}
+
+static void prefix_skip(j_decompress_ptr cinfo, long num_bytes) {
+    struct jpeg_source_mgr *src = cinfo->src;
+    if (num_bytes <= 0) return;
+    while (num_bytes > (long)src->bytes_in_buffer) {
+        num_bytes -= (long)src->bytes_in_buffer;
+        (void)(*src->fill_input_buffer)(cinfo);
+    }
+    src->next_input_byte += (size_t)num_bytes;
+    src->bytes_in_buffer -= (size_t)num_bytes;
+}
+
+static void prefix_term(j_decompress_ptr cinfo) { (void)cinfo; }
+
+static void prefix_src(j_decompress_ptr cinfo, PrefixSource *src, const unsigned char *buf,
+                       size_t len, int eoi_after) {
+    if (buf == NULL || len == 0) ERREXIT(cinfo, JERR_INPUT_EMPTY); /* as jpeg_mem_src */
+    src->pub.init_source = prefix_init;
+    src->pub.fill_input_buffer = prefix_fill;
+    src->pub.skip_input_data = prefix_skip;
+    src->pub.resync_to_restart = jpeg_resync_to_restart;
+    src->pub.term_source = prefix_term;
+    src->pub.next_input_byte = buf;
+    src->pub.bytes_in_buffer = len;
+    src->len = len;
+    src->eoi_after = eoi_after;
+    src->in_eoi = 0;
+    src->past_end = 0;
+    cinfo->src = &src->pub;
+}
+
+/* Where libjpeg is in the source: an offset into data[0, len) + EOI (past the end, what
+ * jdatasrc.c's accounting gives, as reported before prefixes were read in place). */
+static size_t prefix_consumed(const PrefixSource *src) {
+    size_t total = src->len + (src->eoi_after ? 2 : 0);
+    if (src->in_eoi || src->past_end) return total - src->pub.bytes_in_buffer;
+    return src->len - src->pub.bytes_in_buffer;
+}
+
 typedef struct {
     PyObject_HEAD
     struct jpeg_decompress_struct cinfo;
     ErrorState err;
     ScanLimit progress;
+    PrefixSource source;
+    size_t len;    /* bytes of data read: all of it, or a prefix then EOI (eoi_after) */
+    int eoi_after;
     Py_buffer data;
     int have_data;
     int created;     /* jpeg_create_decompress done */
@@ -279,7 +349,7 @@ static int over_budget(Decoder *self) {
     for (int i = 0; i < self->narrays; i++)
         need += (unsigned long long)self->arrays[i].blocksperrow * self->arrays[i].numrows *
                 sizeof(JBLOCK);
-    unsigned long long file = (unsigned long long)self->data.len;
+    unsigned long long file = (unsigned long long)self->len;
     unsigned long long budget =
         file * (d->arith_code ? COEF_BYTES_PER_FILE_BYTE_ARITH : COEF_BYTES_PER_FILE_BYTE_HUFFMAN);
     if (budget < COEF_BUDGET_FLOOR) budget = COEF_BUDGET_FLOOR;
@@ -338,7 +408,7 @@ static JBLOCKARRAY coef_access(j_common_ptr cinfo, jvirt_barray_ptr ptr, JDIMENS
 }
 
 static void raise_decode_error(Decoder *self) {
-    size_t offset = bytes_consumed(&self->cinfo, (size_t)self->data.len);
+    size_t offset = self->cinfo.src != NULL ? prefix_consumed(&self->source) : 0;
     PyObject *args = Py_BuildValue("(ssn)", self->err.kind ? self->err.kind : KIND_CORRUPT,
                                    self->err.message, (Py_ssize_t)offset);
     if (args != NULL) {
@@ -470,12 +540,13 @@ static PyObject *build_header(Decoder *self) {
 
 static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"data",       "strict",   "max_scans", "max_pixels",
-                             "max_passes", "spectral", NULL};
+                             "max_passes", "spectral", "end",       NULL};
     PyObject *data_obj;
     int strict = 1, max_scans = 1000, max_passes = 0, spectral = 1;
+    Py_ssize_t end = -1; /* -1: all of data; else data[:end] then an EOI marker */
     unsigned long long max_pixels = 0; /* 0: no limit */
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|piKip", kwlist, &data_obj, &strict,
-                                     &max_scans, &max_pixels, &max_passes, &spectral))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|piKipn", kwlist, &data_obj, &strict,
+                                     &max_scans, &max_pixels, &max_passes, &spectral, &end))
         return -1;
     self->spectral = spectral;
     if (self->have_data || self->created) {
@@ -484,12 +555,17 @@ static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
     }
     if (PyObject_GetBuffer(data_obj, &self->data, PyBUF_SIMPLE) < 0) return -1;
     self->have_data = 1;
+    self->len = (size_t)self->data.len;
+    self->eoi_after = 0;
+    if (end >= 0 && end < self->data.len) { /* a cut inside the SOI: libjpeg says what */
+        self->len = (size_t)end;
+        self->eoi_after = 1;
+    }
 
     char why[160];
     size_t where = 0;
-    const char *kind = classify_frame((const unsigned char *)self->data.buf,
-                                      (size_t)self->data.len, why, sizeof(why), &where,
-                                      max_pixels);
+    const char *kind = classify_frame((const unsigned char *)self->data.buf, self->len, why,
+                                      sizeof(why), &where, max_pixels);
     if (kind != NULL) {
         PyObject *e = Py_BuildValue("(ssn)", kind, why, (Py_ssize_t)where);
         if (e != NULL) { PyErr_SetObject(DecodeError, e); Py_DECREF(e); }
@@ -521,8 +597,8 @@ static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
         self->cinfo.progress = &self->progress.pub;
         jpeg_save_markers(&self->cinfo, JPEG_APP0 + 1, 0xFFFF); /* EXIF */
         jpeg_save_markers(&self->cinfo, JPEG_APP0 + 2, 0xFFFF); /* ICC */
-        jpeg_mem_src(&self->cinfo, (const unsigned char *)self->data.buf,
-                     (unsigned long)self->data.len);
+        prefix_src(&self->cinfo, &self->source, (const unsigned char *)self->data.buf,
+                   self->len, self->eoi_after);
         jpeg_read_header(&self->cinfo, TRUE);
     }
     Py_END_ALLOW_THREADS
@@ -694,7 +770,8 @@ static int decode_spectral(Decoder *self, const OutPlan *plans, int nout, int co
             for (int k = 0; k < DCTSIZE2; k++) sink->offset[k] = (int8_t)k;
         }
     }
-    if (ok) ok = spectral_decode((const unsigned char *)self->data.buf, (size_t)self->data.len,
+    f.eoi_at_end = self->eoi_after;
+    if (ok) ok = spectral_decode((const unsigned char *)self->data.buf, self->len,
                                  &f, scans);
     if (!ok || compact) free_coef_arrays(self); /* none allocated when compact */
     if (!ok) return 0; /* also when over budget: libjpeg refuses it in its words */

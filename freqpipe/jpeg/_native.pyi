@@ -16,6 +16,7 @@ class Decoder:
         max_pixels: int = ...,
         max_passes: int = ...,
         spectral: bool = ...,
+        end: int = ...,
     ) -> None: ...
     @property
     def header(self) -> dict[str, Any]: ...

@@ -234,13 +234,14 @@ static void refill(Bits *b) {
 static size_t segment_end(Bits *b) {
     if (b->nbits < b->padded || b->nbits - b->padded >= 8) return (size_t)-1;
     if (!b->at_marker) {
-        if (b->pos >= b->len || b->buf[b->pos] != 0xFF) return (size_t)-1;
+        if (b->pos >= b->len) return b->len; /* the end: a marker only if EOI follows */
+        if (b->buf[b->pos] != 0xFF) return (size_t)-1;
         size_t q = b->pos + 1;
         while (q < b->len && b->buf[q] == 0xFF) q++;
         if (q >= b->len || b->buf[q] == 0x00) return (size_t)-1;
         return b->pos;
     }
-    return b->marker_pos < b->len ? b->marker_pos : (size_t)-1;
+    return b->marker_pos; /* the data's end when no marker came: see marker_at's caller */
 }
 
 /* The marker code at pos (a run of 0xFF, then the code), and the position after it. */
@@ -291,7 +292,11 @@ static int skip_interval(Bits *b, unsigned *next_rst, int last) {
     size_t p = b->pos;
     for (;;) {
         const uint8_t *ff = p < b->len ? memchr(b->buf + p, 0xFF, b->len - p) : NULL;
-        if (ff == NULL) return 0;
+        if (ff == NULL) { /* the data ends: an EOI may follow (spectral_decode decides) */
+            if (!last) return 0;
+            bits_start(b, b->buf, b->len, b->len);
+            return 1;
+        }
         size_t at = (size_t)(ff - b->buf), after;
         int marker = marker_at(b->buf, b->len, at, &after);
         if (marker < 0) { /* a stuffed 0xFF 0x00 (fill bytes before it included): data */
@@ -545,6 +550,7 @@ int spectral_decode(const unsigned char *buf, size_t len, const SpectralFrame *f
     size_t pos = 2;
     for (;;) {
         size_t after;
+        if (pos == len && f->eoi_at_end) break; /* the EOI after a prefix */
         int marker = marker_at(buf, len, pos, &after);
         if (marker < 0) return 0; /* garbage between segments, or no EOI */
         if (marker == 0xD9) break;

@@ -46,6 +46,7 @@ typedef struct {
      * unspecified (what the sinks held). Without restart markers every row is decoded. */
     int limit_rows;
     unsigned row_start[SPECTRAL_MAX_COMPONENTS], row_stop[SPECTRAL_MAX_COMPONENTS];
+    int eoi_at_end; /* the data is a prefix cut at a scan boundary: an EOI follows it */
     int max_scans;  /* > 0: more scans than this is libjpeg's to refuse */
     int max_passes; /* > 0: scans walking more than this many passes over the blocks, likewise */
 } SpectralFrame;

@@ -24,7 +24,7 @@ from freqpipe.errors import (
 )
 from freqpipe.jpeg._ext import native as _native
 from freqpipe.jpeg.metadata import exif_orientation, icc_profile
-from freqpipe.jpeg.scans import ScanPrefix, natural_masks, with_eoi
+from freqpipe.jpeg.scans import ScanPrefix, natural_masks
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -301,21 +301,20 @@ class ReadExtent:
 MasksFor = Callable[[int], Sequence[int]]
 
 
-def _scan_prefix(data: Any, masks_for: MasksFor | None, end: int | None) -> tuple[Any, ReadExtent]:
-    """Cut a progressive file after the last scan the wanted coefficients need, plus EOI.
+def _scan_prefix(data: Any, masks_for: MasksFor | None, end: int | None) -> ReadExtent:
+    """Where to cut a progressive file: after the last scan the wanted coefficients need.
 
-    ``end``, when the caller already knows that cut (a :class:`ScanPrefix`), replaces the
-    marker walk.
+    The decoder then reads ``data[:bytes_read]`` followed by an EOI marker, in place (as
+    :func:`~freqpipe.jpeg.scans.with_eoi` would give it, without the copy). ``end``, when the
+    caller already knows that cut (a :class:`ScanPrefix`), replaces the marker walk.
     """
     total = len(data)
     if masks_for is None:
-        return data, ReadExtent(total, total)
+        return ReadExtent(total, total)
     if end is None:  # the marker walk and prefix_end's rule, in one native call
         cut = _native().prefix_cut(data, masks_for)
         end = total if cut is None else cut[0]
-    if end >= total:
-        return data, ReadExtent(total, total)
-    return with_eoi(data, end), ReadExtent(end, total)
+    return ReadExtent(min(end, total), total)
 
 
 def open_decoder(
@@ -347,9 +346,12 @@ def open_decoder(
         )
     native = _native()
     known = src.end if isinstance(src, ScanPrefix) else None
-    data, extent = _scan_prefix(data, masks_for, known)
+    extent = _scan_prefix(data, masks_for, known)
+    cut = extent.bytes_read if extent.bytes_read < extent.total_bytes else -1
     try:
-        decoder = native.Decoder(data, strict, _MAX_SCANS, int(max_pixels or 0), _MAX_PASSES)
+        decoder = native.Decoder(
+            data, strict, _MAX_SCANS, int(max_pixels or 0), _MAX_PASSES, end=cut
+        )
         return decoder, name, extent
     except native.DecodeError as exc:
         raise _translate(exc, name) from None

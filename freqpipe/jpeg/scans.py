@@ -5,10 +5,12 @@ more components at a bit depth (successive approximation: ``Ah`` the bits alread
 the bits still to come). A reader that wants only some (component, frequency) pairs can stop
 after the last scan that touches any of them, so long as each has by then been sent to its
 last bit (``Al == 0``). :func:`scan_table` finds the scans (a native marker walk, no Huffman
-decoding); :func:`prefix_end` computes that stopping point. :func:`freqpipe.read_coefficients`
-uses both; ``freqpipe inspect`` prints them. Where the stopping point is already known (a
-store records it per record at conversion), a :class:`ScanPrefix` hands it to the reader,
-which then skips the walk; :func:`with_eoi` is the one place a prefix is cut.
+decoding); :func:`prefix_end` computes that stopping point; :func:`freqpipe.read_coefficients`
+runs the same walk and rule in one native call. ``freqpipe inspect`` prints them. Where the
+stopping point is already known (a store records it per record at conversion), a
+:class:`ScanPrefix` hands it to the reader, which then skips the walk. The decoder reads a
+prefix in place, followed by an :data:`EOI` (libjpeg then reads it as a complete file: the
+scans in it are decoded, the coefficients of later scans stay zero, with no warning).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ __all__ = [
     "selection_masks",
     "selection_wanted",
     "wanted_masks",
-    "with_eoi",
 ]
 
 #: The End Of Image marker appended to a prefix so libjpeg finishes cleanly, with no warning.
@@ -219,22 +220,6 @@ def selection_wanted(select: Selection | str, ncomp: int) -> dict[int, np.ndarra
     """
     planes = Selection.from_spec(select).per_plane
     return {c: planes[c] if c < 3 else np.arange(64) for c in range(ncomp)}
-
-
-def with_eoi(data: Any, end: int) -> bytearray:
-    """The first ``end`` bytes of ``data`` followed by EOI, in one copy.
-
-    libjpeg reads such a prefix (cut on a scan boundary) as a complete file: the scans in it
-    are decoded and the coefficients of later scans stay zero, with no warning.
-
-    Example:
-        >>> bytes(with_eoi(b"SOI-scan-more", 8)).hex(" ")
-        '53 4f 49 2d 73 63 61 6e ff d9'
-    """
-    prefix = bytearray(end + len(EOI))  # one copy: the prefix, then EOI in place
-    prefix[:end] = memoryview(data).cast("B")[:end]
-    prefix[end:] = EOI
-    return prefix
 
 
 @dataclass(frozen=True)

@@ -305,3 +305,33 @@ def test_native_prefix_rule_matches_its_definition_on_random_scan_tables() -> No
             for c in rng.choice(ncomp + 1, int(rng.integers(1, ncomp + 2)), False)
         }
         assert complete_after(table, wanted) == _exact_after_by_coefficient(table, wanted)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_prefix_read_in_place_equals_the_prefix_copied_with_an_eoi(strict: bool) -> None:
+    # The decoder reads data[:end] then an EOI without copying; cut anywhere (inside a scan,
+    # inside a segment, at a boundary), it must say and return what the copy gives libjpeg.
+    data = fp.reorder_jpeg(dict(FIXTURES)["pillow-420"], ORDER)
+    rng = np.random.default_rng(2)
+    sel = Selection.preset("dct24").per_plane
+    for end in sorted({*rng.integers(2, len(data), 40).tolist(), *prefix_lengths(data, ORDER)}):
+        outcomes = []
+        # the copy as the reader used to make it: data[:end] + EOI, read whole
+        copied = data[:end] + b"\xff\xd9"
+        for src in (ScanPrefix(data, end), ScanPrefix(copied, len(copied))):
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                try:
+                    c = read_coefficients(src, freqs=sel, strict=strict)
+                    outcomes.append(([p.copy() for p in c.planes], [str(w.message) for w in seen]))
+                except FreqpipeError as exc:
+                    # the reason, not the offset: past the end of its data libjpeg's memory
+                    # source reports a position inside the fake EOI it inserts
+                    outcomes.append((type(exc).__name__, exc.reason))
+        (a, wa), (b, wb) = outcomes
+        assert wa == wb
+        if isinstance(a, str):
+            assert (a, wa) == (b, wb)
+        else:
+            for p, q in zip(a, b):
+                np.testing.assert_array_equal(p, q)
