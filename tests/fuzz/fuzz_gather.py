@@ -1,5 +1,6 @@
 """Fuzz target: ``decode_jpeg`` then ``gather_coefficients`` with a random window, flip and
-channel selection (the loader's per-image path)."""
+channel selection, the selection's prefix and the window's block rows read only when the
+first byte says so (the loader's per-image path)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,15 @@ def test_one_input(data: bytes) -> None:
     top, left = fdp.ConsumeIntInRange(-8, 24), fdp.ConsumeIntInRange(-8, 24)
     height, width = fdp.ConsumeIntInRange(1, 32), fdp.ConsumeIntInRange(1, 32)
     hflip = fdp.ConsumeBool()
+    partial = data[0] & 0x80  # the loader's read: only the selection and the window's rows
     try:
-        dec = decode_jpeg(data[6:], strict=strict, max_pixels=1 << 24)
+        dec = decode_jpeg(
+            data[6:],
+            strict=strict,
+            max_pixels=1 << 24,
+            select=preset if partial else None,
+            block_rows=(top, top + height) if partial else None,
+        )
         coeffs, quant = gather_coefficients(
             dec,
             Selection.preset(preset),
@@ -45,6 +53,7 @@ def test_one_input(data: bytes) -> None:
 def seeds():
     for data in seed_jpegs():
         yield b"\x01\x02\x00\x00\x08\x08" + data
+        yield b"\x81\x02\x04\x00\x08\x08" + data
 
 
 if __name__ == "__main__":
