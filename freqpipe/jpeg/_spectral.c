@@ -194,15 +194,18 @@ static void refill(Bits *b) {
  * would round-trip memory on every symbol, the refill call making it escape. */
 #define BITS_LOAD(b) uint64_t acc = (b)->acc; int nbits = (b)->nbits
 #define BITS_SAVE(b) ((b)->acc = acc, (b)->nbits = nbits)
-#define ENSURE_31_BITS(b)                                                                          \
+/* At least n bits in the reader (padding counts: it is what libjpeg would read there). A
+ * fast lookup needs FAST_BITS; anything else, 31 (a 16-bit code and 15 magnitude bits). */
+#define ENSURE_BITS(b, n)                                                                          \
     do {                                                                                           \
-        if (nbits < 32) {                                                                          \
+        if (nbits < (n)) {                                                                         \
             BITS_SAVE(b);                                                                          \
             refill(b);                                                                             \
             acc = (b)->acc;                                                                        \
             nbits = (b)->nbits;                                                                    \
         }                                                                                          \
     } while (0)
+#define ENSURE_31_BITS(b) ENSURE_BITS(b, 32)
 #define PEEK(n) ((unsigned)(acc >> (64 - (n))))
 #define CONSUME(n) (acc <<= (n), nbits -= (n))
 
@@ -389,12 +392,13 @@ static int decode_dc_first(Bits *b, const Scan *s, const SpectralFrame *f) {
                                (void)0);
             for (int j = 0; j < nblocks; j++) {
                 int i = which[j];
-                ENSURE_31_BITS(b);
+                ENSURE_BITS(b, FAST_BITS);
                 int32_t fast = s->tables[i]->fast_dc[PEEK(FAST_BITS)];
                 if (fast) {
                     CONSUME(fast & 31);
                     pred[i] += fast >> 16;
                 } else {
+                    ENSURE_31_BITS(b);
                     int t;
                     DECODE_SYMBOL(s->tables[i], t);
                     if (t < 0) return 0;
@@ -452,7 +456,7 @@ static inline __attribute__((always_inline)) int ac_first(Bits *b, const Scan *s
              * the frequencies kept */
             int16_t *target[2] = {scratch, row ? row + col * sink->block_stride : scratch};
             for (int k = Ss; k <= Se;) {
-                ENSURE_31_BITS(b);
+                ENSURE_BITS(b, FAST_BITS);
                 int32_t fast = t->fast_ac[PEEK(FAST_BITS)];
                 if (fast) {
                     CONSUME(fast & 31);
@@ -467,6 +471,7 @@ static inline __attribute__((always_inline)) int ac_first(Bits *b, const Scan *s
                     k++;
                     continue;
                 }
+                ENSURE_31_BITS(b);
                 int rs;
                 DECODE_SYMBOL(t, rs);
                 if (rs < 0) return 0;
