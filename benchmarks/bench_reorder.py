@@ -12,9 +12,10 @@ thread and two, methods interleaved per round, medians of the rounds:
   selection: the reader stops after the selection's last scan.
 
 Also bytes read per image (``c.bytes_read``) against the original file's size, and the rewrite
-itself: ``fp.reorder_jpeg`` against ``jpegtran -copy all -scans`` (libjpeg-turbo-progs) with
-the same scan script (a process per image, stdin to stdout, as a user would run it over a tree;
-the spawn cost of a 1x1 image is reported beside it). Loader: ``FreqLoader`` dct24 at 224,
+itself: ``fp.reorder_jpeg`` against ``jpegtran -copy all -restart 1 -scans`` (from
+libjpeg-turbo-progs) with the same scan script and restart markers (a process per image, stdin
+to stdout, as a user would run it over a tree; the spawn cost of a 1x1 image is reported beside
+it). Loader: ``FreqLoader`` dct24 at 224,
 train, 2 workers, over the original folder, the reordered folder and a reordered jpeg-route
 store (``convert --route jpeg --order ...``), both written to a temporary directory; the store
 hands the reader each record's stored dct24 prefix (no marker walk, no bytes past it), and the
@@ -78,7 +79,8 @@ def _jpegtran_script(reordered: bytes) -> str:
 
 
 def _jpegtran(binary: str, script: Path, data: bytes) -> bytes:
-    cmd = [binary, "-copy", "all", "-optimize", "-scans", str(script)]
+    # -restart 1: a restart marker per MCU row, as fp.reorder_jpeg writes by default
+    cmd = [binary, "-copy", "all", "-optimize", "-restart", "1", "-scans", str(script)]
     return subprocess.run(cmd, input=data, capture_output=True, check=True).stdout
 
 
