@@ -31,7 +31,7 @@ from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import UnsupportedJpegError
 from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
 from freqpipe.jpeg.fallback import coefficient_window, fallback_reason, fallback_rgb
-from freqpipe.jpeg.gather import DecodedJpeg, gather_planes
+from freqpipe.jpeg.gather import DecodedJpeg, FrameHeader, gather_planes
 from freqpipe.transforms import Selection
 from freqpipe.transforms.windows import choose_window
 
@@ -136,11 +136,15 @@ class CoefficientSource(SampleSource):
         separate = self.chroma == "separate"
         window: list[tuple[int, int, bool]] = []
 
-        def window_rows(grid: tuple[int, int]) -> tuple[int, int]:
+        def window_rows(frame: FrameHeader) -> tuple[int, int]:
             # drawn once the header gives the grid, so the decoder can skip the other rows
             window.append(
                 choose_window(
-                    grid, self.blocks, train=self.train, rng=rng, align=2 if separate else 1
+                    frame.grids[0],
+                    self.blocks,
+                    train=self.train,
+                    rng=rng,
+                    align=2 if separate else 1,
                 )
             )
             top = window[0][0]

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from freqpipe.jpeg.gather import DecodedJpeg, decode_jpeg, gather_coefficients
+from freqpipe.jpeg.gather import DecodedJpeg, FrameHeader, decode_jpeg, gather_coefficients
 from freqpipe.jpeg.markers import JpegStructure, parse_jpeg
 from freqpipe.jpeg.pixels import load_center_crop
 from freqpipe.jpeg.reader import (
@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_ORDER",
     "DecodedJpeg",
+    "FrameHeader",
     "JpegCoefficients",
     "JpegStructure",
     "Scan",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,7 +34,23 @@ from freqpipe.transforms import Selection, hflip_dct
 from freqpipe.transforms.downscale import subsample_axis
 from freqpipe.transforms.resize import apply_dct_matrices
 
-__all__ = ["DecodedJpeg", "decode_jpeg", "gather_coefficients"]
+__all__ = ["DecodedJpeg", "FrameHeader", "decode_jpeg", "gather_coefficients"]
+
+
+class FrameHeader(NamedTuple):
+    """What a JPEG's header says of its frame, before any coefficient is decoded.
+
+    Attributes:
+        width: image width in pixels.
+        height: image height in pixels.
+        sampling: (h, v) sampling factors per component.
+        grids: (Hb, Wb) block grid per component.
+    """
+
+    width: int
+    height: int
+    sampling: tuple[tuple[int, int], ...]
+    grids: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -222,7 +238,7 @@ def decode_jpeg(
     strict: bool = True,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     select: Selection | str | None = None,
-    block_rows: tuple[int, int] | Callable[[tuple[int, int]], tuple[int, int]] | None = None,
+    block_rows: tuple[int, int] | Callable[[FrameHeader], tuple[int, int]] | None = None,
 ) -> DecodedJpeg:
     """Entropy-decode a JPEG once, keeping its coefficients for :meth:`DecodedJpeg.gather`.
 
@@ -238,8 +254,8 @@ def decode_jpeg(
             early) and the other coefficients are unspecified. None reads everything.
         block_rows: the luma block rows ``[start, stop)`` that will be gathered (every
             component's blocks covering the same image rows are kept), or a function of the
-            luma block grid ``(rows, cols)`` returning them once the header is read (e.g. a
-            loader drawing a random window). A file with restart markers that freqpipe's
+            file's :class:`FrameHeader` returning them once the header is read (e.g. a loader
+            drawing a random window). A file with restart markers that freqpipe's
             spectral decoder reads (:func:`reorder_jpeg` writes one per MCU row) then has its
             restart intervals outside those rows skipped unread: neither decoded nor checked,
             their coefficients unspecified. Other files are read whole. None: all rows.
@@ -263,8 +279,10 @@ def decode_jpeg(
     header = decoder.header
     comps = header["components"]
     n = len(comps)
-    luma_grid = (comps[0]["height_in_blocks"], comps[0]["width_in_blocks"])
-    rows = block_rows(luma_grid) if callable(block_rows) else block_rows
+    sampling = tuple((c["h"], c["v"]) for c in comps)
+    grids = tuple((c["height_in_blocks"], c["width_in_blocks"]) for c in comps)
+    frame = FrameHeader(header["width"], header["height"], sampling, grids)
+    rows = block_rows(frame) if callable(block_rows) else block_rows
     pixel_rows = None if rows is None else _pixel_rows(rows, header)
     # Outs of None copy nothing: gather() later reads libjpeg's arrays in place.
     _, quant_bytes, _ = run_decode(decoder, name, [None] * n, list(range(n)), [b""] * n, pixel_rows)
@@ -272,8 +290,8 @@ def decode_jpeg(
         width=header["width"],
         height=header["height"],
         colorspace=header["colorspace"],
-        sampling=tuple((c["h"], c["v"]) for c in comps),
-        grids=tuple((c["height_in_blocks"], c["width_in_blocks"]) for c in comps),
+        sampling=sampling,
+        grids=grids,
         quant=np.frombuffer(b"".join(quant_bytes), dtype=np.uint16).reshape(n, 64),
         source=name,
         complete=(select is None or not header["progressive"]) and pixel_rows is None,

@@ -12,7 +12,7 @@ from PIL import Image
 
 import freqpipe as fp
 from freqpipe.errors import CorruptJpegError, FreqpipeError, InvalidArgumentError
-from freqpipe.jpeg import decode_jpeg, scan_table
+from freqpipe.jpeg import FrameHeader, decode_jpeg, scan_table
 from freqpipe.transforms import Selection
 from tests.jpeg.fixtures import encoded_fixtures
 
@@ -82,16 +82,17 @@ def test_rows_read_equal_the_whole_file_inside_them(name: str, data: bytes, tmp_
             np.testing.assert_array_equal(got[wanted.start : wanted.stop], ref[c][wanted])
 
 
-def test_a_function_draws_the_rows_from_the_luma_grid() -> None:
+def test_a_function_draws_the_rows_from_the_frame_header() -> None:
     data = fp.reorder_jpeg(dict(encoded_fixtures())["pillow-420"])
     seen = []
 
-    def rows(grid: tuple[int, int]) -> tuple[int, int]:
-        seen.append(grid)
+    def rows(frame: FrameHeader) -> tuple[int, int]:
+        seen.append(frame)
         return 2, 5
 
     dec = decode_jpeg(data, select="dct24", block_rows=rows)
-    assert seen == [dec.grids[0]] and dec.block_rows == (2, 5) and not dec.complete
+    assert seen == [FrameHeader(dec.width, dec.height, dec.sampling, dec.grids)]
+    assert dec.block_rows == (2, 5) and not dec.complete
     assert decode_jpeg(data, block_rows=(0, dec.grids[0][0])).complete
 
 
