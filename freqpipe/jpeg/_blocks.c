@@ -4,9 +4,12 @@
  *   gather_windows: one block-aligned window of each whole-image record (C, h, w) into its
  *     batch row (C, n, n), zero outside the record, optionally mirrored left-right with the
  *     odd-u channels negated (the exact DCT-domain flip, conventions §1);
- *   pack_dc_ac: a batch of int16 quantised coefficients split for the transfer to the
- *     device: the DC channels as int16, the AC channels as int8, and every AC value outside
- *     -127..127 as an int16 escape (its int8 slot holds -128), in row-major order.
+ *   pack_planes: a batch of int16 quantised coefficients packed for the transfer to the
+ *     device, plane by plane (one sample's channel): lines repeated in pairs (chroma
+ *     repeated onto the luma grid) kept once, DC planes as differences from the left
+ *     neighbour (the first column from the block above), the values bit-packed at the width
+ *     of least bytes, 0 to 16 bits, each value that does not fit an int16 escape (its code
+ *     the width's most negative value). freqpipe/jpeg/blocks.py documents the format.
  *
  * The Python side (freqpipe/jpeg/blocks.py) checks dtypes and shapes and says what was wrong;
  * the checks here only guard memory, so a caller that skips it gets ValueError, not a crash.
@@ -15,7 +18,11 @@
 #include <Python.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Zero bytes after a packed stream: the device reads three bytes from each value's first. */
+#define PACK_PAD 4
 
 static int get_buffer(PyObject *obj, Py_buffer *view, int writable, const char *name) {
     int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
@@ -147,58 +154,239 @@ done:
     return result;
 }
 
-static PyObject *pack_dc_ac(PyObject *self, PyObject *args) {
+/* Bits a value needs in a plane's two's-complement width, its most negative code kept as the
+ * escape mark: 0 for 0, b for |v| <= 2^(b-1) - 1; -32768 needs 17 (always an escape). */
+static inline int needed_bits(int32_t v) {
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    return a ? 33 - __builtin_clz(a) : 0;
+}
+
+/* Whether every row r of a plane with (r + phase) odd equals the row before it (rows come in
+ * repeated pairs starting at -phase); stride 1 and step w checks columns instead. */
+static int pairs_repeat(const int16_t *p, int64_t h, int64_t w, int64_t phase, int rows) {
+    const int64_t lines = rows ? h : w, len = rows ? w : h;
+    const int64_t step = rows ? w : 1, stride = rows ? 1 : w;
+    for (int64_t r = 1; r < lines; r++) {
+        if (((r + phase) & 1) == 0) continue;
+        const int16_t *a = p + r * step, *b = p + (r - 1) * step;
+        for (int64_t k = 0; k < len; k++)
+            if (a[k * stride] != b[k * stride]) return 0;
+    }
+    return 1;
+}
+
+/* 0: lines not repeated; 1 + phase: lines repeated in pairs starting at -phase. */
+static int repeat_code(const int16_t *p, int64_t h, int64_t w, int rows) {
+    if ((rows ? h : w) < 2) return 0;
+    for (int phase = 0; phase < 2; phase++)
+        if (pairs_repeat(p, h, w, phase, rows)) return 1 + phase;
+    return 0;
+}
+
+static PyObject *pack_planes(PyObject *self, PyObject *args) {
     PyObject *objs[5];
-    Py_ssize_t count, channels, plane;
-    if (!PyArg_ParseTuple(args, "OOOOOnnn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
-                          &count, &channels, &plane))
+    Py_ssize_t count, channels, h, w;
+    if (!PyArg_ParseTuple(args, "OOOOOnnnn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &count, &channels, &h, &w))
         return NULL;
-    static const char *names[5] = {"coefficients", "dc", "dc_out", "ac_out", "escapes"};
+    static const char *names[5] = {"coefficients", "dc", "meta", "stream", "escapes"};
     Py_buffer b[5];
     int got = 0;
     PyObject *result = NULL;
+    int32_t *coded = NULL;
     for (; got < 5; got++)
         if (get_buffer(objs[got], &b[got], got >= 2, names[got]) < 0) goto done;
-    if (count < 0 || channels < 1 || plane < 0 || b[1].len != channels) {
-        PyErr_SetString(PyExc_ValueError, "need count >= 0 and one DC flag per channel");
+    const Py_ssize_t plane = h * w;
+    if (count < 0 || channels < 1 || h < 1 || w < 1 || b[1].len != channels) {
+        PyErr_SetString(PyExc_ValueError, "need count >= 0, h, w >= 1, one DC flag per channel");
         goto done;
     }
-    const uint8_t *dc = b[1].buf;
-    Py_ssize_t dcs = 0;
-    for (Py_ssize_t c = 0; c < channels; c++) dcs += dc[c] != 0;
-    const Py_ssize_t acs = channels - dcs;
-    if (b[0].len < count * channels * plane * 2 || b[2].len < count * dcs * plane * 2 ||
-        b[3].len < count * acs * plane || b[4].len < count * acs * plane * 2) {
+    /* worst case: every value 16 bits wide, or escaped; PAD readable bytes after the stream */
+    if (b[0].len < count * channels * plane * 2 || b[2].len < count * channels ||
+        b[3].len < count * channels * plane * 2 + PACK_PAD ||
+        b[4].len < count * channels * plane * 2) {
         PyErr_SetString(PyExc_ValueError, "batch buffers too small for the count given");
         goto done;
     }
-    Py_ssize_t escapes = 0;
+    coded = malloc((size_t)plane * sizeof(int32_t));
+    if (coded == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t nbytes = 0, escapes = 0;
     Py_BEGIN_ALLOW_THREADS
     const int16_t *src = b[0].buf;
-    int16_t *dc_out = b[2].buf, *esc = b[4].buf;
-    int8_t *ac_out = b[3].buf;
-    for (Py_ssize_t i = 0; i < count; i++) {
-        for (Py_ssize_t c = 0; c < channels; c++, src += plane) {
-            if (dc[c]) {
-                memcpy(dc_out, src, (size_t)plane * 2);
-                dc_out += plane;
-                continue;
-            }
-            for (Py_ssize_t k = 0; k < plane; k++) {
-                const int16_t v = src[k];
-                if (v >= -127 && v <= 127) {
-                    ac_out[k] = (int8_t)v;
-                } else {
-                    ac_out[k] = -128;
-                    esc[escapes++] = v;
+    const uint8_t *dc = b[1].buf;
+    uint8_t *meta = b[2].buf, *stream = b[3].buf;
+    int16_t *esc = b[4].buf;
+    for (Py_ssize_t i = 0; i < count * channels; i++, src += plane) {
+        const int rc = repeat_code(src, h, w, 1), cc = repeat_code(src, h, w, 0);
+        const int64_t hc = rc ? h / 2 + 1 : h, wc = cc ? w / 2 + 1 : w;
+        const int64_t pr = rc == 2, pc = cc == 2;
+        /* the coded plane: one value per repeated pair, pair j at line 2j - phase; a pair
+         * wholly past the plane repeats the last line (no jump for the differences) */
+        if (!rc && !cc) {
+            for (int64_t k = 0; k < plane; k++) coded[k] = src[k];
+        } else {
+            for (int64_t r = 0; r < hc; r++) {
+                int64_t sr = rc ? 2 * r - pr : r;
+                sr = sr < 0 ? 0 : sr >= h ? h - 1 : sr;
+                for (int64_t x = 0; x < wc; x++) {
+                    int64_t sx = cc ? 2 * x - pc : x;
+                    sx = sx < 0 ? 0 : sx >= w ? w - 1 : sx;
+                    coded[r * wc + x] = src[sr * w + sx];
                 }
             }
-            ac_out += plane;
+        }
+        const int64_t n = hc * wc;
+        if (dc[i % channels]) { /* left neighbour; the first column from the one above */
+            for (int64_t r = hc - 1; r >= 0; r--) {
+                for (int64_t x = wc - 1; x >= 1; x--)
+                    coded[r * wc + x] = (int16_t)(coded[r * wc + x] - coded[r * wc + x - 1]);
+                if (r) coded[r * wc] = (int16_t)(coded[r * wc] - coded[(r - 1) * wc]);
+            }
+        }
+        /* the width of least bytes: its packed values plus 2 per escape */
+        int64_t hist[18] = {0};
+        for (int64_t k = 0; k < n; k++) hist[needed_bits(coded[k])]++;
+        int64_t wider = n - hist[0], best_cost = -1;
+        int best = 0;
+        for (int bits = 0; bits <= 16; bits++) {
+            if (bits) wider -= hist[bits];
+            if (!bits && wider) continue; /* width 0 has no mark: only an all-zero plane */
+            const int64_t cost = (n * bits + 7) / 8 + 2 * wider;
+            if (best_cost < 0 || cost < best_cost) best_cost = cost, best = bits;
+        }
+        meta[i] = (uint8_t)(best + 17 * (3 * rc + cc));
+        /* little-endian bit stream, each plane from a byte boundary */
+        const uint32_t mask = (1u << best) - 1, mark = best ? 1u << (best - 1) : 0;
+        const int32_t limit = best ? (int32_t)mark - 1 : 0;
+        uint64_t acc = 0;
+        int filled = 0;
+        for (int64_t k = 0; best && k < n; k++) {
+            const int32_t v = coded[k];
+            uint32_t code;
+            if (v > limit || v < -limit) {
+                esc[escapes++] = (int16_t)v;
+                code = mark;
+            } else {
+                code = (uint32_t)v & mask;
+            }
+            acc |= (uint64_t)code << filled;
+            filled += best;
+            while (filled >= 8) {
+                stream[nbytes++] = (uint8_t)acc;
+                acc >>= 8;
+                filled -= 8;
+            }
+        }
+        if (filled) stream[nbytes++] = (uint8_t)acc;
+    }
+    memset(stream + nbytes, 0, PACK_PAD);
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("nn", nbytes + PACK_PAD, escapes);
+done:
+    free(coded);
+    for (int i = 0; i < got; i++) PyBuffer_Release(&b[i]);
+    return result;
+}
+
+
+/* The inverse of pack_planes, plane by plane (the host's unpack; the device has a batched
+ * torch one). Returns the escapes used; -1 with an exception set when the stream or the
+ * escapes do not match the planes. */
+static PyObject *unpack_planes(PyObject *self, PyObject *args) {
+    PyObject *objs[5];
+    Py_ssize_t count, channels, h, w;
+    if (!PyArg_ParseTuple(args, "OOOOOnnnn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &count, &channels, &h, &w))
+        return NULL;
+    static const char *names[5] = {"meta", "stream", "escapes", "dc", "out"};
+    Py_buffer b[5];
+    int got = 0;
+    PyObject *result = NULL;
+    int32_t *coded = NULL;
+    for (; got < 5; got++)
+        if (get_buffer(objs[got], &b[got], got == 4, names[got]) < 0) goto done;
+    const Py_ssize_t plane = h * w;
+    if (count < 0 || channels < 1 || h < 1 || w < 1 || b[3].len != channels ||
+        b[0].len < count * channels || b[4].len < count * channels * plane * 2) {
+        PyErr_SetString(PyExc_ValueError, "meta, DC flags or out do not fit the batch");
+        goto done;
+    }
+    coded = malloc((size_t)plane * sizeof(int32_t));
+    if (coded == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const uint8_t *meta = b[0].buf, *stream = b[1].buf, *dc = b[3].buf;
+    const int16_t *esc = b[2].buf;
+    int16_t *out = b[4].buf;
+    const Py_ssize_t stream_len = b[1].len, esc_len = b[2].len / 2;
+    Py_ssize_t at = 0, used = 0;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < count * channels && !bad; i++, out += plane) {
+        const int bits = meta[i] % 17, code = meta[i] / 17, rc = code / 3, cc = code % 3;
+        const int64_t hc = rc ? h / 2 + 1 : h, wc = cc ? w / 2 + 1 : w, n = hc * wc;
+        const int64_t nbytes = (n * bits + 7) / 8;
+        if (code > 8 || at + nbytes > stream_len) {
+            bad = 1;
+            break;
+        }
+        const uint8_t *p = stream + at;
+        at += nbytes;
+        const uint32_t mask = (1u << bits) - 1, half = bits ? 1u << (bits - 1) : 0;
+        uint64_t acc = 0;
+        int have = 0;
+        for (int64_t k = 0; k < n; k++) {
+            if (!bits) {
+                coded[k] = 0;
+                continue;
+            }
+            while (have < bits) {
+                acc |= (uint64_t)*p++ << have;
+                have += 8;
+            }
+            const uint32_t u = (uint32_t)acc & mask;
+            acc >>= bits;
+            have -= bits;
+            if (u == half) {
+                if (used >= esc_len) {
+                    bad = 1;
+                    break;
+                }
+                coded[k] = esc[used++];
+            } else {
+                coded[k] = u > half ? (int32_t)u - (int32_t)(mask + 1) : (int32_t)u;
+            }
+        }
+        if (dc[i % channels]) { /* differences -> values: down the first column, then rows */
+            for (int64_t r = 0; r < hc; r++) {
+                if (r) coded[r * wc] = (int16_t)(coded[r * wc] + coded[(r - 1) * wc]);
+                for (int64_t x = 1; x < wc; x++)
+                    coded[r * wc + x] = (int16_t)(coded[r * wc + x] + coded[r * wc + x - 1]);
+            }
+        }
+        for (int64_t r = 0; r < h; r++) {
+            const int32_t *row = coded + (rc ? (r + rc - 1) / 2 : r) * wc;
+            if (!cc) {
+                for (int64_t x = 0; x < w; x++) out[r * w + x] = (int16_t)row[x];
+            } else {
+                for (int64_t x = 0; x < w; x++) out[r * w + x] = (int16_t)row[(x + cc - 1) / 2];
+            }
         }
     }
     Py_END_ALLOW_THREADS
-    result = PyLong_FromSsize_t(escapes);
+    if (bad || used != esc_len) {
+        PyErr_Format(PyExc_ValueError,
+                     "the stream (%zd bytes) or the %zd escapes do not match the planes' meta",
+                     stream_len, esc_len);
+        goto done;
+    }
+    result = PyLong_FromSsize_t(used);
 done:
+    free(coded);
     for (int i = 0; i < got; i++) PyBuffer_Release(&b[i]);
     return result;
 }
@@ -207,9 +395,11 @@ static PyMethodDef methods[] = {
     {"gather_windows", gather_windows, METH_VARARGS,
      "gather_windows(coeffs, src_itemsize, offsets, grids, local, windows, negate, out, rows, "
      "dst_itemsize, channels, n): windows of whole-image records into batch rows"},
-    {"pack_dc_ac", pack_dc_ac, METH_VARARGS,
-     "pack_dc_ac(coefficients, dc, dc_out, ac_out, escapes, count, channels, plane) -> "
-     "escapes written"},
+    {"pack_planes", pack_planes, METH_VARARGS,
+     "pack_planes(coefficients, dc, meta, stream, escapes, scratch, count, channels, h, w) -> "
+     "(stream bytes, escapes)"},
+    {"unpack_planes", unpack_planes, METH_VARARGS,
+     "unpack_planes(meta, stream, escapes, dc, out, count, channels, h, w) -> escapes used"},
     {NULL, NULL, 0, NULL},
 };
 
