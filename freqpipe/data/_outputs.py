@@ -257,23 +257,37 @@ class _TorchCudaOps(_Ops):
         return unpack_planes_torch(meta, stream, escapes, dc, shape)
 
 
+def _read_bits(data: Any, at: Any, bits: Any) -> Any:
+    """Two's-complement values of ``bits`` (<= 16) bits at bit offsets ``at`` of a uint8 stream."""
+    import torch
+
+    stream = data.to(torch.int64)
+    if stream.numel() < 3:  # only an empty batch's streams are shorter than their padding
+        stream = torch.zeros(3, dtype=torch.int64, device=data.device)
+    byte = (at // 8).clamp_(max=stream.numel() - 3)
+    word = stream[byte] | (stream[byte + 1] << 8) | (stream[byte + 2] << 16)
+    full = torch.ones_like(bits) << bits
+    code = (word >> (at % 8)) & (full - 1)
+    return code, torch.where((code >= full >> 1) & (bits > 0), code - full, code)
+
+
 def unpack_planes_torch(
     meta: Any, stream: Any, escapes: Any, dc: Any, shape: tuple[int, int]
 ) -> Any:
     """:func:`~freqpipe.jpeg.blocks.unpack_planes` for torch tensors, batched, on their device.
 
     Every plane is decoded at once into (planes, h w) slots: a value's bits are read from the
-    three bytes at its bit offset (the plane's byte offset is a cumulative sum of the planes'
-    sizes); ``masked_scatter_`` places the escapes in the order of the marks, as the packing
-    wrote them; the DC planes' differences are summed back in int64 (cumulative sums along
-    each coded row and down the first column) and wrap to int16 as they were taken; a
-    ``gather`` repeats paired lines back onto the grid. No host synchronisation and no loop
-    over images: it runs unchanged on CPU and CUDA tensors.
+    three bytes at its bit offset (a plane's offset is a cumulative sum of the planes' sizes);
+    each mark's escape is read at the offset its rank among the marks gives; the DC planes'
+    differences are summed back in int64 (cumulative sums along each coded row and down the
+    first column) and wrap to int16 as they were taken; a ``gather`` repeats paired lines back
+    onto the grid. No host synchronisation and no loop over images: it runs unchanged on CPU
+    and CUDA tensors.
 
     Args:
-        meta: uint8 (N, C), each plane's width and repetition.
-        stream: uint8 (S,), the packed planes and their padding.
-        escapes: int16 (E,), one per mark.
+        meta: uint8 (N, C, 2), each plane's widths and repetition.
+        stream: uint8 (S,), the coded values and their padding.
+        escapes: uint8 (E,), the escaped values and their padding.
         dc: (C,) bool (NumPy), the DC channels.
         shape: ``(h, w)`` of a plane.
 
@@ -284,36 +298,32 @@ def unpack_planes_torch(
         >>> import torch
         >>> from freqpipe.jpeg.blocks import pack_planes, packed_capacity
         >>> q = np.arange(-8, 10, dtype=np.int16).reshape(1, 2, 3, 3) * 40
-        >>> room, esc_room = packed_capacity(1, 2, 3, 3)
-        >>> meta, stream = np.empty((1, 2), np.uint8), np.empty(room, np.uint8)
-        >>> esc = np.empty(esc_room, np.int16)
-        >>> nbytes, m = pack_planes(q, [True, False], meta, stream, esc)
-        >>> parts = [torch.from_numpy(a) for a in (meta, stream[:nbytes], esc[:m])]
+        >>> room = packed_capacity(1, 2, 3, 3)
+        >>> meta = np.empty((1, 2, 2), np.uint8)
+        >>> stream, esc = np.empty(room, np.uint8), np.empty(room, np.uint8)
+        >>> a, b = pack_planes(q, [True, False], meta, stream, esc)
+        >>> parts = [torch.from_numpy(x) for x in (meta, stream[:a], esc[:b])]
         >>> bool((unpack_planes_torch(*parts, [True, False], (3, 3)).numpy() == q).all())
         True
     """
     import torch
 
     h, w = shape
-    n, c = meta.shape
+    n, c = meta.shape[:2]
     dev = meta.device
-    lay = plane_layout(meta.reshape(-1).to(torch.int64), h, w)
+    lay = plane_layout(meta.reshape(n * c, 2).to(torch.int64), h, w)
     bits, cols = lay["bits"][:, None], lay["cols"][:, None]
-    start = torch.cumsum(lay["nbytes"], 0) - lay["nbytes"]
+    size = lay["rows"] * lay["cols"]
     slot = torch.arange(h * w, device=dev, dtype=torch.int64)[None, :]
-    at = slot * bits
-    byte = (start[:, None] + at // 8).clamp_(max=max(stream.numel() - 3, 0))
-    data = stream.to(torch.int64)
-    if data.numel() < 3:  # only an empty batch packs no padding
-        data = torch.zeros(3, dtype=torch.int64, device=dev)
-    word = data[byte] | (data[byte + 1] << 8) | (data[byte + 2] << 16)
-    full = torch.ones_like(bits) << bits
-    half = full >> 1
-    code = (word >> (at % 8)) & (full - 1)
-    values = torch.where((code >= half) & (half > 0), code - full, code)
-    valid = slot < (lay["rows"] * lay["cols"])[:, None]
-    marks = valid & (half > 0) & (values == -half)
-    values.masked_scatter_(marks, escapes.to(torch.int64))
+    start = torch.cumsum(size * lay["bits"], 0) - size * lay["bits"]
+    code, values = _read_bits(stream, start[:, None] + slot * bits, bits)
+    marks = (slot < size[:, None]) & (bits > 0) & (code == (torch.ones_like(bits) << bits) >> 1)
+    wide = lay["escape_bits"][:, None]
+    rank = torch.cumsum(marks, 1) - 1
+    per_plane = rank[:, -1:] + 1
+    escape_start = torch.cumsum(per_plane * wide, 0) - per_plane * wide
+    _, escaped = _read_bits(escapes, escape_start + rank.clamp(min=0) * wide, wide)
+    values = torch.where(marks, escaped, values)
     flags = np.asarray(dc, bool)
     if flags.any():  # differences -> values, coded row by coded row
         dc_planes = torch.as_tensor(np.flatnonzero(np.tile(flags, n)), device=dev)

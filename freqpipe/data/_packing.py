@@ -5,9 +5,10 @@ chroma) is packed after the fill by :func:`~freqpipe.jpeg.blocks.pack_planes` (n
 worker), one plane (a sample's channel) at a time: lines repeated in pairs sent once (the
 chroma of a 4:2:0 or 4:2:2 file repeated onto the luma grid, at either parity of the window),
 DC planes as differences from their neighbours, and the values bit-packed at the plane's own
-width with int16 escapes for the few that do not fit. It crosses as three fields:
-``<field>_meta`` (N, C) uint8, each plane's width and repetition; ``<field>_stream``, the
-packed bits, and ``<field>_escapes`` (variable length: packed parts of the slot). The output
+width, the few values that do not fit escaped into a second stream at the plane's widest
+width. It crosses as three fields: ``<field>_meta`` (N, C, 2) uint8, each plane's widths and
+repetition; ``<field>_stream``, the coded values, and ``<field>_escapes``, the escaped ones
+(bit streams of variable length: packed parts of the slot). The output
 stage puts the int16 field back together before it computes
 (:func:`~freqpipe.data._outputs.unpack_planes_torch`), so every output equals the int16
 transfer's bit for bit.
@@ -74,10 +75,10 @@ class TransferPacking:
         for name in self.flags:
             (c, h, w), _ = fields[name]
             meta_name, stream_name, esc_name = sent_names(name)
-            room, escapes = packed_capacity(1, c, h, w)  # per sample: the slot has N times
-            self.fields[meta_name] = ((c,), "uint8")
+            room = packed_capacity(1, c, h, w)  # per sample: the slot has N times
+            self.fields[meta_name] = ((c, 2), "uint8")
             self.fields[stream_name] = ((room,), "uint8")
-            self.fields[esc_name] = ((escapes,), "int16")
+            self.fields[esc_name] = ((room,), "uint8")
             planes.append((name, h, w))
         self.planes = tuple(planes)
 
@@ -87,8 +88,11 @@ class TransferPacking:
         for name, dc in self.flags.items():
             meta_name, stream_name, esc_name = sent_names(name)
             stream, escapes = a[stream_name].reshape(-1), a[esc_name].reshape(-1)
-            nbytes, m = pack_planes(a[name][:n], dc, a[meta_name], stream, escapes)
-            for part, array, size in ((stream_name, stream, nbytes), (esc_name, escapes, m)):
+            nbytes, escape_bytes = pack_planes(a[name][:n], dc, a[meta_name], stream, escapes)
+            for part, array, size in (
+                (stream_name, stream, nbytes),
+                (esc_name, escapes, escape_bytes),
+            ):
                 pinned = batch.tensors.get(part)
                 batch.packed[part] = (
                     array[:size],

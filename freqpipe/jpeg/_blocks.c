@@ -8,8 +8,9 @@
  *     device, plane by plane (one sample's channel): lines repeated in pairs (chroma
  *     repeated onto the luma grid) kept once, DC planes as differences from the left
  *     neighbour (the first column from the block above), the values bit-packed at the width
- *     of least bytes, 0 to 16 bits, each value that does not fit an int16 escape (its code
- *     the width's most negative value). freqpipe/jpeg/blocks.py documents the format.
+ *     of fewest bits, 0 to 16, each value that does not fit escaped (its code the width's
+ *     most negative value) into a second bit stream at the plane's widest width;
+ *   unpack_planes: the inverse, on the host. freqpipe/jpeg/blocks.py documents the format.
  *
  * The Python side (freqpipe/jpeg/blocks.py) checks dtypes and shapes and says what was wrong;
  * the checks here only guard memory, so a caller that skips it gets ValueError, not a crash.
@@ -183,6 +184,69 @@ static int repeat_code(const int16_t *p, int64_t h, int64_t w, int rows) {
     return 0;
 }
 
+/* Bits of v in two's complement (no mark): 0 for 0. */
+static inline int signed_bits(int32_t v) {
+    const uint32_t a = (uint32_t)(v < 0 ? ~v : v);
+    return v == 0 ? 0 : a ? 33 - __builtin_clz(a) : 1;
+}
+
+/* A little-endian bit stream, written from its first byte on. */
+typedef struct {
+    uint8_t *out;
+    int64_t bytes;
+    uint64_t acc;
+    int filled;
+} BitWriter;
+
+static inline void put_bits(BitWriter *bw, uint32_t code, int bits) {
+    bw->acc |= (uint64_t)code << bw->filled;
+    bw->filled += bits;
+    if (bw->filled >= 32) { /* four bytes at a time, least significant first */
+        const uint32_t low = (uint32_t)bw->acc;
+        bw->out[bw->bytes] = (uint8_t)low;
+        bw->out[bw->bytes + 1] = (uint8_t)(low >> 8);
+        bw->out[bw->bytes + 2] = (uint8_t)(low >> 16);
+        bw->out[bw->bytes + 3] = (uint8_t)(low >> 24);
+        bw->bytes += 4;
+        bw->acc >>= 32;
+        bw->filled -= 32;
+    }
+}
+
+/* Flushes the last bits and adds PACK_PAD zero bytes; returns the bytes written. */
+static int64_t finish_bits(BitWriter *bw) {
+    for (; bw->filled > 0; bw->filled -= 8, bw->acc >>= 8) bw->out[bw->bytes++] = (uint8_t)bw->acc;
+    memset(bw->out + bw->bytes, 0, PACK_PAD);
+    return bw->bytes + PACK_PAD;
+}
+
+typedef struct {
+    const uint8_t *in;
+    int64_t bytes, at;
+    uint64_t acc;
+    int have;
+} BitReader;
+
+/* The next ``bits`` (<= 16) bits; 0 past the end with *bad set. */
+static inline uint32_t get_bits(BitReader *br, int bits, int *bad) {
+    while (br->have < bits) {
+        if (br->at >= br->bytes) {
+            *bad = 1;
+            return 0;
+        }
+        br->acc |= (uint64_t)br->in[br->at++] << br->have;
+        br->have += 8;
+    }
+    const uint32_t code = (uint32_t)br->acc & ((1u << bits) - 1);
+    br->acc >>= bits;
+    br->have -= bits;
+    return code;
+}
+
+static inline int32_t sign_extend(uint32_t code, int bits) {
+    return bits && code >> (bits - 1) ? (int32_t)code - (int32_t)(1u << bits) : (int32_t)code;
+}
+
 static PyObject *pack_planes(PyObject *self, PyObject *args) {
     PyObject *objs[5];
     Py_ssize_t count, channels, h, w;
@@ -201,10 +265,10 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "need count >= 0, h, w >= 1, one DC flag per channel");
         goto done;
     }
-    /* worst case: every value 16 bits wide, or escaped; PAD readable bytes after the stream */
-    if (b[0].len < count * channels * plane * 2 || b[2].len < count * channels ||
-        b[3].len < count * channels * plane * 2 + PACK_PAD ||
-        b[4].len < count * channels * plane * 2) {
+    /* worst case: every value 16 bits wide in either stream, then PACK_PAD zero bytes */
+    const Py_ssize_t room = count * channels * plane * 2 + PACK_PAD;
+    if (b[0].len < count * channels * plane * 2 || b[2].len < count * channels * 2 ||
+        b[3].len < room || b[4].len < room) {
         PyErr_SetString(PyExc_ValueError, "batch buffers too small for the count given");
         goto done;
     }
@@ -213,12 +277,12 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t nbytes = 0, escapes = 0;
+    int64_t nbytes = 0, escape_bytes = 0;
     Py_BEGIN_ALLOW_THREADS
     const int16_t *src = b[0].buf;
     const uint8_t *dc = b[1].buf;
-    uint8_t *meta = b[2].buf, *stream = b[3].buf;
-    int16_t *esc = b[4].buf;
+    uint8_t *meta = b[2].buf;
+    BitWriter values = {b[3].buf, 0, 0, 0}, escapes = {b[4].buf, 0, 0, 0};
     for (Py_ssize_t i = 0; i < count * channels; i++, src += plane) {
         const int rc = repeat_code(src, h, w, 1), cc = repeat_code(src, h, w, 0);
         const int64_t hc = rc ? h / 2 + 1 : h, wc = cc ? w / 2 + 1 : w;
@@ -246,55 +310,51 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
                 if (r) coded[r * wc] = (int16_t)(coded[r * wc] - coded[(r - 1) * wc]);
             }
         }
-        /* the width of least bytes: its packed values plus 2 per escape */
+        /* the width of fewest bits: the values at it plus the escapes at the widest's width */
         int64_t hist[18] = {0};
-        for (int64_t k = 0; k < n; k++) hist[needed_bits(coded[k])]++;
+        int32_t lo = 0, hi = 0;
+        for (int64_t k = 0; k < n; k++) {
+            const int32_t v = coded[k];
+            hist[needed_bits(v)]++;
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        const int wide = signed_bits(lo) > signed_bits(hi) ? signed_bits(lo) : signed_bits(hi);
         int64_t wider = n - hist[0], best_cost = -1;
         int best = 0;
         for (int bits = 0; bits <= 16; bits++) {
             if (bits) wider -= hist[bits];
             if (!bits && wider) continue; /* width 0 has no mark: only an all-zero plane */
-            const int64_t cost = (n * bits + 7) / 8 + 2 * wider;
+            const int64_t cost = n * bits + wider * wide;
             if (best_cost < 0 || cost < best_cost) best_cost = cost, best = bits;
         }
-        meta[i] = (uint8_t)(best + 17 * (3 * rc + cc));
-        /* little-endian bit stream, each plane from a byte boundary */
+        meta[2 * i] = (uint8_t)(best + 17 * (3 * rc + cc));
+        meta[2 * i + 1] = (uint8_t)wide;
         const uint32_t mask = (1u << best) - 1, mark = best ? 1u << (best - 1) : 0;
+        const uint32_t wide_mask = (uint32_t)((1u << wide) - 1);
         const int32_t limit = best ? (int32_t)mark - 1 : 0;
-        uint64_t acc = 0;
-        int filled = 0;
         for (int64_t k = 0; best && k < n; k++) {
             const int32_t v = coded[k];
-            uint32_t code;
             if (v > limit || v < -limit) {
-                esc[escapes++] = (int16_t)v;
-                code = mark;
+                put_bits(&escapes, (uint32_t)v & wide_mask, wide);
+                put_bits(&values, mark, best);
             } else {
-                code = (uint32_t)v & mask;
-            }
-            acc |= (uint64_t)code << filled;
-            filled += best;
-            while (filled >= 8) {
-                stream[nbytes++] = (uint8_t)acc;
-                acc >>= 8;
-                filled -= 8;
+                put_bits(&values, (uint32_t)v & mask, best);
             }
         }
-        if (filled) stream[nbytes++] = (uint8_t)acc;
     }
-    memset(stream + nbytes, 0, PACK_PAD);
+    nbytes = finish_bits(&values);
+    escape_bytes = finish_bits(&escapes);
     Py_END_ALLOW_THREADS
-    result = Py_BuildValue("nn", nbytes + PACK_PAD, escapes);
+    result = Py_BuildValue("LL", (long long)nbytes, (long long)escape_bytes);
 done:
     free(coded);
     for (int i = 0; i < got; i++) PyBuffer_Release(&b[i]);
     return result;
 }
 
-
 /* The inverse of pack_planes, plane by plane (the host's unpack; the device has a batched
- * torch one). Returns the escapes used; -1 with an exception set when the stream or the
- * escapes do not match the planes. */
+ * torch one); ValueError when the streams do not match the planes' meta. */
 static PyObject *unpack_planes(PyObject *self, PyObject *args) {
     PyObject *objs[5];
     Py_ssize_t count, channels, h, w;
@@ -310,7 +370,7 @@ static PyObject *unpack_planes(PyObject *self, PyObject *args) {
         if (get_buffer(objs[got], &b[got], got == 4, names[got]) < 0) goto done;
     const Py_ssize_t plane = h * w;
     if (count < 0 || channels < 1 || h < 1 || w < 1 || b[3].len != channels ||
-        b[0].len < count * channels || b[4].len < count * channels * plane * 2) {
+        b[0].len < count * channels * 2 || b[4].len < count * channels * plane * 2) {
         PyErr_SetString(PyExc_ValueError, "meta, DC flags or out do not fit the batch");
         goto done;
     }
@@ -319,47 +379,28 @@ static PyObject *unpack_planes(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    const uint8_t *meta = b[0].buf, *stream = b[1].buf, *dc = b[3].buf;
-    const int16_t *esc = b[2].buf;
-    int16_t *out = b[4].buf;
-    const Py_ssize_t stream_len = b[1].len, esc_len = b[2].len / 2;
-    Py_ssize_t at = 0, used = 0;
     int bad = 0;
     Py_BEGIN_ALLOW_THREADS
+    const uint8_t *meta = b[0].buf, *dc = b[3].buf;
+    int16_t *out = b[4].buf;
+    BitReader values = {b[1].buf, b[1].len, 0, 0, 0}, escapes = {b[2].buf, b[2].len, 0, 0, 0};
     for (Py_ssize_t i = 0; i < count * channels && !bad; i++, out += plane) {
-        const int bits = meta[i] % 17, code = meta[i] / 17, rc = code / 3, cc = code % 3;
-        const int64_t hc = rc ? h / 2 + 1 : h, wc = cc ? w / 2 + 1 : w, n = hc * wc;
-        const int64_t nbytes = (n * bits + 7) / 8;
-        if (code > 8 || at + nbytes > stream_len) {
+        const int bits = meta[2 * i] % 17, code = meta[2 * i] / 17, wide = meta[2 * i + 1];
+        const int rc = code / 3, cc = code % 3;
+        if (code > 8 || wide > 16) {
             bad = 1;
             break;
         }
-        const uint8_t *p = stream + at;
-        at += nbytes;
-        const uint32_t mask = (1u << bits) - 1, half = bits ? 1u << (bits - 1) : 0;
-        uint64_t acc = 0;
-        int have = 0;
+        const int64_t hc = rc ? h / 2 + 1 : h, wc = cc ? w / 2 + 1 : w, n = hc * wc;
+        const uint32_t mark = bits ? 1u << (bits - 1) : 0;
         for (int64_t k = 0; k < n; k++) {
             if (!bits) {
                 coded[k] = 0;
                 continue;
             }
-            while (have < bits) {
-                acc |= (uint64_t)*p++ << have;
-                have += 8;
-            }
-            const uint32_t u = (uint32_t)acc & mask;
-            acc >>= bits;
-            have -= bits;
-            if (u == half) {
-                if (used >= esc_len) {
-                    bad = 1;
-                    break;
-                }
-                coded[k] = esc[used++];
-            } else {
-                coded[k] = u > half ? (int32_t)u - (int32_t)(mask + 1) : (int32_t)u;
-            }
+            const uint32_t u = get_bits(&values, bits, &bad);
+            coded[k] = u == mark ? sign_extend(get_bits(&escapes, wide, &bad), wide)
+                                 : sign_extend(u, bits);
         }
         if (dc[i % channels]) { /* differences -> values: down the first column, then rows */
             for (int64_t r = 0; r < hc; r++) {
@@ -378,13 +419,15 @@ static PyObject *unpack_planes(PyObject *self, PyObject *args) {
         }
     }
     Py_END_ALLOW_THREADS
-    if (bad || used != esc_len) {
+    if (bad) {
         PyErr_Format(PyExc_ValueError,
-                     "the stream (%zd bytes) or the %zd escapes do not match the planes' meta",
-                     stream_len, esc_len);
+                     "the stream (%zd bytes) or the escapes (%zd bytes) do not match the "
+                     "planes' meta",
+                     b[1].len, b[2].len);
         goto done;
     }
-    result = PyLong_FromSsize_t(used);
+    result = Py_None;
+    Py_INCREF(result);
 done:
     free(coded);
     for (int i = 0; i < got; i++) PyBuffer_Release(&b[i]);
@@ -397,9 +440,9 @@ static PyMethodDef methods[] = {
      "dst_itemsize, channels, n): windows of whole-image records into batch rows"},
     {"pack_planes", pack_planes, METH_VARARGS,
      "pack_planes(coefficients, dc, meta, stream, escapes, scratch, count, channels, h, w) -> "
-     "(stream bytes, escapes)"},
+     "(stream bytes, escape bytes)"},
     {"unpack_planes", unpack_planes, METH_VARARGS,
-     "unpack_planes(meta, stream, escapes, dc, out, count, channels, h, w) -> escapes used"},
+     "unpack_planes(meta, stream, escapes, dc, out, count, channels, h, w)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -11,7 +11,8 @@ threads run them side by side:
   crosses to the device (``FreqLoader(transfer_dtype="int8")``), plane by plane: chroma
   repeated onto the luma grid sent once per repeated pair, DC planes as differences from
   their neighbours, the values bit-packed at each plane's own width (0..16 bits, 8 or fewer
-  for nearly every plane of photos) and the values that do not fit as int16 escapes.
+  for nearly every plane of photos) and the values that do not fit escaped into a second
+  stream at the plane's widest width.
   :func:`unpack_planes` is the host's inverse, plane by plane; the loader's device stage has a
   batched torch one (:func:`freqpipe.data._outputs.unpack_planes_torch`); both give the int16
   batch back exactly.
@@ -122,15 +123,14 @@ def gather_windows(
         out[row] = target[row]
 
 
-def packed_capacity(n: int, channels: int, h: int, w: int) -> tuple[int, int]:
-    """Room :func:`pack_planes` may need: ``(stream bytes, escapes)`` for N (C, h, w) values.
+def packed_capacity(n: int, channels: int, h: int, w: int) -> int:
+    """Bytes each of :func:`pack_planes`' two streams may need for N (C, h, w) values.
 
     Example:
         >>> packed_capacity(2, 3, 4, 4)
-        (196, 96)
+        196
     """
-    values = n * channels * h * w
-    return 2 * values + PAD, values
+    return 2 * n * channels * h * w + PAD
 
 
 def pack_planes(
@@ -147,36 +147,38 @@ def pack_planes(
       columns) instead of ``h`` (a pair wholly past the plane repeats its last line);
     - **DC planes** (``dc``) are coded as differences, wrapping in int16, from the left
       neighbour, the first column from the block above, the first block as it is;
-    - the coded values are bit-packed at one width ``b`` of 0..16 bits, two's complement,
-      little-endian from a byte boundary: the width of least bytes counting 2 per escape.
-      A value outside ``-(2^(b-1) - 1) .. 2^(b-1) - 1`` is coded ``-2^(b-1)`` (the mark) and sent
-      as an int16 escape, in coding order; width 0 only for a plane that codes all zeros;
-    - ``meta[i, c] = b + 17 * (3 * rows + cols)``, ``rows``/``cols``: 0 not repeated, 1 + the
-      phase of the pairs.
+    - the coded values go into ``stream`` at one width ``b`` of 0..16 bits, two's complement;
+      a value outside ``-(2^(b-1) - 1) .. 2^(b-1) - 1`` is coded ``-2^(b-1)`` (the mark) and
+      goes into ``escapes`` at the plane's escape width ``e``: the two's-complement width of
+      its widest value. ``b`` is the width of fewest bits (``b`` per value plus ``e`` per
+      escape); 0 only for a plane that codes all zeros;
+    - both streams are little-endian bit streams, the planes back to back (no byte
+      alignment), each followed by :data:`PAD` zero bytes;
+    - ``meta[i, c] = (b + 17 * (3 * rows + cols), e)``, ``rows``/``cols``: 0 not repeated,
+      1 + the phase of the pairs.
 
     Args:
         coefficients: int16 (N, C, h, w), C-contiguous.
         dc: (C,) bool, the DC channels (frequency 0 of a component).
-        meta: uint8 (>= N, C), C-contiguous: each plane's width and repetition.
-        stream: uint8 with :func:`packed_capacity`'s room: the planes' packed bits, then
-            :data:`PAD` zero bytes.
-        escapes: int16 with :func:`packed_capacity`'s room.
+        meta: uint8 (>= N, C, 2), C-contiguous: each plane's widths and repetition.
+        stream: uint8 with :func:`packed_capacity`'s room: the coded values.
+        escapes: uint8 with :func:`packed_capacity`'s room: the escaped values.
 
     Returns:
-        ``(stream bytes, escapes)`` written (the stream's count includes the padding).
+        ``(stream bytes, escape bytes)`` written, padding included.
 
     Raises:
         ShapeError: the outputs do not fit the batch.
 
     Example:
         >>> q = np.array([[[[300, 300], [300, 300]], [[-5, 0], [1, 2]]]], np.int16)
-        >>> cap = packed_capacity(1, 2, 2, 2)
-        >>> meta, stream = np.empty((1, 2), np.uint8), np.empty(cap[0], np.uint8)
-        >>> esc = np.empty(cap[1], np.int16)
-        >>> nbytes, m = pack_planes(q, [True, False], meta, stream, esc)
-        >>> meta.tolist(), nbytes, esc[:m].tolist()
-        ([[69, 140]], 7, [300])
-        >>> back = unpack_planes(meta, stream[:nbytes], esc[:m], [True, False], (2, 2))
+        >>> room = packed_capacity(1, 2, 2, 2)
+        >>> meta = np.empty((1, 2, 2), np.uint8)
+        >>> stream, esc = np.empty(room, np.uint8), np.empty(room, np.uint8)
+        >>> sizes = pack_planes(q, [True, False], meta, stream, esc)
+        >>> meta.tolist(), sizes
+        ([[[69, 10], [137, 4]]], (5, 7))
+        >>> back = unpack_planes(meta, stream[: sizes[0]], esc[: sizes[1]], [True, False], (2, 2))
         >>> bool((back == q).all())
         True
     """
@@ -188,50 +190,44 @@ def pack_planes(
             shape=coefficients.shape,
         )
     n, c, h, w = coefficients.shape
-    room, esc_room = packed_capacity(n, c, h, w)
-    want: dict[str, tuple[np.ndarray, Any, int | None]] = {
-        "meta": (meta, np.uint8, None),
-        "stream": (stream, np.uint8, room),
-    }
-    want["escapes"] = (escapes, np.int16, esc_room)
-    for name, (a, dtype, size) in want.items():
-        fits = (
-            a.ndim == 2 and a.shape[0] >= n and a.shape[1] == c if size is None else a.size >= size
-        )
-        if a.dtype != dtype or not a.flags.c_contiguous or not fits:
+    room = packed_capacity(n, c, h, w)
+    for name, a in (("meta", meta), ("stream", stream), ("escapes", escapes)):
+        if name == "meta":
+            fits = a.ndim == 3 and a.shape[0] >= n and a.shape[1:] == (c, 2)
+        else:
+            fits = a.size >= room
+        if a.dtype != np.uint8 or not a.flags.c_contiguous or not fits:
             raise ShapeError(f"{name} does not fit {n} samples: {a.dtype} {a.shape}", shape=a.shape)
     if flags.size != c:
         raise ShapeError(f"{flags.size} DC flags for {c} channels", shape=flags.shape)
-    nbytes, m = _blocks().pack_planes(
+    nbytes, escape_bytes = _blocks().pack_planes(
         np.ascontiguousarray(coefficients), flags, meta, stream, escapes, n, c, h, w
     )
-    return int(nbytes), int(m)
+    return int(nbytes), int(escape_bytes)
 
 
 def plane_layout(meta: Any, h: int, w: int) -> dict[str, Any]:
-    """What each plane's ``meta`` byte says (NumPy or torch integer arrays alike).
+    """What each plane's ``meta`` says (NumPy or torch integer arrays, (..., 2), alike).
 
     Returns:
-        ``bits``, ``row_code``, ``col_code`` (0, or 1 + phase), ``rows``, ``cols`` (the coded
-        plane's shape) and ``nbytes`` (its packed bytes), each of ``meta``'s shape.
+        ``bits`` (the values' width), ``escape_bits``, ``row_code``, ``col_code`` (0, or
+        1 + phase), ``rows``, ``cols`` (the coded plane's shape), each of ``meta[..., 0]``'s
+        shape.
 
     Example:
-        >>> {k: int(v) for k, v in plane_layout(np.array(69), 28, 28).items()}
-        {'bits': 1, 'row_code': 1, 'col_code': 1, 'rows': 15, 'cols': 15, 'nbytes': 29}
+        >>> {k: int(v) for k, v in plane_layout(np.array([69, 10]), 28, 28).items()}
+        {'bits': 1, 'escape_bits': 10, 'row_code': 1, 'col_code': 1, 'rows': 15, 'cols': 15}
     """
-    bits = meta % 17
-    code = meta // 17
+    first = meta[..., 0]
+    code = first // 17
     row_code, col_code = code // 3, code % 3
-    rows = h + (row_code > 0) * (h // 2 + 1 - h)
-    cols = w + (col_code > 0) * (w // 2 + 1 - w)
-    nbytes = (rows * cols * bits + 7) // 8
     return {
-        "bits": bits,
+        "bits": first % 17,
+        "escape_bits": meta[..., 1],
         "row_code": row_code,
         "col_code": col_code,
-        "rows": rows,
-        "cols": cols,
-        "nbytes": nbytes,
+        "rows": h + (row_code > 0) * (h // 2 + 1 - h),
+        "cols": w + (col_code > 0) * (w // 2 + 1 - w),
     }
 
 
@@ -244,9 +240,9 @@ def unpack_planes(
     :func:`freqpipe.data._outputs.unpack_planes_torch`, and the two agree (tests).
 
     Args:
-        meta: uint8 (N, C).
-        stream: uint8 (S,): the packed planes (and the padding).
-        escapes: int16 (E,).
+        meta: uint8 (N, C, 2).
+        stream: uint8 (S,): the coded values (and the padding).
+        escapes: uint8 (E,): the escaped values (and the padding).
         dc: (C,) bool, the DC channels.
         shape: ``(h, w)`` of a plane.
 
@@ -254,20 +250,20 @@ def unpack_planes(
         int16 (N, C, h, w).
 
     Raises:
-        ShapeError: the stream or the escapes do not match the planes' meta.
+        ShapeError: the streams do not match the planes' meta.
     """
-    m = _array("meta", meta, "uint8", 2)
+    m = _array("meta", meta, "uint8", 3)
     flags = _array("dc", dc, "uint8", 1)
     h, w = (int(v) for v in shape)
-    n, c = m.shape
-    if flags.size != c or h < 1 or w < 1:
-        raise ShapeError(f"{flags.size} DC flags for {c} channels of {h} x {w}", shape=m.shape)
+    n, c = m.shape[:2]
+    if flags.size != c or m.shape[2] != 2 or h < 1 or w < 1:
+        raise ShapeError(f"{flags.size} DC flags for {m.shape} meta of {h} x {w}", shape=m.shape)
     out = np.empty((n, c, h, w), np.int16)
     try:
         _blocks().unpack_planes(
             m,
             _array("stream", stream, "uint8"),
-            _array("escapes", escapes, "int16"),
+            _array("escapes", escapes, "uint8"),
             flags,
             out,
             n,

@@ -115,11 +115,11 @@ def test_gather_refuses_bad_input() -> None:
 
 def _pack(q: np.ndarray, dc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, c, h, w = q.shape
-    room, esc_room = packed_capacity(n, c, h, w)
-    meta = np.empty((n + 1, c), np.uint8)
-    stream, esc = np.empty(room, np.uint8), np.empty(esc_room, np.int16)
-    nbytes, m = pack_planes(q, dc, meta, stream, esc)
-    return meta[:n], stream[:nbytes], esc[:m]
+    room = packed_capacity(n, c, h, w)
+    meta = np.empty((n + 1, c, 2), np.uint8)
+    stream, esc = np.empty(room, np.uint8), np.empty(room, np.uint8)
+    nbytes, escape_bytes = pack_planes(q, dc, meta, stream, esc)
+    return meta[:n], stream[:nbytes], esc[:escape_bytes]
 
 
 def _both(parts: tuple[np.ndarray, ...], dc: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -150,6 +150,7 @@ def test_pack_round_trips_exactly(scale: int, shape: tuple[int, int]) -> None:
     rng = np.random.default_rng(scale)
     q = np.clip(rng.normal(0, scale, (5, 9, *shape)), -32768, 32767).astype(np.int16)
     q[0, 1].flat[:4] = [-32768, 32767, -128, 127][: q[0, 1].size]  # int16's and int8's edges
+    q[2, 5].flat[0] = -32768  # an escape of the widest width
     for i, (rows, cols) in enumerate(((0, 0), (1, 1), (0, 1), (1, -1), (-1, 0))):
         q[1 + i % 4, 2 + i] = _repeated(q[1 + i % 4, 2 + i], rows, cols)  # repeated chroma
     dc = np.zeros(9, bool)
@@ -188,27 +189,27 @@ def test_pack_without_dc_or_all_dc_and_empty() -> None:
     zeros = np.zeros((1, 3, 4, 4), np.int16)  # grayscale chroma: width 0, no bytes
     meta, stream, esc = _pack(zeros, dc)
     assert (plane_layout(meta.astype(np.int64), 4, 4)["bits"] == 0).all()
-    assert stream.size == PAD and esc.size == 0
+    assert stream.size == esc.size == PAD
 
 
 def test_pack_refuses_outputs_that_do_not_fit() -> None:
     q = np.zeros((2, 3, 2, 2), np.int16)
     dc = np.array([True, False, False])
-    room, esc_room = packed_capacity(2, 3, 2, 2)
-    ok = (np.empty((2, 3), np.uint8), np.empty(room, np.uint8), np.empty(esc_room, np.int16))
+    room = packed_capacity(2, 3, 2, 2)
+    ok = (np.empty((2, 3, 2), np.uint8), np.empty(room, np.uint8), np.empty(room, np.uint8))
     with pytest.raises(ShapeError, match="meta"):
-        pack_planes(q, dc, np.empty((1, 3), np.uint8), *ok[1:])
+        pack_planes(q, dc, np.empty((1, 3, 2), np.uint8), *ok[1:])
     with pytest.raises(ShapeError, match="stream"):
         pack_planes(q, dc, ok[0], np.empty(room - 1, np.uint8), ok[2])
     with pytest.raises(ShapeError, match="escapes"):
-        pack_planes(q, dc, *ok[:2], np.empty(esc_room - 1, np.int16))
+        pack_planes(q, dc, *ok[:2], np.empty(room, np.int16))
     with pytest.raises(ShapeError, match="int16"):
         pack_planes(q.astype(np.int8), dc, *ok)
     sparse = np.zeros((2, 3, 2, 2), np.int16)
-    sparse[:, :, 0, 1] = 5000  # one wide value a plane: an escape each
+    sparse[:, :, 0, 1] = 5000  # one wide value a plane: an escape each, 14 bits wide
     meta, stream, esc = _pack(sparse, np.zeros(3, bool))
-    assert esc.size == 6
+    assert (meta[..., 1] == 14).all() and esc.size == (6 * 14 + 7) // 8 + PAD
     with pytest.raises(ShapeError, match="escapes"):
-        unpack_planes(meta, stream, np.empty(0, np.int16), dc, (2, 2))
+        unpack_planes(meta, stream, esc[:2], dc, (2, 2))
     with pytest.raises(ShapeError, match="stream"):
-        unpack_planes(np.full((2, 3), 16, np.uint8), stream[:3], esc, dc, (2, 2))
+        unpack_planes(np.full((2, 3, 2), 16, np.uint8), stream[:3], esc, dc, (2, 2))
