@@ -13,10 +13,11 @@ stage puts the int16 field back together before it computes
 (:func:`~freqpipe.data._outputs.unpack_planes_torch`), so every output equals the int16
 transfer's bit for bit.
 
-Why not fixed widths: on the 400 ImageNet photos of the README's bench (dct24, whole images at
-max side 256, 224 crops) about 1 % of AC values exceed int8, a fifth of luma DC differences
-do, and three in four files are 4:4:4, whose chroma is not repeated: int8 with int16 DC sent
-21,614 bytes per image, while most planes need 3 to 7 bits.
+Why per plane, not fixed widths: on the 400 ImageNet photos of the README's bench (dct24,
+whole images at max side 256, 224 crops) about 1 % of AC values exceed int8, a fifth of luma
+DC differences do, and three in four files are 4:4:4, whose chroma is not repeated; most
+planes need 3 to 7 bits. DC int16 with AC int8 and int16 escapes sent 21,614 bytes per image;
+this packing sends 13,246 (int16: 37,688): 9,251 of coded values, 3,897 of escapes.
 """
 
 from __future__ import annotations

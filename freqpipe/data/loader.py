@@ -189,9 +189,9 @@ class FreqLoader:
             cross to the device packed plane by plane (each sample's channel): chroma
             repeated onto the luma grid sent once per repeated pair, DC as differences from
             the neighbouring block, the values bit-packed at the plane's own width (8 bits or
-            fewer for nearly every plane of photos) and the few that do not fit as int16
-            escapes; the device puts them back together, so the batches are the int16
-            transfer's bit for bit (about 0.4x its bytes for dct24 photos;
+            fewer for nearly every plane of photos) and the few that do not fit escaped at the
+            plane's widest width; the device puts them back together, so the batches are the
+            int16 transfer's bit for bit (about 0.35x its bytes for dct24 photos;
             :meth:`h2d_bytes_sent` counts them). Also for an int16 store; an int8 store's
             records cross as they are.
         transfer_frequencies: with ``transform=``, which input frequencies of each crop's
