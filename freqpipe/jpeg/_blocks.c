@@ -22,8 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Zero bytes after a packed stream: the device reads three bytes from each value's first. */
-#define PACK_PAD 4
+/* Zero bytes after a packed stream: the device reads three bytes from each value's first, the
+ * host eight. */
+#define PACK_PAD 8
 
 static int get_buffer(PyObject *obj, Py_buffer *view, int writable, const char *name) {
     int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
@@ -201,12 +202,9 @@ typedef struct {
 static inline void put_bits(BitWriter *bw, uint32_t code, int bits) {
     bw->acc |= (uint64_t)code << bw->filled;
     bw->filled += bits;
-    if (bw->filled >= 32) { /* four bytes at a time, least significant first */
+    if (bw->filled >= 32) { /* four bytes at a time (little-endian hosts: the stream's order) */
         const uint32_t low = (uint32_t)bw->acc;
-        bw->out[bw->bytes] = (uint8_t)low;
-        bw->out[bw->bytes + 1] = (uint8_t)(low >> 8);
-        bw->out[bw->bytes + 2] = (uint8_t)(low >> 16);
-        bw->out[bw->bytes + 3] = (uint8_t)(low >> 24);
+        memcpy(bw->out + bw->bytes, &low, 4);
         bw->bytes += 4;
         bw->acc >>= 32;
         bw->filled -= 32;
@@ -214,33 +212,23 @@ static inline void put_bits(BitWriter *bw, uint32_t code, int bits) {
 }
 
 /* Flushes the last bits and adds PACK_PAD zero bytes; returns the bytes written. */
-static int64_t finish_bits(BitWriter *bw) {
+static inline int64_t finish_bits(BitWriter *bw) {
     for (; bw->filled > 0; bw->filled -= 8, bw->acc >>= 8) bw->out[bw->bytes++] = (uint8_t)bw->acc;
     memset(bw->out + bw->bytes, 0, PACK_PAD);
     return bw->bytes + PACK_PAD;
 }
 
-typedef struct {
-    const uint8_t *in;
-    int64_t bytes, at;
-    uint64_t acc;
-    int have;
-} BitReader;
-
-/* The next ``bits`` (<= 16) bits; 0 past the end with *bad set. */
-static inline uint32_t get_bits(BitReader *br, int bits, int *bad) {
-    while (br->have < bits) {
-        if (br->at >= br->bytes) {
-            *bad = 1;
-            return 0;
-        }
-        br->acc |= (uint64_t)br->in[br->at++] << br->have;
-        br->have += 8;
+/* The ``bits`` (<= 16) bits at bit ``at`` of a stream; 0 with *bad set where the eight bytes
+ * from its first are not all inside (a stream packed here ends with PACK_PAD zero bytes). */
+static inline uint32_t bits_at(const uint8_t *in, int64_t len, int64_t at, int bits, int *bad) {
+    const int64_t byte = at >> 3;
+    if (byte + 8 > len) {
+        *bad = 1;
+        return 0;
     }
-    const uint32_t code = (uint32_t)br->acc & ((1u << bits) - 1);
-    br->acc >>= bits;
-    br->have -= bits;
-    return code;
+    uint64_t word;
+    memcpy(&word, in + byte, 8); /* little-endian hosts: the stream's byte order */
+    return (uint32_t)(word >> (at & 7)) & ((1u << bits) - 1);
 }
 
 static inline int32_t sign_extend(uint32_t code, int bits) {
@@ -311,13 +299,20 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
             }
         }
         /* the width of fewest bits: the values at it plus the escapes at the widest's width */
-        int64_t hist[18] = {0};
+        int64_t hist[18] = {0}, part[3][18] = {{0}}; /* four counts: no store-load chain */
         int32_t lo = 0, hi = 0;
-        for (int64_t k = 0; k < n; k++) {
-            const int32_t v = coded[k];
-            hist[needed_bits(v)]++;
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
+        int64_t k = 0;
+        for (; k + 4 <= n; k += 4) {
+            hist[needed_bits(coded[k])]++;
+            part[0][needed_bits(coded[k + 1])]++;
+            part[1][needed_bits(coded[k + 2])]++;
+            part[2][needed_bits(coded[k + 3])]++;
+        }
+        for (; k < n; k++) hist[needed_bits(coded[k])]++;
+        for (int j = 0; j < 18; j++) hist[j] += part[0][j] + part[1][j] + part[2][j];
+        for (k = 0; k < n; k++) {
+            lo = coded[k] < lo ? coded[k] : lo;
+            hi = coded[k] > hi ? coded[k] : hi;
         }
         const int wide = signed_bits(lo) > signed_bits(hi) ? signed_bits(lo) : signed_bits(hi);
         int64_t wider = n - hist[0], best_cost = -1;
@@ -333,15 +328,18 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
         const uint32_t mask = (1u << best) - 1, mark = best ? 1u << (best - 1) : 0;
         const uint32_t wide_mask = (uint32_t)((1u << wide) - 1);
         const int32_t limit = best ? (int32_t)mark - 1 : 0;
+        BitWriter vw = values, ew = escapes; /* locals: the stores to the streams alias nothing */
         for (int64_t k = 0; best && k < n; k++) {
             const int32_t v = coded[k];
             if (v > limit || v < -limit) {
-                put_bits(&escapes, (uint32_t)v & wide_mask, wide);
-                put_bits(&values, mark, best);
+                put_bits(&ew, (uint32_t)v & wide_mask, wide);
+                put_bits(&vw, mark, best);
             } else {
-                put_bits(&values, (uint32_t)v & mask, best);
+                put_bits(&vw, (uint32_t)v & mask, best);
             }
         }
+        values = vw;
+        escapes = ew;
     }
     nbytes = finish_bits(&values);
     escape_bytes = finish_bits(&escapes);
@@ -383,7 +381,9 @@ static PyObject *unpack_planes(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     const uint8_t *meta = b[0].buf, *dc = b[3].buf;
     int16_t *out = b[4].buf;
-    BitReader values = {b[1].buf, b[1].len, 0, 0, 0}, escapes = {b[2].buf, b[2].len, 0, 0, 0};
+    const uint8_t *values = b[1].buf, *escapes = b[2].buf;
+    const int64_t values_len = b[1].len, escapes_len = b[2].len;
+    int64_t at = 0, escape_at = 0;
     for (Py_ssize_t i = 0; i < count * channels && !bad; i++, out += plane) {
         const int bits = meta[2 * i] % 17, code = meta[2 * i] / 17, wide = meta[2 * i + 1];
         const int rc = code / 3, cc = code % 3;
@@ -393,14 +393,20 @@ static PyObject *unpack_planes(PyObject *self, PyObject *args) {
         }
         const int64_t hc = rc ? h / 2 + 1 : h, wc = cc ? w / 2 + 1 : w, n = hc * wc;
         const uint32_t mark = bits ? 1u << (bits - 1) : 0;
-        for (int64_t k = 0; k < n; k++) {
-            if (!bits) {
-                coded[k] = 0;
-                continue;
+        if (!bits) {
+            memset(coded, 0, (size_t)n * sizeof(int32_t));
+        } else if ((at + n * bits) / 8 + 8 > values_len) {
+            bad = 1;
+            break;
+        }
+        for (int64_t k = 0; bits && k < n; k++, at += bits) {
+            const uint32_t u = bits_at(values, values_len, at, bits, &bad);
+            if (u == mark) {
+                coded[k] = sign_extend(bits_at(escapes, escapes_len, escape_at, wide, &bad), wide);
+                escape_at += wide;
+            } else {
+                coded[k] = sign_extend(u, bits);
             }
-            const uint32_t u = get_bits(&values, bits, &bad);
-            coded[k] = u == mark ? sign_extend(get_bits(&escapes, wide, &bad), wide)
-                                 : sign_extend(u, bits);
         }
         if (dc[i % channels]) { /* differences -> values: down the first column, then rows */
             for (int64_t r = 0; r < hc; r++) {
@@ -418,6 +424,9 @@ static PyObject *unpack_planes(PyObject *self, PyObject *args) {
             }
         }
     }
+    /* both streams used to their padding, no more and no less */
+    if ((at + 7) / 8 + PACK_PAD != values_len || (escape_at + 7) / 8 + PACK_PAD != escapes_len)
+        bad = 1;
     Py_END_ALLOW_THREADS
     if (bad) {
         PyErr_Format(PyExc_ValueError,

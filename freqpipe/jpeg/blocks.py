@@ -36,8 +36,9 @@ __all__ = [
     "unpack_planes",
 ]
 
-#: Zero bytes after a packed stream (a value's bits are read as the three bytes from its first).
-PAD = 4
+#: Zero bytes after each packed stream: the device reads a value's bits as the three bytes
+#: from its first, the host as eight.
+PAD = 8
 
 
 def _array(name: str, a: Any, dtype: str, ndim: int | None = None) -> np.ndarray:
@@ -128,7 +129,7 @@ def packed_capacity(n: int, channels: int, h: int, w: int) -> int:
 
     Example:
         >>> packed_capacity(2, 3, 4, 4)
-        196
+        200
     """
     return 2 * n * channels * h * w + PAD
 
@@ -177,7 +178,7 @@ def pack_planes(
         >>> stream, esc = np.empty(room, np.uint8), np.empty(room, np.uint8)
         >>> sizes = pack_planes(q, [True, False], meta, stream, esc)
         >>> meta.tolist(), sizes
-        ([[[69, 10], [137, 4]]], (5, 7))
+        ([[[69, 10], [137, 4]]], (9, 11))
         >>> back = unpack_planes(meta, stream[: sizes[0]], esc[: sizes[1]], [True, False], (2, 2))
         >>> bool((back == q).all())
         True
