@@ -19,8 +19,6 @@ from freqpipe.data._batch import HostBatch, SampleRng
 from freqpipe.jpeg.blocks import PAD, plane_layout, unpack_planes
 from tests.jpeg.fixtures import encoded_fixtures
 
-PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "photos"
-
 
 def _epochs(loader: FreqLoader, seed: int = 5) -> list[tuple[torch.Tensor, ...]]:
     torch.manual_seed(seed)
@@ -143,14 +141,20 @@ def test_counted_bytes_are_the_tensors_sizes(whole_dir: Path) -> None:
     assert stage.sent_bytes == total
 
 
-@pytest.mark.parametrize("chroma", ["upsample", "separate"])
-def test_every_sampling_and_odd_sizes_equal_int16(tmp_path: Path, chroma: str) -> None:
-    wanted = ("420", "422", "444", "440", "gray", "7x9", "17x15", "33x31", "65x3")
+def _fixture_files(root: Path) -> list[Path]:
+    """4:2:0, 4:2:2, 4:4:0, 4:4:4 and grayscale files, and odd sizes down to 1 x 1."""
+    wanted = ("420", "422", "444", "440", "gray", "7x9", "17x15", "33x31", "65x3", "1x1")
     paths = []
     for name, data in encoded_fixtures():
         if any(w in name for w in wanted) and "cmyk" not in name:
-            paths.append(tmp_path / f"{name}.jpg")
+            paths.append(root / f"{name}.jpg")
             paths[-1].write_bytes(data)
+    return paths
+
+
+@pytest.mark.parametrize("chroma", ["upsample", "separate"])
+def test_every_sampling_and_odd_sizes_equal_int16(tmp_path: Path, chroma: str) -> None:
+    paths = _fixture_files(tmp_path)
     files = JpegFileList(paths, list(range(len(paths))))
     common = {"batch_size": 4, "size": 32, "device": "cpu", "train": True, "chroma": chroma}
     _assert_same(
@@ -159,15 +163,42 @@ def test_every_sampling_and_odd_sizes_equal_int16(tmp_path: Path, chroma: str) -
     )
 
 
-@pytest.mark.skipif(not PHOTOS.is_dir(), reason="../shared/data/photos is absent")
-def test_photo_store_int8_equals_int16_in_under_half_the_bytes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("max_side", [None, 48])
+def test_whole_store_of_every_sampling_equals_int16(tmp_path: Path, max_side: int | None) -> None:
+    root = tmp_path / "in" / "all"
+    root.mkdir(parents=True)
+    _fixture_files(root)
     dst = tmp_path / "s"
-    listing = tmp_path / "photos.txt"  # a sample of them: the mix of samplings they have
-    listing.write_text("".join(f"{p} {i}\n" for i, p in enumerate(sorted(PHOTOS.glob("*/*"))[::5])))
+    fp.store.convert(
+        tmp_path / "in",
+        dst,
+        select="dct24",
+        size=32,
+        layout="whole",
+        max_side=max_side,
+        dtype="int16",
+        progress=False,
+    )
+    store = fp.store.FreqStore(dst)
+    for raw in (False, True):
+        common = {"batch_size": 5, "device": "cpu", "train": True, "raw": raw}
+        _assert_same(
+            FreqLoader(store, transfer_dtype="int8", **common),
+            FreqLoader(store, transfer_dtype="int16", **common),
+        )
+
+
+def test_photo_store_int8_equals_int16_in_under_half_the_bytes(
+    tmp_path: Path, photos: list[Path]
+) -> None:
+    dst = tmp_path / "s"
+    listing = tmp_path / "photos.txt"  # a fifth of them: the mix of samplings they have
+    listing.write_text("".join(f"{p} {i}\n" for i, p in enumerate(photos[::5])))
     fp.store.convert(
         listing, dst, select="dct24", size=224, layout="whole", max_side=256, progress=False
     )
     store = fp.store.FreqStore(dst)
+    assert len(store) == len(photos[::5]) == 80
     common = {"batch_size": 16, "device": "cpu", "train": True}
     packed = FreqLoader(store, transfer_dtype="int8", **common)
     _assert_same(packed, FreqLoader(store, transfer_dtype="int16", **common))
