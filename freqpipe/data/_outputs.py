@@ -258,16 +258,20 @@ class _TorchCudaOps(_Ops):
 
 
 def _read_bits(data: Any, at: Any, bits: Any) -> Any:
-    """Two's-complement values of ``bits`` (<= 16) bits at bit offsets ``at`` of a uint8 stream."""
+    """The ``bits`` (<= 16) bits at int64 bit offsets ``at`` of a uint8 stream, int32.
+
+    Returns:
+        ``(code, value)``: unsigned, and as two's complement.
+    """
     import torch
 
-    stream = data.to(torch.int64)
+    stream = data.to(torch.int32)
     if stream.numel() < 3:  # only an empty batch's streams are shorter than their padding
-        stream = torch.zeros(3, dtype=torch.int64, device=data.device)
+        stream = torch.zeros(3, dtype=torch.int32, device=data.device)
     byte = (at // 8).clamp_(max=stream.numel() - 3)
     word = stream[byte] | (stream[byte + 1] << 8) | (stream[byte + 2] << 16)
     full = torch.ones_like(bits) << bits
-    code = (word >> (at % 8)) & (full - 1)
+    code = (word >> (at % 8).to(torch.int32)) & (full - 1)
     return code, torch.where((code >= full >> 1) & (bits > 0), code - full, code)
 
 
@@ -311,28 +315,31 @@ def unpack_planes_torch(
     h, w = shape
     n, c = meta.shape[:2]
     dev = meta.device
+    # bit offsets and indices in int64 (a large batch passes 2^31 bits), values in int32
     lay = plane_layout(meta.reshape(n * c, 2).to(torch.int64), h, w)
     bits, cols = lay["bits"][:, None], lay["cols"][:, None]
     size = lay["rows"] * lay["cols"]
     slot = torch.arange(h * w, device=dev, dtype=torch.int64)[None, :]
     start = torch.cumsum(size * lay["bits"], 0) - size * lay["bits"]
-    code, values = _read_bits(stream, start[:, None] + slot * bits, bits)
-    marks = (slot < size[:, None]) & (bits > 0) & (code == (torch.ones_like(bits) << bits) >> 1)
+    narrow = bits.to(torch.int32)
+    code, values = _read_bits(stream, start[:, None] + slot * bits, narrow)
+    marks = (slot < size[:, None]) & (bits > 0) & (code == (torch.ones_like(narrow) << narrow) >> 1)
     wide = lay["escape_bits"][:, None]
     rank = torch.cumsum(marks, 1) - 1
     per_plane = rank[:, -1:] + 1
     escape_start = torch.cumsum(per_plane * wide, 0) - per_plane * wide
-    _, escaped = _read_bits(escapes, escape_start + rank.clamp(min=0) * wide, wide)
+    at = escape_start + rank.clamp(min=0) * wide
+    _, escaped = _read_bits(escapes, at, wide.to(torch.int32))
     values = torch.where(marks, escaped, values)
     flags = np.asarray(dc, bool)
     if flags.any():  # differences -> values, coded row by coded row
         dc_planes = torch.as_tensor(np.flatnonzero(np.tile(flags, n)), device=dev)
-        d = values[dc_planes]
+        d = values[dc_planes].to(torch.int64)
         width = cols[dc_planes]
         first = (slot // width) * width  # each slot's row start
         along = torch.cumsum(d, 1)
         down = torch.cumsum(torch.where(slot == first, d, 0), 1)
-        values[dc_planes] = down + along - along.gather(1, first)
+        values[dc_planes] = (down + along - along.gather(1, first)).to(torch.int32)  # wraps
     rows_code, cols_code = lay["row_code"][:, None, None], lay["col_code"][:, None, None]
     r = torch.arange(h, device=dev, dtype=torch.int64)[None, :, None]
     x = torch.arange(w, device=dev, dtype=torch.int64)[None, None, :]
