@@ -27,15 +27,13 @@ EXPECTED_H2D = {
     + 8,  # uint8 crop, DCT on device
     "FreqStore dct24 whole, max side 256, int16 transfer": 24 * GRID * 2 + 24 * 2 + 8,
 }
-# The int8 transfer: DC int16 (one channel per component), AC int8, plus int16 escapes that
-# vary per batch; so between that floor and the int16 transfer's bytes.
+# The int8 transfer: each plane bit-packed at its own width with escapes, varying per batch;
+# so between its fixed part (two bytes of meta per plane, the quant values, the label: the
+# floor) and the int16 transfer's bytes.
 INT8_FLOOR = {
-    "FreqStore dct24 whole, max side 256, int8 transfer": 3 * GRID * 2 + 21 * GRID + 24 * 2 + 8,
-    "FreqStore dct24 whole, full size, int8 transfer": 3 * GRID * 2 + 21 * GRID + 24 * 2 + 8,
-    # half-resolution chroma: Y 28 x 28 (1 DC + 15 AC), Cb and Cr 14 x 14 (1 DC + 3 AC each)
-    "FreqLoader coefficients dct24, half-resolution chroma, int8 transfer": (
-        GRID * 2 + 15 * GRID + 2 * (GRID // 4 * 2 + 3 * GRID // 4) + 24 * 2 + 8
-    ),
+    "FreqStore dct24 whole, max side 256, int8 transfer": 24 * 2 + 24 * 2 + 8,
+    "FreqStore dct24 whole, full size, int8 transfer": 24 * 2 + 24 * 2 + 8,
+    "FreqLoader coefficients dct24, half-resolution chroma, int8 transfer": 24 * 2 + 24 * 2 + 8,
 }
 
 # The peers: rows whether or not their libraries are installed (then saying why not).

@@ -49,8 +49,8 @@ class CoefficientSource(SampleSource):
         batch_size: samples per slot.
         chroma: ``"upsample"`` or ``"separate"``.
         train: random windows and flips.
-        transfer: ``"int16"``, or ``"int8"``: also pack each batch as DC int16, AC int8 and
-            int16 escapes (:mod:`freqpipe.data._packing`), which cross instead.
+        transfer: ``"int16"``, or ``"int8"``: also pack each batch plane by plane
+            (:mod:`freqpipe.data._packing`), which crosses instead.
         max_pixels: the reader's decompression-bomb guard.
         strict: raise on damaged data (True) or accept what libjpeg recovers.
     """

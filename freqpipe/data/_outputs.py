@@ -12,8 +12,9 @@ Field names (a source's slot arrays, by the same names):
 - ``coefficients`` (N, C, h, w) int16 or int8 and ``quant`` (N, C) uint16: quantised JPEG
   coefficients and the quant value of each channel; with ``chroma="separate"`` the chroma
   channels come apart as ``chroma_coefficients`` and ``chroma_quant`` on their own grid; with
-  the int8 transfer (``OutputPlan.packed``) each quantised field arrives as its DC, AC and
-  escape parts (:mod:`freqpipe.data._packing`) and is put back together first;
+  the int8 transfer (``OutputPlan.packed``) each quantised field arrives as its per-plane
+  meta, packed stream and escapes (:mod:`freqpipe.data._packing`) and is put back together
+  first;
 - ``dct`` (N, C, h, w) float16: DCT values already dequantised (a float16 store record);
 - ``pixels`` (N, H, W, 3) uint8 RGB crops;
 - a transform's coefficient covers (``transform=``): the fields of
@@ -32,11 +33,11 @@ import numpy as np
 from freqpipe.data._packing import QUANTISED, dc_flags, sent_names
 from freqpipe.data._stats import Stats, as_channel_stats
 from freqpipe.errors import InvalidArgumentError
-from freqpipe.jpeg.blocks import ESCAPE, unpack_dc_ac
+from freqpipe.jpeg.blocks import plane_layout, unpack_planes
 from freqpipe.transforms import Selection, dwt2, image_to_dct192, normalize
 from freqpipe.transforms._dispatch import is_gpu_array
 
-__all__ = ["COMPUTES", "PRODUCES", "OutputPlan", "compute_outputs", "unpack_dc_ac_torch"]
+__all__ = ["COMPUTES", "PRODUCES", "OutputPlan", "compute_outputs", "unpack_planes_torch"]
 
 #: What a source can put in a batch slot.
 PRODUCES = ("coefficients", "dct", "pixels", "cover")
@@ -57,8 +58,10 @@ class OutputPlan:
         wavelet: the wavelet of the dwt output.
         transform: covers -> dct: the per-image transforms (``freqpipe.transforms.dct``).
         size: covers -> dct: the transform's output ``(height, width)``.
-        packed: coefficients: the quantised fields cross as DC int16, AC int8 and int16
-            escapes (``transfer_dtype="int8"``), put back together before computing.
+        packed: coefficients: ``(field, h, w)`` of each quantised field that crosses
+            bit-packed per plane (``transfer_dtype="int8"``,
+            :attr:`~freqpipe.data._packing.TransferPacking.planes`), put back together before
+            computing; empty: the fields cross as they are.
 
     Example:
         >>> OutputPlan("coefficients", "dct").fields
@@ -75,7 +78,7 @@ class OutputPlan:
     wavelet: str = "haar"
     transform: Any = None
     size: tuple[int, int] | None = None
-    packed: bool = False
+    packed: tuple[tuple[str, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.key not in COMPUTES:
@@ -111,8 +114,8 @@ class OutputPlan:
         """The batch fields that cross to the device: :attr:`fields`, packed ones split.
 
         Example:
-            >>> OutputPlan("coefficients", "dct", packed=True).sent_fields
-            ('coefficients_dc', 'coefficients_ac', 'coefficients_escapes', 'quant')
+            >>> OutputPlan("coefficients", "dct", packed=(("coefficients", 4, 4),)).sent_fields
+            ('coefficients_meta', 'coefficients_stream', 'coefficients_escapes', 'quant')
         """
         if not self.packed:
             return self.fields
@@ -121,7 +124,7 @@ class OutputPlan:
         )
 
     def dc_flags(self) -> dict[str, Any]:
-        """The DC channels of each quantised field (what the packing sent as int16)."""
+        """The DC channels of each quantised field (what the packing sent as differences)."""
         if self.selection is None:  # pragma: no cover - the loader always sets it
             raise InvalidArgumentError("the int8 transfer needs the selection")
         return dc_flags(self.selection, separate=self.separate)
@@ -171,8 +174,8 @@ class _Ops(ABC):
         """``x`` in memory of its own (host fields are views of a slot that is refilled)."""
 
     @abstractmethod
-    def unpack(self, dc_part: Any, ac_part: Any, escapes: Any, dc: Any) -> Any:
-        """The int16 field that DC, AC and escape parts came from (exactly)."""
+    def unpack(self, meta: Any, stream: Any, escapes: Any, dc: Any, shape: tuple[int, int]) -> Any:
+        """The int16 field that per-plane meta, packed stream and escapes came from (exactly)."""
 
 
 class _NumpyOps(_Ops):
@@ -207,8 +210,8 @@ class _NumpyOps(_Ops):
     def owned(self, x: Any) -> Any:
         return np.array(x)
 
-    def unpack(self, dc_part: Any, ac_part: Any, escapes: Any, dc: Any) -> Any:
-        return unpack_dc_ac(dc_part, ac_part, escapes, dc)
+    def unpack(self, meta: Any, stream: Any, escapes: Any, dc: Any, shape: tuple[int, int]) -> Any:
+        return unpack_planes(meta, stream, escapes, dc, shape)
 
 
 class _TorchCudaOps(_Ops):
@@ -250,37 +253,100 @@ class _TorchCudaOps(_Ops):
     def owned(self, x: Any) -> Any:
         return x  # already the device copy
 
-    def unpack(self, dc_part: Any, ac_part: Any, escapes: Any, dc: Any) -> Any:
-        return unpack_dc_ac_torch(dc_part, ac_part, escapes, dc)
+    def unpack(self, meta: Any, stream: Any, escapes: Any, dc: Any, shape: tuple[int, int]) -> Any:
+        return unpack_planes_torch(meta, stream, escapes, dc, shape)
 
 
-def unpack_dc_ac_torch(dc_part: Any, ac_part: Any, escapes: Any, dc: Any) -> Any:
-    """:func:`~freqpipe.jpeg.blocks.unpack_dc_ac` for torch tensors, on their device.
-
-    No host synchronisation: ``masked_scatter_`` places the escapes in the order of the
-    marks, as NumPy's boolean assignment does, and the channel indices go as tensors.
-
-    Args:
-        dc_part: int16 (N, D, h, w).
-        ac_part: int8 (N, C - D, h, w).
-        escapes: int16 (E,), one per :data:`~freqpipe.jpeg.blocks.ESCAPE` mark of ``ac_part``.
-        dc: (C,) bool (NumPy), the DC channels.
+def _read_bits(data: Any, at: Any, bits: Any) -> Any:
+    """The ``bits`` (<= 16) bits at int64 bit offsets ``at`` of a uint8 stream, int32.
 
     Returns:
-        int16 (N, C, h, w) on the parts' device.
+        ``(code, value)``: unsigned, and as two's complement.
     """
     import torch
 
-    mask = np.asarray(dc, bool)
-    dev = ac_part.device
-    wide = ac_part.to(torch.int16)
-    wide.masked_scatter_(ac_part == ESCAPE, escapes)
-    out = torch.empty(
-        (ac_part.shape[0], mask.size, *ac_part.shape[2:]), dtype=torch.int16, device=dev
-    )
-    out.index_copy_(1, torch.as_tensor(np.flatnonzero(mask), device=dev), dc_part)
-    out.index_copy_(1, torch.as_tensor(np.flatnonzero(~mask), device=dev), wide)
-    return out
+    stream = data.to(torch.int32)
+    if stream.numel() < 3:  # only an empty batch's streams are shorter than their padding
+        stream = torch.zeros(3, dtype=torch.int32, device=data.device)
+    byte = (at // 8).clamp_(max=stream.numel() - 3)
+    word = stream[byte] | (stream[byte + 1] << 8) | (stream[byte + 2] << 16)
+    full = torch.ones_like(bits) << bits
+    code = (word >> (at % 8).to(torch.int32)) & (full - 1)
+    return code, torch.where((code >= full >> 1) & (bits > 0), code - full, code)
+
+
+def unpack_planes_torch(
+    meta: Any, stream: Any, escapes: Any, dc: Any, shape: tuple[int, int]
+) -> Any:
+    """:func:`~freqpipe.jpeg.blocks.unpack_planes` for torch tensors, batched, on their device.
+
+    Every plane is decoded at once into (planes, h w) slots: a value's bits are read from the
+    three bytes at its bit offset (a plane's offset is a cumulative sum of the planes' sizes);
+    each mark's escape is read at the offset its rank among the marks gives; the DC planes'
+    differences are summed back in int64 (cumulative sums along each coded row and down the
+    first column) and wrap to int16 as they were taken; a ``gather`` repeats paired lines back
+    onto the grid. No host synchronisation and no loop over images: it runs unchanged on CPU
+    and CUDA tensors.
+
+    Args:
+        meta: uint8 (N, C, 2), each plane's widths and repetition.
+        stream: uint8 (S,), the coded values and their padding.
+        escapes: uint8 (E,), the escaped values and their padding.
+        dc: (C,) bool (NumPy), the DC channels.
+        shape: ``(h, w)`` of a plane.
+
+    Returns:
+        int16 (N, C, h, w) on the parts' device.
+
+    Example:
+        >>> import torch
+        >>> from freqpipe.jpeg.blocks import pack_planes, packed_capacity
+        >>> q = np.arange(-8, 10, dtype=np.int16).reshape(1, 2, 3, 3) * 40
+        >>> room = packed_capacity(1, 2, 3, 3)
+        >>> meta = np.empty((1, 2, 2), np.uint8)
+        >>> stream, esc = np.empty(room, np.uint8), np.empty(room, np.uint8)
+        >>> a, b = pack_planes(q, [True, False], meta, stream, esc)
+        >>> parts = [torch.from_numpy(x) for x in (meta, stream[:a], esc[:b])]
+        >>> bool((unpack_planes_torch(*parts, [True, False], (3, 3)).numpy() == q).all())
+        True
+    """
+    import torch
+
+    h, w = shape
+    n, c = meta.shape[:2]
+    dev = meta.device
+    # bit offsets and indices in int64 (a large batch passes 2^31 bits), values in int32
+    lay = plane_layout(meta.reshape(n * c, 2).to(torch.int64), h, w)
+    bits, cols = lay["bits"][:, None], lay["cols"][:, None]
+    size = lay["rows"] * lay["cols"]
+    slot = torch.arange(h * w, device=dev, dtype=torch.int64)[None, :]
+    start = torch.cumsum(size * lay["bits"], 0) - size * lay["bits"]
+    narrow = bits.to(torch.int32)
+    code, values = _read_bits(stream, start[:, None] + slot * bits, narrow)
+    marks = (slot < size[:, None]) & (bits > 0) & (code == (torch.ones_like(narrow) << narrow) >> 1)
+    wide = lay["escape_bits"][:, None]
+    rank = torch.cumsum(marks, 1) - 1
+    per_plane = rank[:, -1:] + 1
+    escape_start = torch.cumsum(per_plane * wide, 0) - per_plane * wide
+    at = escape_start + rank.clamp(min=0) * wide
+    _, escaped = _read_bits(escapes, at, wide.to(torch.int32))
+    values = torch.where(marks, escaped, values)
+    flags = np.asarray(dc, bool)
+    if flags.any():  # differences -> values, coded row by coded row
+        dc_planes = torch.as_tensor(np.flatnonzero(np.tile(flags, n)), device=dev)
+        d = values[dc_planes].to(torch.int64)
+        width = cols[dc_planes]
+        first = (slot // width) * width  # each slot's row start
+        along = torch.cumsum(d, 1)
+        down = torch.cumsum(torch.where(slot == first, d, 0), 1)
+        values[dc_planes] = (down + along - along.gather(1, first)).to(torch.int32)  # wraps
+    rows_code, cols_code = lay["row_code"][:, None, None], lay["col_code"][:, None, None]
+    r = torch.arange(h, device=dev, dtype=torch.int64)[None, :, None]
+    x = torch.arange(w, device=dev, dtype=torch.int64)[None, None, :]
+    coded_row = torch.where(rows_code > 0, (r + rows_code - 1) // 2, r)
+    coded_col = torch.where(cols_code > 0, (x + cols_code - 1) // 2, x)
+    index = (coded_row * cols[:, :, None] + coded_col).reshape(n * c, h * w)
+    return values.gather(1, index).to(torch.int16).reshape(n, c, h, w)
 
 
 _NUMPY_OPS = _NumpyOps()
@@ -387,10 +453,15 @@ def compute_outputs(fields: Mapping[str, Any], plan: OutputPlan) -> tuple[Any, .
     ops = _CUDA_OPS if is_gpu_array(first) else _NUMPY_OPS
     if plan.packed:
         whole = dict(fields)
-        for name, dc in plan.dc_flags().items():
-            dc_name, ac_name, esc_name = sent_names(name)
+        flags = plan.dc_flags()
+        for name, h, w in plan.packed:
+            meta_name, stream_name, esc_name = sent_names(name)
             whole[name] = ops.unpack(
-                whole.pop(dc_name), whole.pop(ac_name), whole.pop(esc_name), dc
+                whole.pop(meta_name),
+                whole.pop(stream_name),
+                whole.pop(esc_name),
+                flags[name],
+                (h, w),
             )
         fields = whole
     return COMPUTES[plan.key](fields, plan, ops)

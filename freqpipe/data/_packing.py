@@ -1,15 +1,23 @@
-"""The int8 transfer (``transfer_dtype="int8"``): quantised fields cross as DC + AC + escapes.
+"""The compact transfer (``transfer_dtype="int8"``): quantised fields cross bit-packed per plane.
 
 Each quantised field of a slot (``coefficients``, and ``chroma_coefficients`` with separate
-chroma) is split after the fill by :func:`~freqpipe.jpeg.blocks.pack_dc_ac` (native, in the
-worker): its DC channels, one per component, as int16 (``<field>_dc``), its AC channels as
-int8 (``<field>_ac``), and every AC value outside -127..127 as an int16 escape
-(``<field>_escapes``, variable length: a packed part of the slot). The output stage puts the
-int16 field back together before it computes, so every output equals the int16 transfer's bit
-for bit. A batch-wide int8 (every value fits, else all int16) almost never fits photos: DC
-needs int16, and on the 400 ImageNet photos of the README's bench (dct24, whole images at max
-side 256, 224 crops) some AC value of every batch of 32 exceeds 127, while about 1 % of AC
-values do: 21,615 bytes per image cross instead of 37,688.
+chroma) is packed after the fill by :func:`~freqpipe.jpeg.blocks.pack_planes` (native, in the
+worker), one plane (a sample's channel) at a time: lines repeated in pairs sent once (the
+chroma of a 4:2:0 or 4:2:2 file repeated onto the luma grid, at either parity of the window),
+DC planes as differences from their neighbours, and the values bit-packed at the plane's own
+width, the few values that do not fit escaped into a second stream at the plane's widest
+width. It crosses as three fields: ``<field>_meta`` (N, C, 2) uint8, each plane's widths and
+repetition; ``<field>_stream``, the coded values, and ``<field>_escapes``, the escaped ones
+(bit streams of variable length: packed parts of the slot). The output
+stage puts the int16 field back together before it computes
+(:func:`~freqpipe.data._outputs.unpack_planes_torch`), so every output equals the int16
+transfer's bit for bit.
+
+Why per plane, not fixed widths: on the 400 ImageNet photos of the README's bench (dct24,
+whole images at max side 256, 224 crops) about 1 % of AC values exceed int8, a fifth of luma
+DC differences do, and three in four files are 4:4:4, whose chroma is not repeated; most
+planes need 3 to 7 bits. DC int16 with AC int8 and int16 escapes sent 21,614 bytes per image;
+this packing sends 13,246 (int16: 37,688): 9,251 of coded values, 3,897 of escapes.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from freqpipe.data._batch import HostBatch
-from freqpipe.jpeg.blocks import pack_dc_ac
+from freqpipe.jpeg.blocks import pack_planes, packed_capacity
 from freqpipe.transforms import Selection
 
 __all__ = ["QUANTISED", "TransferPacking", "dc_flags", "sent_names"]
@@ -43,8 +51,8 @@ def dc_flags(selection: Selection, *, separate: bool) -> dict[str, np.ndarray]:
 
 
 def sent_names(name: str) -> tuple[str, str, str]:
-    """The three fields a packed quantised field ``name`` crosses as: DC, AC, escapes."""
-    return f"{name}_dc", f"{name}_ac", f"{name}_escapes"
+    """The three fields a packed quantised field ``name`` crosses as: meta, stream, escapes."""
+    return f"{name}_meta", f"{name}_stream", f"{name}_escapes"
 
 
 class TransferPacking:
@@ -55,27 +63,39 @@ class TransferPacking:
         flags: :func:`dc_flags` of the selection.
 
     Attributes:
-        fields: the extra slot fields the packing writes (``<field>_dc``, ``_ac``,
+        fields: the extra slot fields the packing writes (``<field>_meta``, ``_stream``,
             ``_escapes``).
+        planes: ``(field, h, w)`` of each packed field: what the output stage unpacks
+            (:attr:`~freqpipe.data._outputs.OutputPlan.packed`).
     """
 
     def __init__(self, fields: dict[str, tuple[tuple[int, ...], str]], flags: dict[str, Any]):
         self.flags = {k: np.asarray(v, bool) for k, v in flags.items() if k in fields}
         self.fields: dict[str, tuple[tuple[int, ...], str]] = {}
-        for name, dc in self.flags.items():
+        planes = []
+        for name in self.flags:
             (c, h, w), _ = fields[name]
-            d = int(dc.sum())
-            dc_name, ac_name, esc_name = sent_names(name)
-            self.fields[dc_name] = ((d, h, w), "int16")
-            self.fields[ac_name] = ((c - d, h, w), "int8")
-            self.fields[esc_name] = (((c - d) * h * w,), "int16")  # room for every AC value
+            meta_name, stream_name, esc_name = sent_names(name)
+            room = packed_capacity(1, c, h, w)  # per sample: the slot has N times
+            self.fields[meta_name] = ((c, 2), "uint8")
+            self.fields[stream_name] = ((room,), "uint8")
+            self.fields[esc_name] = ((room,), "uint8")
+            planes.append((name, h, w))
+        self.planes = tuple(planes)
 
     def pack(self, batch: HostBatch) -> None:
-        """Split the filled quantised fields of ``batch`` into their sent fields."""
+        """Pack the filled quantised fields of ``batch`` into their sent fields."""
         n, a = batch.count, batch.arrays
         for name, dc in self.flags.items():
-            dc_name, ac_name, esc_name = sent_names(name)
-            escapes = a[esc_name].reshape(-1)
-            m = pack_dc_ac(a[name][:n], dc, a[dc_name], a[ac_name], escapes)
-            pinned = batch.tensors.get(esc_name)
-            batch.packed[esc_name] = (escapes[:m], None if pinned is None else pinned.view(-1)[:m])
+            meta_name, stream_name, esc_name = sent_names(name)
+            stream, escapes = a[stream_name].reshape(-1), a[esc_name].reshape(-1)
+            nbytes, escape_bytes = pack_planes(a[name][:n], dc, a[meta_name], stream, escapes)
+            for part, array, size in (
+                (stream_name, stream, nbytes),
+                (esc_name, escapes, escape_bytes),
+            ):
+                pinned = batch.tensors.get(part)
+                batch.packed[part] = (
+                    array[:size],
+                    None if pinned is None else pinned.view(-1)[:size],
+                )

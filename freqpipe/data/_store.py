@@ -168,9 +168,9 @@ class StoreSource(Source):
         policy: the bad-file policy (a store holds no bad files; kept for the interface).
         batch_size: samples per slot.
         train: whole-image stores: random windows and flips (else centred windows).
-        transfer: ``"int16"``, or ``"int8"``: an int16 store's batches are packed as DC int16,
-            AC int8 and int16 escapes (:mod:`freqpipe.data._packing`), which cross instead;
-            an int8 store's records cross as they are.
+        transfer: ``"int16"``, or ``"int8"``: an int16 store's batches are packed plane by
+            plane (:mod:`freqpipe.data._packing`), which crosses instead; an int8 store's
+            records cross as they are.
 
     Attributes:
         produces: what the output stage computes from the slot (the store's ``produces``).

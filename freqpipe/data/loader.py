@@ -186,11 +186,14 @@ class FreqLoader:
             (replace deterministically, keep the batch size, count in :attr:`skipped`) or
             ``"warn"`` (as skip, plus a ``BadFileWarning``).
         transfer_dtype: ``"int16"`` or ``"int8"``: with ``"int8"`` quantised coefficients
-            cross to the device with each component's DC channel as int16, the AC channels
-            as int8 and each AC value outside -127..127 as an int16 escape; the device puts
-            them back together, so the batches are the int16 transfer's bit for bit (about
-            0.57x its bytes for dct24 photos; :meth:`h2d_bytes_sent` counts them). Also for
-            an int16 store; an int8 store's records cross as they are.
+            cross to the device packed plane by plane (each sample's channel): chroma
+            repeated onto the luma grid sent once per repeated pair, DC as differences from
+            the neighbouring block, the values bit-packed at the plane's own width (8 bits or
+            fewer for nearly every plane of photos) and the few that do not fit escaped at the
+            plane's widest width; the device puts them back together, so the batches are the
+            int16 transfer's bit for bit (about 0.35x its bytes for dct24 photos;
+            :meth:`h2d_bytes_sent` counts them). Also for an int16 store; an int8 store's
+            records cross as they are.
         transfer_frequencies: with ``transform=``, which input frequencies of each crop's
             coefficient cover cross to the device: ``"all"`` (default: all 64; the output is
             exactly the whole image's) or ``"band"`` (only those the kept channels need at the
@@ -385,6 +388,7 @@ class FreqLoader:
         self._source = self._make_source(transfer_dtype, store)
         self._source.target_transform = target_transform
         self._source.collate_fn = collate_fn
+        packing = getattr(self._source, "packing", None)
         plan = OutputPlan(
             self._source.produces,
             output,
@@ -396,7 +400,7 @@ class FreqLoader:
             wavelet=wavelet,
             transform=transform,
             size=out_size,
-            packed=getattr(self._source, "packing", None) is not None,
+            packed=() if packing is None else packing.planes,
         )
         self._pinned = bool(pin_memory) and self.device.type == "cuda"
         self._stage = OutputStage(plan, self.device, pinned=self._pinned)
@@ -494,9 +498,10 @@ class FreqLoader:
     def h2d_bytes_sent(self) -> tuple[int, int]:
         """``(bytes, samples)`` the batches delivered so far sent to the device.
 
-        The input fields as they crossed (with ``transfer_dtype="int8"``, each batch's DC,
-        AC and escapes: it varies per batch) plus 8 bytes of label per sample; on a CPU device
-        what they would send. Counted over this loader's life, every iterator included.
+        The input fields as they crossed (with ``transfer_dtype="int8"``, each batch's
+        per-plane meta, packed stream and escapes: it varies per batch) plus 8 bytes of label
+        per sample; on a CPU device what they would send. Counted over this loader's life,
+        every iterator included.
         """
         return self._stage.sent_bytes, self._stage.sent_samples
 

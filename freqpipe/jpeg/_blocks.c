@@ -4,9 +4,13 @@
  *   gather_windows: one block-aligned window of each whole-image record (C, h, w) into its
  *     batch row (C, n, n), zero outside the record, optionally mirrored left-right with the
  *     odd-u channels negated (the exact DCT-domain flip, conventions §1);
- *   pack_dc_ac: a batch of int16 quantised coefficients split for the transfer to the
- *     device: the DC channels as int16, the AC channels as int8, and every AC value outside
- *     -127..127 as an int16 escape (its int8 slot holds -128), in row-major order.
+ *   pack_planes: a batch of int16 quantised coefficients packed for the transfer to the
+ *     device, plane by plane (one sample's channel): lines repeated in pairs (chroma
+ *     repeated onto the luma grid) kept once, DC planes as differences from the left
+ *     neighbour (the first column from the block above), the values bit-packed at the width
+ *     of fewest bits, 0 to 16, each value that does not fit escaped (its code the width's
+ *     most negative value) into a second bit stream at the plane's widest width;
+ *   unpack_planes: the inverse, on the host. freqpipe/jpeg/blocks.py documents the format.
  *
  * The Python side (freqpipe/jpeg/blocks.py) checks dtypes and shapes and says what was wrong;
  * the checks here only guard memory, so a caller that skips it gets ValueError, not a crash.
@@ -15,7 +19,12 @@
 #include <Python.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Zero bytes after a packed stream: the device reads three bytes from each value's first, the
+ * host eight. */
+#define PACK_PAD 8
 
 static int get_buffer(PyObject *obj, Py_buffer *view, int writable, const char *name) {
     int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
@@ -147,58 +156,289 @@ done:
     return result;
 }
 
-static PyObject *pack_dc_ac(PyObject *self, PyObject *args) {
+/* Bits a value needs in a plane's two's-complement width, its most negative code kept as the
+ * escape mark: 0 for 0, b for |v| <= 2^(b-1) - 1; -32768 needs 17 (always an escape). */
+static inline int needed_bits(int32_t v) {
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    return a ? 33 - __builtin_clz(a) : 0;
+}
+
+/* Whether every row r of a plane with (r + phase) odd equals the row before it (rows come in
+ * repeated pairs starting at -phase); stride 1 and step w checks columns instead. */
+static int pairs_repeat(const int16_t *p, int64_t h, int64_t w, int64_t phase, int rows) {
+    const int64_t lines = rows ? h : w, len = rows ? w : h;
+    const int64_t step = rows ? w : 1, stride = rows ? 1 : w;
+    for (int64_t r = 1; r < lines; r++) {
+        if (((r + phase) & 1) == 0) continue;
+        const int16_t *a = p + r * step, *b = p + (r - 1) * step;
+        for (int64_t k = 0; k < len; k++)
+            if (a[k * stride] != b[k * stride]) return 0;
+    }
+    return 1;
+}
+
+/* 0: lines not repeated; 1 + phase: lines repeated in pairs starting at -phase. */
+static int repeat_code(const int16_t *p, int64_t h, int64_t w, int rows) {
+    if ((rows ? h : w) < 2) return 0;
+    for (int phase = 0; phase < 2; phase++)
+        if (pairs_repeat(p, h, w, phase, rows)) return 1 + phase;
+    return 0;
+}
+
+/* Bits of v in two's complement (no mark): 0 for 0. */
+static inline int signed_bits(int32_t v) {
+    const uint32_t a = (uint32_t)(v < 0 ? ~v : v);
+    return v == 0 ? 0 : a ? 33 - __builtin_clz(a) : 1;
+}
+
+/* A little-endian bit stream, written from its first byte on. */
+typedef struct {
+    uint8_t *out;
+    int64_t bytes;
+    uint64_t acc;
+    int filled;
+} BitWriter;
+
+static inline void put_bits(BitWriter *bw, uint32_t code, int bits) {
+    bw->acc |= (uint64_t)code << bw->filled;
+    bw->filled += bits;
+    if (bw->filled >= 32) { /* four bytes at a time (little-endian hosts: the stream's order) */
+        const uint32_t low = (uint32_t)bw->acc;
+        memcpy(bw->out + bw->bytes, &low, 4);
+        bw->bytes += 4;
+        bw->acc >>= 32;
+        bw->filled -= 32;
+    }
+}
+
+/* Flushes the last bits and adds PACK_PAD zero bytes; returns the bytes written. */
+static inline int64_t finish_bits(BitWriter *bw) {
+    for (; bw->filled > 0; bw->filled -= 8, bw->acc >>= 8) bw->out[bw->bytes++] = (uint8_t)bw->acc;
+    memset(bw->out + bw->bytes, 0, PACK_PAD);
+    return bw->bytes + PACK_PAD;
+}
+
+/* The ``bits`` (<= 16) bits at bit ``at`` of a stream; 0 with *bad set where the eight bytes
+ * from its first are not all inside (a stream packed here ends with PACK_PAD zero bytes). */
+static inline uint32_t bits_at(const uint8_t *in, int64_t len, int64_t at, int bits, int *bad) {
+    const int64_t byte = at >> 3;
+    if (byte + 8 > len) {
+        *bad = 1;
+        return 0;
+    }
+    uint64_t word;
+    memcpy(&word, in + byte, 8); /* little-endian hosts: the stream's byte order */
+    return (uint32_t)(word >> (at & 7)) & ((1u << bits) - 1);
+}
+
+static inline int32_t sign_extend(uint32_t code, int bits) {
+    return bits && code >> (bits - 1) ? (int32_t)code - (int32_t)(1u << bits) : (int32_t)code;
+}
+
+static PyObject *pack_planes(PyObject *self, PyObject *args) {
     PyObject *objs[5];
-    Py_ssize_t count, channels, plane;
-    if (!PyArg_ParseTuple(args, "OOOOOnnn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
-                          &count, &channels, &plane))
+    Py_ssize_t count, channels, h, w;
+    if (!PyArg_ParseTuple(args, "OOOOOnnnn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &count, &channels, &h, &w))
         return NULL;
-    static const char *names[5] = {"coefficients", "dc", "dc_out", "ac_out", "escapes"};
+    static const char *names[5] = {"coefficients", "dc", "meta", "stream", "escapes"};
     Py_buffer b[5];
     int got = 0;
     PyObject *result = NULL;
+    int32_t *coded = NULL;
     for (; got < 5; got++)
         if (get_buffer(objs[got], &b[got], got >= 2, names[got]) < 0) goto done;
-    if (count < 0 || channels < 1 || plane < 0 || b[1].len != channels) {
-        PyErr_SetString(PyExc_ValueError, "need count >= 0 and one DC flag per channel");
+    const Py_ssize_t plane = h * w;
+    if (count < 0 || channels < 1 || h < 1 || w < 1 || b[1].len != channels) {
+        PyErr_SetString(PyExc_ValueError, "need count >= 0, h, w >= 1, one DC flag per channel");
         goto done;
     }
-    const uint8_t *dc = b[1].buf;
-    Py_ssize_t dcs = 0;
-    for (Py_ssize_t c = 0; c < channels; c++) dcs += dc[c] != 0;
-    const Py_ssize_t acs = channels - dcs;
-    if (b[0].len < count * channels * plane * 2 || b[2].len < count * dcs * plane * 2 ||
-        b[3].len < count * acs * plane || b[4].len < count * acs * plane * 2) {
+    /* worst case: every value 16 bits wide in either stream, then PACK_PAD zero bytes */
+    const Py_ssize_t room = count * channels * plane * 2 + PACK_PAD;
+    if (b[0].len < count * channels * plane * 2 || b[2].len < count * channels * 2 ||
+        b[3].len < room || b[4].len < room) {
         PyErr_SetString(PyExc_ValueError, "batch buffers too small for the count given");
         goto done;
     }
-    Py_ssize_t escapes = 0;
+    coded = malloc((size_t)plane * sizeof(int32_t));
+    if (coded == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int64_t nbytes = 0, escape_bytes = 0;
     Py_BEGIN_ALLOW_THREADS
     const int16_t *src = b[0].buf;
-    int16_t *dc_out = b[2].buf, *esc = b[4].buf;
-    int8_t *ac_out = b[3].buf;
-    for (Py_ssize_t i = 0; i < count; i++) {
-        for (Py_ssize_t c = 0; c < channels; c++, src += plane) {
-            if (dc[c]) {
-                memcpy(dc_out, src, (size_t)plane * 2);
-                dc_out += plane;
-                continue;
-            }
-            for (Py_ssize_t k = 0; k < plane; k++) {
-                const int16_t v = src[k];
-                if (v >= -127 && v <= 127) {
-                    ac_out[k] = (int8_t)v;
-                } else {
-                    ac_out[k] = -128;
-                    esc[escapes++] = v;
+    const uint8_t *dc = b[1].buf;
+    uint8_t *meta = b[2].buf;
+    BitWriter values = {b[3].buf, 0, 0, 0}, escapes = {b[4].buf, 0, 0, 0};
+    for (Py_ssize_t i = 0; i < count * channels; i++, src += plane) {
+        const int rc = repeat_code(src, h, w, 1), cc = repeat_code(src, h, w, 0);
+        const int64_t hc = rc ? h / 2 + 1 : h, wc = cc ? w / 2 + 1 : w;
+        const int64_t pr = rc == 2, pc = cc == 2;
+        /* the coded plane: one value per repeated pair, pair j at line 2j - phase; a pair
+         * wholly past the plane repeats the last line (no jump for the differences) */
+        if (!rc && !cc) {
+            for (int64_t k = 0; k < plane; k++) coded[k] = src[k];
+        } else {
+            for (int64_t r = 0; r < hc; r++) {
+                int64_t sr = rc ? 2 * r - pr : r;
+                sr = sr < 0 ? 0 : sr >= h ? h - 1 : sr;
+                for (int64_t x = 0; x < wc; x++) {
+                    int64_t sx = cc ? 2 * x - pc : x;
+                    sx = sx < 0 ? 0 : sx >= w ? w - 1 : sx;
+                    coded[r * wc + x] = src[sr * w + sx];
                 }
             }
-            ac_out += plane;
+        }
+        const int64_t n = hc * wc;
+        if (dc[i % channels]) { /* left neighbour; the first column from the one above */
+            for (int64_t r = hc - 1; r >= 0; r--) {
+                for (int64_t x = wc - 1; x >= 1; x--)
+                    coded[r * wc + x] = (int16_t)(coded[r * wc + x] - coded[r * wc + x - 1]);
+                if (r) coded[r * wc] = (int16_t)(coded[r * wc] - coded[(r - 1) * wc]);
+            }
+        }
+        /* the width of fewest bits: the values at it plus the escapes at the widest's width */
+        int64_t hist[18] = {0}, part[3][18] = {{0}}; /* four counts: no store-load chain */
+        int32_t lo = 0, hi = 0;
+        int64_t k = 0;
+        for (; k + 4 <= n; k += 4) {
+            hist[needed_bits(coded[k])]++;
+            part[0][needed_bits(coded[k + 1])]++;
+            part[1][needed_bits(coded[k + 2])]++;
+            part[2][needed_bits(coded[k + 3])]++;
+        }
+        for (; k < n; k++) hist[needed_bits(coded[k])]++;
+        for (int j = 0; j < 18; j++) hist[j] += part[0][j] + part[1][j] + part[2][j];
+        for (k = 0; k < n; k++) {
+            lo = coded[k] < lo ? coded[k] : lo;
+            hi = coded[k] > hi ? coded[k] : hi;
+        }
+        const int wide = signed_bits(lo) > signed_bits(hi) ? signed_bits(lo) : signed_bits(hi);
+        int64_t wider = n - hist[0], best_cost = -1;
+        int best = 0;
+        for (int bits = 0; bits <= 16; bits++) {
+            if (bits) wider -= hist[bits];
+            if (!bits && wider) continue; /* width 0 has no mark: only an all-zero plane */
+            const int64_t cost = n * bits + wider * wide;
+            if (best_cost < 0 || cost < best_cost) best_cost = cost, best = bits;
+        }
+        meta[2 * i] = (uint8_t)(best + 17 * (3 * rc + cc));
+        meta[2 * i + 1] = (uint8_t)wide;
+        const uint32_t mask = (1u << best) - 1, mark = best ? 1u << (best - 1) : 0;
+        const uint32_t wide_mask = (uint32_t)((1u << wide) - 1);
+        const int32_t limit = best ? (int32_t)mark - 1 : 0;
+        BitWriter vw = values, ew = escapes; /* locals: the stores to the streams alias nothing */
+        for (int64_t k = 0; best && k < n; k++) {
+            const int32_t v = coded[k];
+            if (v > limit || v < -limit) {
+                put_bits(&ew, (uint32_t)v & wide_mask, wide);
+                put_bits(&vw, mark, best);
+            } else {
+                put_bits(&vw, (uint32_t)v & mask, best);
+            }
+        }
+        values = vw;
+        escapes = ew;
+    }
+    nbytes = finish_bits(&values);
+    escape_bytes = finish_bits(&escapes);
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("LL", (long long)nbytes, (long long)escape_bytes);
+done:
+    free(coded);
+    for (int i = 0; i < got; i++) PyBuffer_Release(&b[i]);
+    return result;
+}
+
+/* The inverse of pack_planes, plane by plane (the host's unpack; the device has a batched
+ * torch one); ValueError when the streams do not match the planes' meta. */
+static PyObject *unpack_planes(PyObject *self, PyObject *args) {
+    PyObject *objs[5];
+    Py_ssize_t count, channels, h, w;
+    if (!PyArg_ParseTuple(args, "OOOOOnnnn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &count, &channels, &h, &w))
+        return NULL;
+    static const char *names[5] = {"meta", "stream", "escapes", "dc", "out"};
+    Py_buffer b[5];
+    int got = 0;
+    PyObject *result = NULL;
+    int32_t *coded = NULL;
+    for (; got < 5; got++)
+        if (get_buffer(objs[got], &b[got], got == 4, names[got]) < 0) goto done;
+    const Py_ssize_t plane = h * w;
+    if (count < 0 || channels < 1 || h < 1 || w < 1 || b[3].len != channels ||
+        b[0].len < count * channels * 2 || b[4].len < count * channels * plane * 2) {
+        PyErr_SetString(PyExc_ValueError, "meta, DC flags or out do not fit the batch");
+        goto done;
+    }
+    coded = malloc((size_t)plane * sizeof(int32_t));
+    if (coded == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    const uint8_t *meta = b[0].buf, *dc = b[3].buf;
+    int16_t *out = b[4].buf;
+    const uint8_t *values = b[1].buf, *escapes = b[2].buf;
+    const int64_t values_len = b[1].len, escapes_len = b[2].len;
+    int64_t at = 0, escape_at = 0;
+    for (Py_ssize_t i = 0; i < count * channels && !bad; i++, out += plane) {
+        const int bits = meta[2 * i] % 17, code = meta[2 * i] / 17, wide = meta[2 * i + 1];
+        const int rc = code / 3, cc = code % 3;
+        if (code > 8 || wide > 16) {
+            bad = 1;
+            break;
+        }
+        const int64_t hc = rc ? h / 2 + 1 : h, wc = cc ? w / 2 + 1 : w, n = hc * wc;
+        const uint32_t mark = bits ? 1u << (bits - 1) : 0;
+        if (!bits) {
+            memset(coded, 0, (size_t)n * sizeof(int32_t));
+        } else if ((at + n * bits) / 8 + 8 > values_len) {
+            bad = 1;
+            break;
+        }
+        for (int64_t k = 0; bits && k < n; k++, at += bits) {
+            const uint32_t u = bits_at(values, values_len, at, bits, &bad);
+            if (u == mark) {
+                coded[k] = sign_extend(bits_at(escapes, escapes_len, escape_at, wide, &bad), wide);
+                escape_at += wide;
+            } else {
+                coded[k] = sign_extend(u, bits);
+            }
+        }
+        if (dc[i % channels]) { /* differences -> values: down the first column, then rows */
+            for (int64_t r = 0; r < hc; r++) {
+                if (r) coded[r * wc] = (int16_t)(coded[r * wc] + coded[(r - 1) * wc]);
+                for (int64_t x = 1; x < wc; x++)
+                    coded[r * wc + x] = (int16_t)(coded[r * wc + x] + coded[r * wc + x - 1]);
+            }
+        }
+        for (int64_t r = 0; r < h; r++) {
+            const int32_t *row = coded + (rc ? (r + rc - 1) / 2 : r) * wc;
+            if (!cc) {
+                for (int64_t x = 0; x < w; x++) out[r * w + x] = (int16_t)row[x];
+            } else {
+                for (int64_t x = 0; x < w; x++) out[r * w + x] = (int16_t)row[(x + cc - 1) / 2];
+            }
         }
     }
+    /* both streams used to their padding, no more and no less */
+    if ((at + 7) / 8 + PACK_PAD != values_len || (escape_at + 7) / 8 + PACK_PAD != escapes_len)
+        bad = 1;
     Py_END_ALLOW_THREADS
-    result = PyLong_FromSsize_t(escapes);
+    if (bad) {
+        PyErr_Format(PyExc_ValueError,
+                     "the stream (%zd bytes) or the escapes (%zd bytes) do not match the "
+                     "planes' meta",
+                     b[1].len, b[2].len);
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
 done:
+    free(coded);
     for (int i = 0; i < got; i++) PyBuffer_Release(&b[i]);
     return result;
 }
@@ -207,9 +447,11 @@ static PyMethodDef methods[] = {
     {"gather_windows", gather_windows, METH_VARARGS,
      "gather_windows(coeffs, src_itemsize, offsets, grids, local, windows, negate, out, rows, "
      "dst_itemsize, channels, n): windows of whole-image records into batch rows"},
-    {"pack_dc_ac", pack_dc_ac, METH_VARARGS,
-     "pack_dc_ac(coefficients, dc, dc_out, ac_out, escapes, count, channels, plane) -> "
-     "escapes written"},
+    {"pack_planes", pack_planes, METH_VARARGS,
+     "pack_planes(coefficients, dc, meta, stream, escapes, scratch, count, channels, h, w) -> "
+     "(stream bytes, escape bytes)"},
+    {"unpack_planes", unpack_planes, METH_VARARGS,
+     "unpack_planes(meta, stream, escapes, dc, out, count, channels, h, w)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -14,13 +14,25 @@ def gather_windows(
     channels: int,
     n: int,
 ) -> None: ...
-def pack_dc_ac(
+def pack_planes(
     coefficients: Any,
     dc: Any,
-    dc_out: Any,
-    ac_out: Any,
+    meta: Any,
+    stream: Any,
     escapes: Any,
     count: int,
     channels: int,
-    plane: int,
-) -> int: ...
+    h: int,
+    w: int,
+) -> tuple[int, int]: ...
+def unpack_planes(
+    meta: Any,
+    stream: Any,
+    escapes: Any,
+    dc: Any,
+    out: Any,
+    count: int,
+    channels: int,
+    h: int,
+    w: int,
+) -> None: ...

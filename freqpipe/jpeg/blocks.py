@@ -7,11 +7,15 @@ threads run them side by side:
   ``layout="whole"`` records, ``(C, h, w)``) into its batch row, zero where the window leaves
   the record, mirrored exactly when asked (block columns reversed, odd-u channels negated:
   conventions §1), the same windows the coefficient source cuts from a file;
-- :func:`pack_dc_ac` / :func:`unpack_dc_ac`: a batch of int16 quantised coefficients as it
-  crosses to the device (``FreqLoader(transfer_dtype="int8")``): each component's DC channel
-  as int16, the AC channels as int8, and each AC value outside -127..127 as an int16 escape
-  (its int8 slot holds -128). :func:`unpack_dc_ac` is the NumPy inverse; the loader's device
-  stage has a torch one; both give the int16 batch back exactly.
+- :func:`pack_planes` / :func:`unpack_planes`: a batch of int16 quantised coefficients as it
+  crosses to the device (``FreqLoader(transfer_dtype="int8")``), plane by plane: chroma
+  repeated onto the luma grid sent once per repeated pair, DC planes as differences from
+  their neighbours, the values bit-packed at each plane's own width (0..16 bits, 8 or fewer
+  for nearly every plane of photos) and the values that do not fit escaped into a second
+  stream at the plane's widest width.
+  :func:`unpack_planes` is the host's inverse, plane by plane; the loader's device stage has a
+  batched torch one (:func:`freqpipe.data._outputs.unpack_planes_torch`); both give the int16
+  batch back exactly.
 """
 
 from __future__ import annotations
@@ -23,10 +27,18 @@ import numpy as np
 from freqpipe.errors import InvalidArgumentError, ShapeError
 from freqpipe.jpeg._ext import blocks as _blocks
 
-__all__ = ["ESCAPE", "gather_windows", "pack_dc_ac", "unpack_dc_ac"]
+__all__ = [
+    "PAD",
+    "gather_windows",
+    "pack_planes",
+    "packed_capacity",
+    "plane_layout",
+    "unpack_planes",
+]
 
-#: The int8 value that marks an AC value sent as an escape (-128 itself has no negation).
-ESCAPE = -128
+#: Zero bytes after each packed stream: the device reads a value's bits as the three bytes
+#: from its first, the host as eight.
+PAD = 8
 
 
 def _array(name: str, a: Any, dtype: str, ndim: int | None = None) -> np.ndarray:
@@ -112,40 +124,66 @@ def gather_windows(
         out[row] = target[row]
 
 
-def pack_dc_ac(
-    coefficients: np.ndarray,
-    dc: Any,
-    dc_out: np.ndarray,
-    ac_out: np.ndarray,
-    escapes: np.ndarray,
-) -> int:
-    """Split int16 quantised coefficients into DC int16, AC int8 and escapes (native).
+def packed_capacity(n: int, channels: int, h: int, w: int) -> int:
+    """Bytes each of :func:`pack_planes`' two streams may need for N (C, h, w) values.
+
+    Example:
+        >>> packed_capacity(2, 3, 4, 4)
+        200
+    """
+    return 2 * n * channels * h * w + PAD
+
+
+def pack_planes(
+    coefficients: np.ndarray, dc: Any, meta: np.ndarray, stream: np.ndarray, escapes: np.ndarray
+) -> tuple[int, int]:
+    """Pack int16 quantised coefficients plane by plane for the transfer (native, GIL released).
+
+    The format, per plane (one sample's channel, (h, w) values), planes in row-major order of
+    (N, C):
+
+    - **repeated lines**: where every line of the plane equals its partner in pairs
+      ``2j - phase, 2j + 1 - phase`` (chroma repeated onto the luma grid, at either parity),
+      rows and columns alike, one value per pair is coded: ``h // 2 + 1`` rows (or ``w // 2 + 1``
+      columns) instead of ``h`` (a pair wholly past the plane repeats its last line);
+    - **DC planes** (``dc``) are coded as differences, wrapping in int16, from the left
+      neighbour, the first column from the block above, the first block as it is;
+    - the coded values go into ``stream`` at one width ``b`` of 0..16 bits, two's complement;
+      a value outside ``-(2^(b-1) - 1) .. 2^(b-1) - 1`` is coded ``-2^(b-1)`` (the mark) and
+      goes into ``escapes`` at the plane's escape width ``e``: the two's-complement width of
+      its widest value. ``b`` is the width of fewest bits (``b`` per value plus ``e`` per
+      escape); 0 only for a plane that codes all zeros;
+    - both streams are little-endian bit streams, the planes back to back (no byte
+      alignment), each followed by :data:`PAD` zero bytes;
+    - ``meta[i, c] = (b + 17 * (3 * rows + cols), e)``, ``rows``/``cols``: 0 not repeated,
+      1 + the phase of the pairs.
 
     Args:
         coefficients: int16 (N, C, h, w), C-contiguous.
-        dc: (C,) bool: the DC channels (frequency 0 of a component), sent as int16.
-        dc_out: int16 (>= N, D, h, w), D = the DC channels, C-contiguous.
-        ac_out: int8 (>= N, C - D, h, w), C-contiguous: each AC value, or :data:`ESCAPE`
-            where it lies outside -127..127.
-        escapes: int16 with room for N (C - D) h w values, C-contiguous: the escaped values
-            in row-major order of ``ac_out``.
+        dc: (C,) bool, the DC channels (frequency 0 of a component).
+        meta: uint8 (>= N, C, 2), C-contiguous: each plane's widths and repetition.
+        stream: uint8 with :func:`packed_capacity`'s room: the coded values.
+        escapes: uint8 with :func:`packed_capacity`'s room: the escaped values.
 
     Returns:
-        The number of escapes written (the first ones of ``escapes``).
+        ``(stream bytes, escape bytes)`` written, padding included.
 
     Raises:
         ShapeError: the outputs do not fit the batch.
 
     Example:
-        >>> q = np.array([[[[300]], [[-5]], [[-200]]]], np.int16)
-        >>> dc, ac = np.empty((1, 1, 1, 1), np.int16), np.empty((1, 2, 1, 1), np.int8)
-        >>> esc = np.empty(2, np.int16)
-        >>> m = pack_dc_ac(q, [True, False, False], dc, ac, esc)
-        >>> int(dc.ravel()[0]), ac.ravel().tolist(), esc[:m].tolist()
-        (300, [-5, -128], [-200])
+        >>> q = np.array([[[[300, 300], [300, 300]], [[-5, 0], [1, 2]]]], np.int16)
+        >>> room = packed_capacity(1, 2, 2, 2)
+        >>> meta = np.empty((1, 2, 2), np.uint8)
+        >>> stream, esc = np.empty(room, np.uint8), np.empty(room, np.uint8)
+        >>> sizes = pack_planes(q, [True, False], meta, stream, esc)
+        >>> meta.tolist(), sizes
+        ([[[69, 10], [137, 4]]], (9, 11))
+        >>> back = unpack_planes(meta, stream[: sizes[0]], esc[: sizes[1]], [True, False], (2, 2))
+        >>> bool((back == q).all())
+        True
     """
     flags = _array("dc", dc, "uint8", 1)
-    arrays = {"dc_out": dc_out, "ac_out": ac_out, "escapes": escapes}
     if coefficients.dtype != np.int16 or coefficients.ndim != 4:
         raise ShapeError(
             f"coefficients must be int16 (N, C, h, w), got {coefficients.dtype} "
@@ -153,59 +191,87 @@ def pack_dc_ac(
             shape=coefficients.shape,
         )
     n, c, h, w = coefficients.shape
-    d = int(np.count_nonzero(flags))
-    want = {
-        "dc_out": ((d, h, w), np.int16),
-        "ac_out": ((c - d, h, w), np.int8),
-        "escapes": (None, np.int16),
-    }
-    for name, (shape, dtype) in want.items():
-        a = arrays[name]
-        if shape is None:
-            fits = a.size >= n * (c - d) * h * w
+    room = packed_capacity(n, c, h, w)
+    for name, a in (("meta", meta), ("stream", stream), ("escapes", escapes)):
+        if name == "meta":
+            fits = a.ndim == 3 and a.shape[0] >= n and a.shape[1:] == (c, 2)
         else:
-            fits = a.ndim == 4 and a.shape[0] >= n and a.shape[1:] == shape
-        if a.dtype != dtype or not a.flags.c_contiguous or not fits:
+            fits = a.size >= room
+        if a.dtype != np.uint8 or not a.flags.c_contiguous or not fits:
             raise ShapeError(f"{name} does not fit {n} samples: {a.dtype} {a.shape}", shape=a.shape)
     if flags.size != c:
         raise ShapeError(f"{flags.size} DC flags for {c} channels", shape=flags.shape)
-    return int(
-        _blocks().pack_dc_ac(
-            np.ascontiguousarray(coefficients), flags, dc_out, ac_out, escapes, n, c, h * w
-        )
+    nbytes, escape_bytes = _blocks().pack_planes(
+        np.ascontiguousarray(coefficients), flags, meta, stream, escapes, n, c, h, w
     )
+    return int(nbytes), int(escape_bytes)
 
 
-def unpack_dc_ac(dc_part: Any, ac_part: Any, escapes: Any, dc: Any) -> np.ndarray:
-    """The int16 batch that :func:`pack_dc_ac` split (NumPy).
+def plane_layout(meta: Any, h: int, w: int) -> dict[str, Any]:
+    """What each plane's ``meta`` says (NumPy or torch integer arrays, (..., 2), alike).
+
+    Returns:
+        ``bits`` (the values' width), ``escape_bits``, ``row_code``, ``col_code`` (0, or
+        1 + phase), ``rows``, ``cols`` (the coded plane's shape), each of ``meta[..., 0]``'s
+        shape.
+
+    Example:
+        >>> {k: int(v) for k, v in plane_layout(np.array([69, 10]), 28, 28).items()}
+        {'bits': 1, 'escape_bits': 10, 'row_code': 1, 'col_code': 1, 'rows': 15, 'cols': 15}
+    """
+    first = meta[..., 0]
+    code = first // 17
+    row_code, col_code = code // 3, code % 3
+    return {
+        "bits": first % 17,
+        "escape_bits": meta[..., 1],
+        "row_code": row_code,
+        "col_code": col_code,
+        "rows": h + (row_code > 0) * (h // 2 + 1 - h),
+        "cols": w + (col_code > 0) * (w // 2 + 1 - w),
+    }
+
+
+def unpack_planes(
+    meta: Any, stream: Any, escapes: Any, dc: Any, shape: tuple[int, int]
+) -> np.ndarray:
+    """The int16 batch that :func:`pack_planes` packed (native, plane by plane, GIL released).
+
+    The host's unpack (a CPU device's output stage); the device's is the batched
+    :func:`freqpipe.data._outputs.unpack_planes_torch`, and the two agree (tests).
 
     Args:
-        dc_part: int16 (N, D, h, w).
-        ac_part: int8 (N, C - D, h, w).
-        escapes: int16 (E,): one value per :data:`ESCAPE` of ``ac_part``, in row-major order.
+        meta: uint8 (N, C, 2).
+        stream: uint8 (S,): the coded values (and the padding).
+        escapes: uint8 (E,): the escaped values (and the padding).
         dc: (C,) bool, the DC channels.
+        shape: ``(h, w)`` of a plane.
 
     Returns:
         int16 (N, C, h, w).
 
     Raises:
-        ShapeError: the escapes do not match the escape marks.
-
-    Example:
-        >>> unpack_dc_ac(np.full((1, 1, 1, 1), 300, np.int16),
-        ...              np.array([[[[-5]], [[-128]]]], np.int8), np.array([-200], np.int16),
-        ...              [True, False, False]).ravel().tolist()
-        [300, -5, -200]
+        ShapeError: the streams do not match the planes' meta.
     """
-    ac = np.asarray(ac_part)
-    mask = np.asarray(dc, dtype=bool)
-    wide = ac.astype(np.int16)
-    marks = ac == ESCAPE
-    esc = np.asarray(escapes, np.int16)
-    if int(np.count_nonzero(marks)) != esc.size:
-        raise ShapeError(f"{esc.size} escapes for {int(marks.sum())} marks", shape=esc.shape)
-    wide[marks] = esc
-    out = np.empty((ac.shape[0], mask.size, *ac.shape[2:]), np.int16)
-    out[:, mask] = dc_part
-    out[:, ~mask] = wide
+    m = _array("meta", meta, "uint8", 3)
+    flags = _array("dc", dc, "uint8", 1)
+    h, w = (int(v) for v in shape)
+    n, c = m.shape[:2]
+    if flags.size != c or m.shape[2] != 2 or h < 1 or w < 1:
+        raise ShapeError(f"{flags.size} DC flags for {m.shape} meta of {h} x {w}", shape=m.shape)
+    out = np.empty((n, c, h, w), np.int16)
+    try:
+        _blocks().unpack_planes(
+            m,
+            _array("stream", stream, "uint8"),
+            _array("escapes", escapes, "uint8"),
+            flags,
+            out,
+            n,
+            c,
+            h,
+            w,
+        )
+    except ValueError as exc:
+        raise ShapeError(str(exc), shape=m.shape) from exc
     return out

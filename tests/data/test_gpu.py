@@ -28,6 +28,8 @@ CASES = [
     {"output": "dct"},
     {"output": "dct", "chroma": "separate"},
     {"output": "dct", "transfer_dtype": "int8", "select": "dct6"},
+    {"output": "dct", "transfer_dtype": "int8", "raw": True},
+    {"output": "dct", "transfer_dtype": "int8", "chroma": "separate", "raw": True},
     {"output": "dct", "raw": True},
     {"output": "dct", "source": "pixels"},
     {"output": "dwt"},

@@ -8,9 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from freqpipe.data._outputs import unpack_dc_ac_torch
+from freqpipe.data._outputs import unpack_planes_torch
 from freqpipe.errors import InvalidArgumentError, ShapeError
-from freqpipe.jpeg.blocks import ESCAPE, gather_windows, pack_dc_ac, unpack_dc_ac
+from freqpipe.jpeg.blocks import (
+    PAD,
+    gather_windows,
+    pack_planes,
+    packed_capacity,
+    plane_layout,
+    unpack_planes,
+)
 from freqpipe.transforms import hflip_dct
 
 
@@ -108,56 +115,101 @@ def test_gather_refuses_bad_input() -> None:
 
 def _pack(q: np.ndarray, dc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, c, h, w = q.shape
-    d = int(dc.sum())
-    dc_out = np.empty((n + 1, d, h, w), np.int16)
-    ac_out = np.empty((n + 1, c - d, h, w), np.int8)
-    esc = np.empty(n * (c - d) * h * w, np.int16)
-    m = pack_dc_ac(q, dc, dc_out, ac_out, esc)
-    return dc_out[:n], ac_out[:n], esc[:m]
+    room = packed_capacity(n, c, h, w)
+    meta = np.empty((n + 1, c, 2), np.uint8)
+    stream, esc = np.empty(room, np.uint8), np.empty(room, np.uint8)
+    nbytes, escape_bytes = pack_planes(q, dc, meta, stream, esc)
+    return meta[:n], stream[:nbytes], esc[:escape_bytes]
 
 
-@pytest.mark.parametrize("scale", [1, 60, 130, 20000])
-def test_pack_round_trips_exactly(scale: int) -> None:
-    rng = np.random.default_rng(scale)
-    q = np.clip(rng.normal(0, scale, (5, 9, 3, 4)), -32768, 32767).astype(np.int16)
-    q[0, 1, 0, :4] = [-128, -127, 127, 128]  # the int8 edges: -128 is the escape mark itself
-    dc = np.zeros(9, bool)
-    dc[[0, 4, 6]] = True
-    dc_part, ac_part, esc = _pack(q, dc)
-    np.testing.assert_array_equal(dc_part, q[:, dc])
-    ac = q[:, ~dc]
-    fits = (ac >= -127) & (ac <= 127)
-    np.testing.assert_array_equal(ac_part[fits], ac[fits])
-    assert (ac_part[~fits] == ESCAPE).all()
-    np.testing.assert_array_equal(esc, ac[~fits])  # row-major order
-    np.testing.assert_array_equal(unpack_dc_ac(dc_part, ac_part, esc, dc), q)
-    got = unpack_dc_ac_torch(
-        torch.from_numpy(dc_part), torch.from_numpy(ac_part), torch.from_numpy(esc), dc
+def _both(parts: tuple[np.ndarray, ...], dc: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The host's unpack, checked equal to the device's (torch on CPU tensors)."""
+    host = unpack_planes(*parts, dc, shape)
+    got = unpack_planes_torch(
+        *(torch.from_numpy(np.ascontiguousarray(p)) for p in parts), dc, shape
     )
     assert got.dtype == torch.int16
-    np.testing.assert_array_equal(got.numpy(), q)
+    np.testing.assert_array_equal(got.numpy(), host)
+    return host
 
 
-def test_pack_without_dc_or_without_ac_and_empty() -> None:
+def _repeated(plane: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """``plane`` with its lines repeated in pairs at phases ``rows``/``cols`` (0 or 1; -1: not)."""
+    h, w = plane.shape
+    out = plane
+    if rows >= 0:
+        out = np.repeat(out[: h // 2 + 1], 2, axis=0)[rows : rows + h]
+    if cols >= 0:
+        out = np.repeat(out[:, : w // 2 + 1], 2, axis=1)[:, cols : cols + w]
+    return out
+
+
+@pytest.mark.parametrize("scale", [0, 1, 60, 130, 20000])
+@pytest.mark.parametrize("shape", [(3, 4), (5, 5), (1, 1), (2, 7), (28, 28), (15, 14)])
+def test_pack_round_trips_exactly(scale: int, shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(scale)
+    q = np.clip(rng.normal(0, scale, (5, 9, *shape)), -32768, 32767).astype(np.int16)
+    q[0, 1].flat[:4] = [-32768, 32767, -128, 127][: q[0, 1].size]  # int16's and int8's edges
+    q[2, 5].flat[0] = -32768  # an escape of the widest width
+    for i, (rows, cols) in enumerate(((0, 0), (1, 1), (0, 1), (1, -1), (-1, 0))):
+        q[1 + i % 4, 2 + i] = _repeated(q[1 + i % 4, 2 + i], rows, cols)  # repeated chroma
+    dc = np.zeros(9, bool)
+    dc[[0, 4, 6]] = True
+    parts = _pack(q, dc)
+    np.testing.assert_array_equal(_both(parts, dc, shape), q)
+
+
+def test_repeated_lines_and_differences_shrink_the_stream() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.integers(-40, 40, (2, 1, 28, 28)).astype(np.int16)
+    chroma = base.copy()
+    chroma[0, 0] = _repeated(base[0, 0], 1, 0)  # a 4:2:0 window at an odd row offset
+    chroma[1, 0] = _repeated(base[1, 0], 0, 1)
+    dc = np.zeros(1, bool)
+    full, half = _pack(base, dc), _pack(chroma, dc)
+    lay = plane_layout(half[0].astype(np.int64), 28, 28)
+    assert lay["row_code"].tolist() == [[2], [1]] and lay["col_code"].tolist() == [[1], [2]]
+    assert (lay["rows"] == 15).all() and (lay["cols"] == 15).all()
+    assert half[1].size < 0.35 * full[1].size
+    np.testing.assert_array_equal(_both(half, dc, (28, 28)), chroma)
+    ramp = (400 + np.cumsum(rng.integers(-3, 4, (1, 1, 28, 28)), axis=3)).astype(np.int16)
+    as_dc, as_ac = _pack(ramp, np.ones(1, bool)), _pack(ramp, dc)
+    assert int(plane_layout(as_dc[0].astype(np.int64), 28, 28)["bits"][0, 0]) <= 5
+    assert as_dc[1].size < as_ac[1].size / 2  # a smooth DC plane: small differences
+    np.testing.assert_array_equal(_both(as_dc, np.ones(1, bool), (28, 28)), ramp)
+
+
+def test_pack_without_dc_or_all_dc_and_empty() -> None:
     q = np.arange(-300, 300, 25, dtype=np.int16).reshape(2, 3, 2, 2)
     for dc in (np.zeros(3, bool), np.ones(3, bool)):
-        np.testing.assert_array_equal(unpack_dc_ac(*_pack(q, dc), dc), q)
+        np.testing.assert_array_equal(_both(_pack(q, dc), dc, (2, 2)), q)
     empty = np.empty((0, 3, 2, 2), np.int16)
     dc = np.array([True, False, False])
-    assert unpack_dc_ac(*_pack(empty, dc), dc).shape == (0, 3, 2, 2)
+    assert _both(_pack(empty, dc), dc, (2, 2)).shape == (0, 3, 2, 2)
+    zeros = np.zeros((1, 3, 4, 4), np.int16)  # grayscale chroma: width 0, no bytes
+    meta, stream, esc = _pack(zeros, dc)
+    assert (plane_layout(meta.astype(np.int64), 4, 4)["bits"] == 0).all()
+    assert stream.size == esc.size == PAD
 
 
 def test_pack_refuses_outputs_that_do_not_fit() -> None:
     q = np.zeros((2, 3, 2, 2), np.int16)
     dc = np.array([True, False, False])
-    ok = (np.empty((2, 1, 2, 2), np.int16), np.empty((2, 2, 2, 2), np.int8), np.empty(16, np.int16))
-    with pytest.raises(ShapeError, match="dc_out"):
-        pack_dc_ac(q, dc, np.empty((1, 1, 2, 2), np.int16), *ok[1:])
-    with pytest.raises(ShapeError, match="ac_out"):
-        pack_dc_ac(q, dc, ok[0], np.empty((2, 2, 2, 2), np.int16), ok[2])
+    room = packed_capacity(2, 3, 2, 2)
+    ok = (np.empty((2, 3, 2), np.uint8), np.empty(room, np.uint8), np.empty(room, np.uint8))
+    with pytest.raises(ShapeError, match="meta"):
+        pack_planes(q, dc, np.empty((1, 3, 2), np.uint8), *ok[1:])
+    with pytest.raises(ShapeError, match="stream"):
+        pack_planes(q, dc, ok[0], np.empty(room - 1, np.uint8), ok[2])
     with pytest.raises(ShapeError, match="escapes"):
-        pack_dc_ac(q, dc, *ok[:2], np.empty(15, np.int16))
+        pack_planes(q, dc, *ok[:2], np.empty(room, np.int16))
     with pytest.raises(ShapeError, match="int16"):
-        pack_dc_ac(q.astype(np.int8), dc, *ok)
-    with pytest.raises(ShapeError, match="escapes for"):
-        unpack_dc_ac(ok[0], np.full((2, 2, 2, 2), ESCAPE, np.int8), np.empty(3, np.int16), dc)
+        pack_planes(q.astype(np.int8), dc, *ok)
+    sparse = np.zeros((2, 3, 2, 2), np.int16)
+    sparse[:, :, 0, 1] = 5000  # one wide value a plane: an escape each, 14 bits wide
+    meta, stream, esc = _pack(sparse, np.zeros(3, bool))
+    assert (meta[..., 1] == 14).all() and esc.size == (6 * 14 + 7) // 8 + PAD
+    with pytest.raises(ShapeError, match="escapes"):
+        unpack_planes(meta, stream, esc[:2], dc, (2, 2))
+    with pytest.raises(ShapeError, match="stream"):
+        unpack_planes(np.full((2, 3, 2), 16, np.uint8), stream[:3], esc, dc, (2, 2))
