@@ -71,16 +71,15 @@ _BATCH_LEVEL = ("MixUp", "CutMix")
 
 
 def _probe(transform: Callable[[Any], Any], extent: tuple[int, int], rng: Any) -> Any:
-    """Run ``transform`` on a batch of one image of ``extent`` that holds no coefficients."""
-    import torch
+    """Run ``transform`` on the geometry of one image of ``extent``: no coefficients, no torch.
 
-    from freqpipe.transforms.dct import DctBatch
+    The transforms draw their parameters from ``rng`` exactly as on the device stage's
+    ``DctBatch`` (one implementation, in their ``__call__``), with Python floats and NumPy
+    only: no torch op, so no wake-up of torch's thread pool per sample in the workers.
+    """
+    from freqpipe.transforms._dct_batch import BatchGeometry
 
-    empty = torch.zeros(1, 64, 0, 0)
-    batch = DctBatch(
-        [empty, empty, empty], [(1, 1)] * 3, torch.tensor([extent]), [rng]
-    )  # the factors do not change what the geometric transforms draw
-    return transform(batch)
+    return transform(BatchGeometry(np.array([extent], np.int64), [rng]))
 
 
 def output_size(transform: Callable[[Any], Any]) -> tuple[int, int]:
@@ -455,8 +454,8 @@ def render_covers(
     band = fields["band"].cpu().numpy()
     sizes = cover_sizes(blocks, factors, band)
     luma_at, chroma_at = (np.concatenate([[0], np.cumsum(v)]) for v in sizes)
-    origin = fields["origin"].to(device=device, dtype=torch.float64)
-    extent = fields["extent"].to(device)
+    origin = fields["origin"].cpu().numpy().astype(np.float64)
+    extent = fields["extent"].cpu().numpy()
     quant = fields["quant"].to(device=device, dtype=torch.float32)
     keys = fields["rng_key"].cpu().numpy().view(np.uint64)
     wanted = [p.tolist() for p in selection.per_plane]
@@ -483,19 +482,19 @@ def render_covers(
         batch = DctBatch(
             planes,
             [(1, 1), factor, factor],
-            extent[idx].cpu(),
+            torch.from_numpy(extent[members]),
             [np.random.default_rng([int(k) for k in keys[i]]) for i in members],
         )
         batch = transform(batch)
-        shift = origin[idx][:, [1, 0, 1, 0]].cpu()  # (left, top, left, top)
+        shift = origin[members][:, [1, 0, 1, 0]]  # (left, top, left, top)
         batch.box = batch.box - shift
-        own = 8 * torch.as_tensor(blocks[members]).flip(1)  # each cover's (width, height)
-        real = torch.minimum(extent[idx].cpu().flip(1) - shift[:, :2], own)  # pixels it holds
-        within = batch.within - shift.to(torch.int64)
-        batch.within = torch.minimum(
-            within.clamp(min=0), torch.cat([real, real], 1).to(torch.int64)
+        own = 8 * blocks[members][:, ::-1]  # each cover's (width, height)
+        real = np.minimum(extent[members][:, ::-1] - shift[:, :2], own)  # pixels it holds
+        within = batch.within - shift.astype(np.int64)
+        batch.within = np.minimum(
+            np.maximum(within, 0), np.concatenate([real, real], 1).astype(np.int64)
         )
-        batch.extent = real.flip(1).to(torch.int64)
+        batch.extent = torch.from_numpy(real[:, ::-1].astype(np.int64))
         x = torch.cat(batch.render(wanted), dim=1).float()
         if mean is not None:
             m = torch.as_tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 import freqpipe as fp
-from freqpipe.data import FreqLoader, JpegFileList
+from freqpipe.data import FreqLoader, JpegFileList, SampleRng
 from freqpipe.errors import InvalidArgumentError
 from freqpipe.transforms import Selection
 from freqpipe.transforms.dct import (
@@ -34,6 +34,7 @@ from freqpipe.transforms.dct import (
     Resize,
 )
 from tests.tolerances import assert_close
+from tests.transforms.test_dct_batch import TorchCalls
 from tests.transforms.test_resize import jpeg
 
 
@@ -159,3 +160,29 @@ def test_bad_transform_arguments(mixed, kwargs, match) -> None:
     ds = JpegFileList(mixed[:1], [0])
     with pytest.raises(InvalidArgumentError, match=match):
         FreqLoader(ds, batch_size=1, device="cpu", **kwargs)
+
+
+@pytest.mark.parametrize("transfer", ["all", "band"])
+def test_the_workers_fill_a_slot_without_any_torch_op(mixed, tmp_path, transfer) -> None:
+    """Per sample the workers decode, draw and copy with NumPy only.
+
+    A torch op per sample (the probe once ran the transform on empty tensors) wakes torch's
+    thread pool in every worker thread, whose spinning doubled the workers' CPU time.
+    """
+    png = io.BytesIO()
+    Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(png, "PNG")
+    files = [*mixed, png.getvalue()]  # every sampling, grayscale, and the fallback
+    transform = Compose([RandomResizedCrop(64), RandomHorizontalFlip(), ColorJitter(0.4)])
+    loader = FreqLoader(
+        JpegFileList(files, list(range(len(files)))),
+        batch_size=len(files),
+        transform=transform,
+        transfer_frequencies=transfer,
+        device="cpu",
+    )
+    source = loader._source
+    slot = loader._stage.transfer.allocate(source.spec)
+    with TorchCalls() as calls:
+        source.fill(slot, list(range(len(files))), SampleRng(3, 0))
+    assert calls.calls == []
+    assert slot.count == len(files) and sum(loader.fallbacks.values()) == 1
