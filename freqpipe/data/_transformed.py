@@ -60,11 +60,10 @@ COVER_FIELDS = (
     "band",
 )
 
-_ALL_FREQUENCIES = np.arange(64, dtype=np.int64)
 _ALL = Selection.from_indices(list(range(192)))
 _BITS = np.uint64(1) << np.arange(64, dtype=np.uint64)
 _EVERY = np.ones(64, bool)
-_DC_ONLY = _ALL_FREQUENCIES == 0
+_DC_ONLY = np.arange(64) == 0
 
 #: Transforms that mix images of a batch: they belong after the loader.
 _BATCH_LEVEL = ("MixUp", "CutMix")
@@ -149,8 +148,9 @@ class TransformSource(SampleSource):
         self.spec = BatchSpec(
             batch_size,
             {
-                "luma": ((64, c, c), "int16"),
-                "chroma": ((2, 64, c, c), "int16"),
+                # capacity: the covers are packed back to back in this memory (see _write)
+                "luma": ((c, c, 64), "int16"),
+                "chroma": ((2, c, c, 64), "int16"),
                 "quant": ((3, 64), "uint16"),
                 "factors": ((2,), "int64"),
                 "origin": ((2,), "int64"),
@@ -165,7 +165,7 @@ class TransformSource(SampleSource):
         )
 
     def load_one(self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any) -> None:
-        """Decode one file's coefficients and copy the cover its transform reads."""
+        """Decode one file's coefficients and gather the cover its transform reads."""
         key = rng.bit_generator.seed_seq.entropy  # SampleRng's (seed, epoch, index, attempt)
         problem: str | UnsupportedJpegError | None
         try:
@@ -179,29 +179,23 @@ class TransformSource(SampleSource):
         if dec.source == "<bytes>":
             object.__setattr__(dec, "source", name)
         factor = dec.repeat(1) if len(dec.grids) > 1 else (1, 1)
-        top, left, rows, cols, geometry = self._place(
-            batch, pos, (dec.height, dec.width), factor, rng, key
-        )
-        luma = dec.gather(
-            0, np.empty((64, rows, cols), np.int16), _ALL_FREQUENCIES, top=top // 8, left=left // 8
-        )
-        chroma = None
-        crows, ccols = -(-rows // factor[0]), -(-cols // factor[1])
-        if len(dec.grids) > 1:
-            chroma = np.empty((2, 64, crows, ccols), np.int16)
-            start = (top // (8 * factor[0]), left // (8 * factor[1]))
-            for c in (1, 2):
-                dec.gather(c, chroma[c - 1], _ALL_FREQUENCIES, top=start[0], left=start[1])
+        top, left, geometry = self._place(batch, pos, (dec.height, dec.width), factor, rng, key)
+        starts = [(top // 8, left // 8)] + [(top // (8 * factor[0]), left // (8 * factor[1]))] * 2
+
+        def read(component: int, out: np.ndarray, freqs: np.ndarray | None) -> None:
+            _copy_blocks(dec.plane(component), *starts[component], out, freqs)
+
         quant = np.ones((3, 64), np.uint16)  # grayscale: unit quant for the zero chroma
         quant[: len(dec.grids)] = dec.quant[: len(dec.grids)]
-        self._write(batch, pos, luma, chroma, quant, factor, geometry)
+        self._write(batch, pos, read, quant, geometry, chroma=len(dec.grids) > 1)
 
     def _fallback(
         self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any, key: Any, why: Any
     ) -> None:
         """A file without YCbCr coefficients in 1x/2x chroma: Pillow's RGB, its block DCT."""
         rgb, kind = fallback_rgb(source, why)
-        top, left, rows, cols, geometry = self._place(batch, pos, rgb.shape[:2], (1, 1), rng, key)
+        top, left, geometry = self._place(batch, pos, rgb.shape[:2], (1, 1), rng, key)
+        rows, cols = (int(v) for v in batch.arrays["blocks"][pos])
         x, _ = coefficient_window(
             rgb,
             _ALL,
@@ -212,9 +206,12 @@ class TransformSource(SampleSource):
             separate=False,
         )
         x = np.clip(np.rint(x[:, :rows, :cols]), -32768, 32767).astype(np.int16)
-        chroma = x[64:].reshape(2, 64, rows, cols)
-        quant = np.ones((3, 64), np.uint16)
-        self._write(batch, pos, x[:64], chroma, quant, (1, 1), geometry)
+
+        def read(component: int, out: np.ndarray, freqs: np.ndarray | None) -> None:
+            plane = x[64 * component : 64 * (component + 1)]
+            out[...] = (plane if freqs is None else plane[freqs]).transpose(1, 2, 0)
+
+        self._write(batch, pos, read, np.ones((3, 64), np.uint16), geometry, chroma=True)
         self.policy.record_fallback(name, fallback_reason(why, kind))
 
     def _place(
@@ -225,13 +222,13 @@ class TransformSource(SampleSource):
         factor: tuple[int, int],
         rng: Any,
         key: Any,
-    ) -> tuple[int, int, int, int, tuple[tuple[float, float], bool]]:
+    ) -> tuple[int, int, tuple[tuple[float, float], bool]]:
         """Find the cover the transform reads and record where it lies in the image.
 
         Returns:
-            ``(top, left, rows, cols, (scale, colour))``: the cover's origin in pixels and its
-            size in blocks (the slot grown to hold it); the box's ``(vertical, horizontal)``
-            pixels per output pixel, and whether colour transforms mix the planes.
+            ``(top, left, (scale, colour))``: the cover's origin in pixels (its size in blocks
+            is in the ``blocks`` field); the box's ``(vertical, horizontal)`` pixels per output
+            pixel, and whether colour transforms mix the planes.
         """
         height, width = extent
         probe = _probe(self.transform, (height, width), rng)
@@ -243,110 +240,121 @@ class TransformSource(SampleSource):
             _cover_span(within[1], within[3], factor[0], height),
             _cover_span(within[0], within[2], factor[1], width),
         )
-        rows, cols = (bottom - top) // 8, (right - left) // 8
-        self._ensure_capacity(batch, pos, rows, cols)
         a = batch.arrays
         a["factors"][pos] = factor
         a["origin"][pos] = (top, left)
-        a["blocks"][pos] = (rows, cols)
+        a["blocks"][pos] = ((bottom - top) // 8, (right - left) // 8)
         a["extent"][pos] = (height, width)
         a["rng_key"][pos] = np.asarray(key, np.uint64).view(np.int64)
-        return top, left, rows, cols, (scale, bool(probe.colour_ops))
+        return top, left, (scale, bool(probe.colour_ops))
 
     def _write(
         self,
         batch: HostBatch,
         pos: int,
-        luma: np.ndarray,
-        chroma: np.ndarray | None,
+        read: Callable[[int, np.ndarray, np.ndarray | None], None],
         quant: np.ndarray,
-        factor: tuple[int, int],
         geometry: tuple[tuple[float, float], bool],
+        *,
+        chroma: bool,
     ) -> None:
-        """Copy a cover's band of frequencies (all 64 unless :attr:`band`) into the slot.
+        """Gather a cover's band of frequencies (all 64 unless :attr:`band`) into the slot.
+
+        Covers are packed back to back in the order of the positions (the ``luma`` and
+        ``chroma`` fields' memory used flat, :func:`cover_sizes` giving each part), each
+        copied once, from the decoder's memory to where it crosses to the device, in the
+        decoder's own layout: blocks row by row, each block's frequencies together
+        (``(rows, cols, F)``; chroma ``(2, rows, cols, F)``). The device stage transposes.
 
         Args:
             batch: the slot.
-            pos: the sample's position in it.
-            luma: (64, rows, cols) quantised luma of the cover.
-            chroma: (2, 64, crows, ccols) quantised Cb, Cr, or None (grayscale: zero chroma).
+            pos: the sample's position in it (filled in order from 0).
+            read: ``read(component, out, freqs)`` fills ``out`` (rows, cols, F) int16 with
+                the cover of ``component`` (0 luma, 1 and 2 chroma) at the natural-order
+                frequencies ``freqs`` (an index array; None: all 64).
             quant: (3, 64) quantisation tables.
-            factor: the chroma subsampling.
             geometry: what :meth:`_place` found: the box's scale and whether colour mixes.
+            chroma: the file has chroma (else a grayscale file: zero chroma is sent).
         """
-        rows, cols = luma.shape[1:]
-        crows, ccols = -(-rows // factor[0]), -(-cols // factor[1])
+        a = batch.arrays
+        rows, cols = (int(v) for v in a["blocks"][pos])
+        factor = (int(a["factors"][pos][0]), int(a["factors"][pos][1]))
+        chroma_grid = (-(-rows // factor[0]), -(-cols // factor[1]))
+        chroma_blocks = chroma_grid[0] * chroma_grid[1]
+        ends = batch.meta.setdefault("cover_ends", [])
+        del ends[pos:]  # a retried position (bad file) overwrites its own part
+        luma_at, chroma_at = ends[-1] if ends else (0, 0)
+        luma_flat, chroma_flat = self._room(
+            batch, luma_at, 64 * rows * cols, chroma_at, 128 * chroma_blocks
+        )
+        y = _part(luma_flat, luma_at, (rows, cols), 64)
+        read(0, y, None)
         band_y = band_c = _EVERY
         if self.band:
             scale, colour = geometry
             kept_y, kept_c = self._kept
             if colour:  # colour maps mix the planes frequency by frequency: each needs all
                 kept_y = kept_c = sorted(set(kept_y) | set(kept_c))
-            energy = [band_energy(luma, quant[0])]
-            band_y = select_band(energy, [kept_y], scale, tolerance=self.tolerance)
-            if chroma is None:
-                band_c = _DC_ONLY  # zero chroma: one zero frequency keeps the layout whole
-            else:
-                energies = [band_energy(chroma[c], quant[c + 1]) for c in (0, 1)]
+            energy = band_energy(y, quant[0], channel_axis=-1)
+            band_y = select_band([energy], [kept_y], scale, tolerance=self.tolerance)
+            if not band_y.all():  # the band alone, at the start of the cover's part
+                band = np.flatnonzero(band_y)
+                read(0, _part(luma_flat, luma_at, (rows, cols), len(band)), band)
+        if not chroma:
+            # zero chroma: one zero frequency keeps the layout whole (all 64 without band)
+            band_c = _DC_ONLY if self.band else _EVERY
+            _part(chroma_flat, chroma_at, (2, *chroma_grid), int(band_c.sum()))[...] = 0
+        else:
+            c = _part(chroma_flat, chroma_at, (2, *chroma_grid), 64)
+            for p in (0, 1):
+                read(p + 1, c[p], None)
+            if self.band:
+                energies = [band_energy(c[p], quant[p + 1], channel_axis=-1) for p in (0, 1)]
                 band_c = select_band(
                     energies, [kept_c, kept_c], scale, factor=factor, tolerance=self.tolerance
                 )
-        a = batch.arrays
-        # No zeroing: the resize weighs only pixels inside the crop, and the margin keeps
-        # libjpeg's upsampling inside the cover, so what lies past a cover has weight zero;
-        # the frequencies left out are zero-filled on the device.
-        a["luma"][pos][: int(band_y.sum()), :rows, :cols] = luma[band_y]
-        sent = a["chroma"][pos][:, : int(band_c.sum()), :crows, :ccols]
-        if chroma is None:
-            sent[...] = 0
-        else:
-            sent[...] = chroma[:, band_c]
+                if not band_c.all():
+                    band = np.flatnonzero(band_c)
+                    c = _part(chroma_flat, chroma_at, (2, *chroma_grid), len(band))
+                    for p in (0, 1):
+                        read(p + 1, c[p], band)
         a["quant"][pos] = quant
         a["band"][pos] = np.array([_BITS[band_y].sum(), _BITS[band_c].sum()], np.uint64).view(
             np.int64
         )
+        luma_n, chroma_n = int(band_y.sum()), int(band_c.sum())
+        ends.append((luma_at + luma_n * rows * cols, chroma_at + 2 * chroma_n * chroma_blocks))
 
     def finish(self, batch: HostBatch) -> None:
-        """Pack the batch's covers back to back, so each crosses to the device at its own size.
-
-        The slot's cover arrays are padded to their capacity; this rewrites samples
-        ``0..count-1`` in place, each as its C-contiguous ``(..., rows, cols)`` block, one after
-        the other from the start of the same (pinned) memory (:func:`cover_sizes` gives the
-        parts), and sends that prefix (``batch.packed``).
-        """
-        n = batch.count
-        a = batch.arrays
-        blocks, factors, band = a["blocks"][:n], a["factors"][:n], a["band"][:n]
-        counts = _band_counts(band)
+        """Send the packed prefix of the covers (``batch.packed``): each at its own size."""
+        ends = batch.meta.get("cover_ends", [])
+        luma_end, chroma_end = ends[batch.count - 1] if batch.count else (0, 0)
         batch.packed = {}
-        for p, (name, sizes) in enumerate(
-            zip(("luma", "chroma"), cover_sizes(blocks, factors, band))
-        ):
-            padded = batch.arrays[name]
-            flat = padded.reshape(-1)
-            at = 0
-            for i in range(n):  # forward: a part never lands on a sample not yet moved
-                rows, cols = (int(v) for v in blocks[i])
-                if name == "chroma":
-                    rows, cols = -(-rows // int(factors[i][0])), -(-cols // int(factors[i][1]))
-                sent = padded[i, ..., : counts[i, p], :rows, :cols]
-                flat[at : at + sizes[i]] = sent.reshape(-1)
-                at += int(sizes[i])
+        for name, end in (("luma", luma_end), ("chroma", chroma_end)):
             pinned = batch.tensors.get(name)
-            batch.packed[name] = (flat[:at], None if pinned is None else pinned.reshape(-1)[:at])
+            batch.packed[name] = (
+                batch.arrays[name].reshape(-1)[:end],
+                None if pinned is None else pinned.reshape(-1)[:end],
+            )
 
-    def _ensure_capacity(self, batch: HostBatch, pos: int, rows: int, cols: int) -> None:
-        """Grow the slot's cover arrays (keeping samples 0..pos-1) to hold ``rows x cols``."""
-        have_rows, have_cols = batch.arrays["luma"].shape[-2:]
-        if rows <= have_rows and cols <= have_cols:
-            return
-        rows, cols = max(rows, have_rows), max(cols, have_cols)
-        for name in ("luma", "chroma"):
-            old = batch.arrays[name]
-            new = np.zeros((*old.shape[:-2], rows, cols), old.dtype)
-            new[:pos, ..., : old.shape[-2], : old.shape[-1]] = old[:pos]
-            batch.arrays[name] = new
-            batch.tensors.pop(name, None)  # pageable from now on: copied, not pinned
+    def _room(
+        self, batch: HostBatch, luma_at: int, luma: int, chroma_at: int, chroma: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The slot's flat luma and chroma buffers, with room for ``luma`` and ``chroma`` more.
+
+        A buffer too small is replaced by a larger one holding the values before ``*_at``.
+        """
+        flats = []
+        for name, at, more in (("luma", luma_at, luma), ("chroma", chroma_at, chroma)):
+            flat = batch.arrays[name].reshape(-1)
+            if at + more > flat.size:
+                # a batch of unusually large covers: half as much again, pageable from now on
+                grown = np.empty(max(at + more, flat.size * 3 // 2), flat.dtype)
+                grown[:at] = flat[:at]
+                batch.arrays[name] = flat = grown
+                batch.tensors.pop(name, None)
+            flats.append(flat)
+        return flats[0], flats[1]
 
 
 def cover_sizes(blocks: Any, factors: Any, band: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -385,6 +393,35 @@ def band_frequencies(bits: Any) -> np.ndarray:
     """
     word = np.asarray(bits, np.int64).view(np.uint64)
     return np.flatnonzero(word & _BITS)
+
+
+def _part(flat: np.ndarray, at: int, grid: tuple[int, ...], count: int) -> np.ndarray:
+    """The ``(*grid, count)`` view of ``flat`` that starts at value ``at``."""
+    return flat[at : at + int(np.prod(grid)) * count].reshape(*grid, count)
+
+
+def _copy_blocks(
+    plane: np.ndarray, top: int, left: int, out: np.ndarray, freqs: np.ndarray | None
+) -> None:
+    """Copy the blocks of ``plane`` from ``(top, left)`` into ``out``, zero past its edge.
+
+    Args:
+        plane: (Hb, Wb, 64) coefficients (the decoder's, :meth:`DecodedJpeg.plane`).
+        top: first block row, inside the plane.
+        left: first block column, inside the plane.
+        out: (rows, cols, F) int16, filled.
+        freqs: the F natural-order frequencies to copy (None: all 64).
+    """
+    rows, cols = out.shape[:2]
+    window = plane[top : top + rows, left : left + cols]
+    r, c = window.shape[:2]
+    if freqs is None:
+        out[:r, :c] = window
+    else:
+        np.take(window, freqs, axis=2, out=out[:r, :c])
+    # a 4:2:0 cover aligned to chroma blocks can reach one luma block past the grid
+    out[r:] = 0
+    out[:r, c:] = 0
 
 
 def _band_counts(band: Any) -> np.ndarray:
@@ -472,9 +509,11 @@ def render_covers(
             cr, ck = -(-r // factor[0]), -(-k // factor[1])
             # the frequencies sent land at their places; the others stay zero
             fy, fc = (torch.as_tensor(band_frequencies(b), device=device) for b in band[i])
-            y[j][fy, :r, :k] = luma[luma_at[i] : luma_at[i + 1]].view(len(fy), r, k).float()
-            part = chroma[chroma_at[i] : chroma_at[i + 1]].view(2, len(fc), cr, ck)
-            c[j][:, fc, :cr, :ck] = part.float()
+            # the worker's layout: blocks row by row, each block's frequencies together
+            part = luma[luma_at[i] : luma_at[i + 1]].view(r, k, len(fy)).permute(2, 0, 1)
+            y[j][fy, :r, :k] = part.float()
+            part = chroma[chroma_at[i] : chroma_at[i + 1]].view(2, cr, ck, len(fc))
+            c[j][:, fc, :cr, :ck] = part.permute(0, 3, 1, 2).float()
         q = quant[idx]
         planes = [y * q[:, 0, :, None, None]] + [
             c[:, p] * q[:, p + 1, :, None, None] for p in (0, 1)

@@ -99,22 +99,35 @@ def axis_gains(scale: float, factor: int = 1) -> np.ndarray:
     return _gain_table(factor)[i]
 
 
-def band_energy(q: np.ndarray, quant: np.ndarray) -> np.ndarray:
+def band_energy(q: np.ndarray, quant: np.ndarray, *, channel_axis: int = 0) -> np.ndarray:
     """Energy of each frequency of a quantised cover, dequantised: float64 (64,).
 
     Args:
-        q: (64, rows, cols) quantised coefficients (int16), natural order.
+        q: (64, rows, cols) quantised coefficients (int16), natural order; (rows, cols, 64)
+            with ``channel_axis=-1`` (the decoder's layout).
         quant: (64,) the component's quantisation table.
+        channel_axis: where the 64 frequencies are: 0 (first) or -1 (last).
 
     Returns:
         ``sum over blocks of (q * quant)²`` per frequency.
 
+    Raises:
+        InvalidArgumentError: another ``channel_axis``.
+
     Example:
         >>> band_energy(np.ones((64, 2, 2), np.int16), np.full(64, 3))[:2]
         array([36., 36.])
+        >>> band_energy(np.ones((2, 2, 64), np.int16), np.full(64, 3), channel_axis=-1)[:2]
+        array([36., 36.])
     """
-    x = q.reshape(64, -1).astype(np.float32)
-    return np.einsum("kb,kb->k", x, x).astype(np.float64) * np.asarray(quant, np.float64) ** 2
+    x = np.asarray(q).astype(np.float32)
+    if channel_axis == 0:
+        energy = np.einsum("kb,kb->k", *[x.reshape(64, -1)] * 2)
+    elif channel_axis in (-1, x.ndim - 1):
+        energy = np.einsum("bk,bk->k", *[x.reshape(-1, 64)] * 2)
+    else:
+        raise InvalidArgumentError(f"channel_axis must be 0 or -1, got {channel_axis}")
+    return energy.astype(np.float64) * np.asarray(quant, np.float64) ** 2
 
 
 def select_band(
