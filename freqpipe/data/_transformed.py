@@ -165,7 +165,7 @@ class TransformSource(SampleSource):
         )
 
     def load_one(self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any) -> None:
-        """Decode one file's coefficients and gather the cover its transform reads."""
+        """Decode one file's coefficients and copy the cover its transform reads."""
         key = rng.bit_generator.seed_seq.entropy  # SampleRng's (seed, epoch, index, attempt)
         problem: str | UnsupportedJpegError | None
         try:
@@ -180,14 +180,18 @@ class TransformSource(SampleSource):
             object.__setattr__(dec, "source", name)
         factor = dec.repeat(1) if len(dec.grids) > 1 else (1, 1)
         top, left, geometry = self._place(batch, pos, (dec.height, dec.width), factor, rng, key)
-        starts = [(top // 8, left // 8)] + [(top // (8 * factor[0]), left // (8 * factor[1]))] * 2
+        rows, cols = (int(v) for v in batch.arrays["blocks"][pos])
+        fv, fh = factor
+        chroma = (top // (8 * fv), left // (8 * fh), -(-rows // fv), -(-cols // fh))
+        cover = [(top // 8, left // 8, rows, cols), chroma, chroma]  # (top, left, rows, cols)
 
-        def read(component: int, out: np.ndarray, freqs: np.ndarray | None) -> None:
-            _copy_blocks(dec.plane(component), *starts[component], out, freqs)
+        def blocks(component: int) -> np.ndarray:
+            t, l_, r, c = cover[component]
+            return dec.plane(component)[t : t + r, l_ : l_ + c]
 
         quant = np.ones((3, 64), np.uint16)  # grayscale: unit quant for the zero chroma
         quant[: len(dec.grids)] = dec.quant[: len(dec.grids)]
-        self._write(batch, pos, read, quant, geometry, chroma=len(dec.grids) > 1)
+        self._write(batch, pos, blocks, quant, geometry, chroma=len(dec.grids) > 1)
 
     def _fallback(
         self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any, key: Any, why: Any
@@ -207,11 +211,10 @@ class TransformSource(SampleSource):
         )
         x = np.clip(np.rint(x[:, :rows, :cols]), -32768, 32767).astype(np.int16)
 
-        def read(component: int, out: np.ndarray, freqs: np.ndarray | None) -> None:
-            plane = x[64 * component : 64 * (component + 1)]
-            out[...] = (plane if freqs is None else plane[freqs]).transpose(1, 2, 0)
+        def blocks(component: int) -> np.ndarray:
+            return x[64 * component : 64 * (component + 1)].transpose(1, 2, 0)
 
-        self._write(batch, pos, read, np.ones((3, 64), np.uint16), geometry, chroma=True)
+        self._write(batch, pos, blocks, np.ones((3, 64), np.uint16), geometry, chroma=True)
         self.policy.record_fallback(name, fallback_reason(why, kind))
 
     def _place(
@@ -252,13 +255,13 @@ class TransformSource(SampleSource):
         self,
         batch: HostBatch,
         pos: int,
-        read: Callable[[int, np.ndarray, np.ndarray | None], None],
+        blocks: Callable[[int], np.ndarray],
         quant: np.ndarray,
         geometry: tuple[tuple[float, float], bool],
         *,
         chroma: bool,
     ) -> None:
-        """Gather a cover's band of frequencies (all 64 unless :attr:`band`) into the slot.
+        """Copy a cover's band of frequencies (all 64 unless :attr:`band`) into the slot.
 
         Covers are packed back to back in the order of the positions (the ``luma`` and
         ``chroma`` fields' memory used flat, :func:`cover_sizes` giving each part), each
@@ -269,9 +272,9 @@ class TransformSource(SampleSource):
         Args:
             batch: the slot.
             pos: the sample's position in it (filled in order from 0).
-            read: ``read(component, out, freqs)`` fills ``out`` (rows, cols, F) int16 with
-                the cover of ``component`` (0 luma, 1 and 2 chroma) at the natural-order
-                frequencies ``freqs`` (an index array; None: all 64).
+            blocks: ``blocks(component)`` (0 luma, 1 and 2 chroma): int16 (rows, cols, 64),
+                the cover's blocks that lie inside the component's grid (a view; fewer rows
+                or columns where the cover passes the grid: those are zero).
             quant: (3, 64) quantisation tables.
             geometry: what :meth:`_place` found: the box's scale and whether colour mixes.
             chroma: the file has chroma (else a grayscale file: zero chroma is sent).
@@ -287,8 +290,7 @@ class TransformSource(SampleSource):
         luma_flat, chroma_flat = self._room(
             batch, luma_at, 64 * rows * cols, chroma_at, 128 * chroma_blocks
         )
-        y = _part(luma_flat, luma_at, (rows, cols), 64)
-        read(0, y, None)
+        y = blocks(0)
         band_y = band_c = _EVERY
         if self.band:
             scale, colour = geometry
@@ -297,27 +299,25 @@ class TransformSource(SampleSource):
                 kept_y = kept_c = sorted(set(kept_y) | set(kept_c))
             energy = band_energy(y, quant[0], channel_axis=-1)
             band_y = select_band([energy], [kept_y], scale, tolerance=self.tolerance)
-            if not band_y.all():  # the band alone, at the start of the cover's part
-                band = np.flatnonzero(band_y)
-                read(0, _part(luma_flat, luma_at, (rows, cols), len(band)), band)
+        sent = _frequencies(band_y)
+        _copy_blocks(y, _part(luma_flat, luma_at, (rows, cols), int(band_y.sum())), sent)
         if not chroma:
             # zero chroma: one zero frequency keeps the layout whole (all 64 without band)
             band_c = _DC_ONLY if self.band else _EVERY
             _part(chroma_flat, chroma_at, (2, *chroma_grid), int(band_c.sum()))[...] = 0
         else:
-            c = _part(chroma_flat, chroma_at, (2, *chroma_grid), 64)
-            for p in (0, 1):
-                read(p + 1, c[p], None)
+            cb, cr = blocks(1), blocks(2)
             if self.band:
-                energies = [band_energy(c[p], quant[p + 1], channel_axis=-1) for p in (0, 1)]
+                energies = [
+                    band_energy(b, quant[p], channel_axis=-1) for p, b in ((1, cb), (2, cr))
+                ]
                 band_c = select_band(
                     energies, [kept_c, kept_c], scale, factor=factor, tolerance=self.tolerance
                 )
-                if not band_c.all():
-                    band = np.flatnonzero(band_c)
-                    c = _part(chroma_flat, chroma_at, (2, *chroma_grid), len(band))
-                    for p in (0, 1):
-                        read(p + 1, c[p], band)
+            c = _part(chroma_flat, chroma_at, (2, *chroma_grid), int(band_c.sum()))
+            sent = _frequencies(band_c)
+            _copy_blocks(cb, c[0], sent)
+            _copy_blocks(cr, c[1], sent)
         a["quant"][pos] = quant
         a["band"][pos] = np.array([_BITS[band_y].sum(), _BITS[band_c].sum()], np.uint64).view(
             np.int64
@@ -400,20 +400,20 @@ def _part(flat: np.ndarray, at: int, grid: tuple[int, ...], count: int) -> np.nd
     return flat[at : at + int(np.prod(grid)) * count].reshape(*grid, count)
 
 
-def _copy_blocks(
-    plane: np.ndarray, top: int, left: int, out: np.ndarray, freqs: np.ndarray | None
-) -> None:
-    """Copy the blocks of ``plane`` from ``(top, left)`` into ``out``, zero past its edge.
+def _frequencies(band: np.ndarray) -> np.ndarray | None:
+    """The natural-order indices of a (64,) bool band; None for all 64 (a plain copy)."""
+    return None if band.all() else np.flatnonzero(band)
+
+
+def _copy_blocks(window: np.ndarray, out: np.ndarray, freqs: np.ndarray | None) -> None:
+    """Copy ``window``'s blocks into the top-left of ``out``, zero past its edge.
 
     Args:
-        plane: (Hb, Wb, 64) coefficients (the decoder's, :meth:`DecodedJpeg.plane`).
-        top: first block row, inside the plane.
-        left: first block column, inside the plane.
+        window: (r, c, 64) int16 coefficients, ``r <= rows`` and ``c <= cols`` (a view of
+            the decoder's plane, :meth:`~freqpipe.jpeg.gather.DecodedJpeg.plane`).
         out: (rows, cols, F) int16, filled.
         freqs: the F natural-order frequencies to copy (None: all 64).
     """
-    rows, cols = out.shape[:2]
-    window = plane[top : top + rows, left : left + cols]
     r, c = window.shape[:2]
     if freqs is None:
         out[:r, :c] = window
