@@ -25,6 +25,7 @@ approximation whose measured error is in ``benchmarks/bench_band.py``'s results.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -180,7 +181,7 @@ class TransformSource(SampleSource):
             object.__setattr__(dec, "source", name)
         factor = dec.repeat(1) if len(dec.grids) > 1 else (1, 1)
         top, left, geometry = self._place(batch, pos, (dec.height, dec.width), factor, rng, key)
-        rows, cols = (int(v) for v in batch.arrays["blocks"][pos])
+        rows, cols = batch.arrays["blocks"][pos].tolist()
         fv, fh = factor
         chroma = (top // (8 * fv), left // (8 * fh), -(-rows // fv), -(-cols // fh))
         cover = [(top // 8, left // 8, rows, cols), chroma, chroma]  # (top, left, rows, cols)
@@ -280,8 +281,9 @@ class TransformSource(SampleSource):
             chroma: the file has chroma (else a grayscale file: zero chroma is sent).
         """
         a = batch.arrays
-        rows, cols = (int(v) for v in a["blocks"][pos])
-        factor = (int(a["factors"][pos][0]), int(a["factors"][pos][1]))
+        rows, cols = a["blocks"][pos].tolist()
+        fv, fh = a["factors"][pos].tolist()
+        factor = (fv, fh)
         chroma_grid = (-(-rows // factor[0]), -(-cols // factor[1]))
         chroma_blocks = chroma_grid[0] * chroma_grid[1]
         ends = batch.meta.setdefault("cover_ends", [])
@@ -397,7 +399,7 @@ def band_frequencies(bits: Any) -> np.ndarray:
 
 def _part(flat: np.ndarray, at: int, grid: tuple[int, ...], count: int) -> np.ndarray:
     """The ``(*grid, count)`` view of ``flat`` that starts at value ``at``."""
-    return flat[at : at + int(np.prod(grid)) * count].reshape(*grid, count)
+    return flat[at : at + math.prod(grid) * count].reshape(*grid, count)
 
 
 def _frequencies(band: np.ndarray) -> np.ndarray | None:
