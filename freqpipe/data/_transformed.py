@@ -5,11 +5,13 @@ evaluation) without decoding pixels (conventions §9). The transform runs twice 
 times drawing from the sample's own stream (:class:`~freqpipe.data.SampleRng` of
 ``(seed, epoch, index, attempt)``), so both draw the same parameters:
 
-1. in the worker, on a batch of one image that holds no coefficients, only to learn which
-   pixels its resize filter reads (``DctBatch.within``); the worker then entropy-decodes the
-   file (no IDCT, no colour conversion, no resize) and copies the block-aligned cover of those
-   pixels, with one chroma sample of margin for libjpeg's upsampling, into the slot with the
-   cover's origin;
+1. in the worker, on the :class:`~freqpipe.transforms.dct.BatchGeometry` of one image (no
+   coefficients; Python floats and NumPy, no torch op: a torch op per sample would wake
+   torch's thread pool in every worker thread), only to learn which pixels its resize filter
+   reads (``within``); the worker then entropy-decodes the file (no IDCT, no colour
+   conversion, no resize) and copies the block-aligned cover of those pixels, with one chroma
+   sample of margin for libjpeg's upsampling, into the slot with the cover's origin: once,
+   from the decoder's memory, in its block layout, packed after the batch's earlier covers;
 2. in the device stage (:func:`render_covers`), on the batch of covers: the same draws, boxes
    moved to the covers' origins, then ``DctBatch.render`` of the selected frequencies only.
 
@@ -112,8 +114,9 @@ class TransformSource(SampleSource):
         policy: the bad-file policy.
         transform: per-image DCT-batch transforms (``freqpipe.transforms.dct``).
         batch_size: samples per slot.
-        cover_blocks: initial capacity (luma blocks per side) of a slot's covers; a larger
-            cover grows the slot (in pageable memory) instead of being cut.
+        cover_blocks: a slot's capacity for covers: on average per sample, luma blocks per
+            side (the covers are packed, so small ones leave room for large); a batch whose
+            covers need more grows the slot (in pageable memory) instead of being cut.
         selection: the output channels (what the band mode keeps the input frequencies for).
         band: send only the input frequencies the kept channels need (else all 64).
         tolerance: band mode's estimated error allowance per kept channel (see

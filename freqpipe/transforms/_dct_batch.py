@@ -1,10 +1,12 @@
 """torchvision-style transforms for batches of JPEG coefficients, applied on their device.
 
 A :class:`DctBatch` holds dequantised coefficient windows (one tensor per component) and what
-the transforms have asked for so far. Geometric transforms (:class:`RandomResizedCrop`,
-:class:`Resize`, :class:`CenterCrop`, :class:`RandomHorizontalFlip`) only move a per-image
-crop box, an output size and a flip flag; colour transforms (:class:`ColorJitter`,
-:class:`RandomGrayscale`) record per-image affine maps of YCbCr; :meth:`DctBatch.render` then
+the transforms have asked for so far (its :class:`BatchGeometry`: host NumPy, which the
+transforms also run on alone, without coefficients or torch, in the loader's workers).
+Geometric transforms (:class:`RandomResizedCrop`, :class:`Resize`, :class:`CenterCrop`,
+:class:`RandomHorizontalFlip`) only move a per-image crop box, an output size and a flip flag;
+colour transforms (:class:`ColorJitter`, :class:`RandomGrayscale`) record per-image affine
+maps of YCbCr; :meth:`DctBatch.render` then
 computes each output plane once, with :func:`~freqpipe.transforms.resize_torch.resize_dct_batch`
 and only the frequencies asked for, and applies the colour map. :class:`RandomErasing` acts on
 the rendered output, as torchvision's acts after ``Normalize``.
