@@ -91,12 +91,32 @@ def axis_gains(scale: float, factor: int = 1) -> np.ndarray:
         >>> bool(axis_gains(0.5)[3, 6:].max() > 0.1)  # zoomed in: output 3 needs them
         True
     """
-    if not scale > 0:
-        raise InvalidArgumentError(f"scale must be positive, got {scale}", value=scale)
     if factor not in (1, 2):
         raise InvalidArgumentError(f"factor must be 1 or 2, got {factor}", value=factor)
-    i = int(np.abs(_LOG2_SCALES - np.log2(scale)).argmin())
-    return _gain_table(factor)[i]
+    return _gain_table(factor)[_scale_index(scale)]
+
+
+def _scale_index(scale: float) -> int:
+    """The tabulated scale nearest to ``scale`` (in octaves)."""
+    if not scale > 0:
+        raise InvalidArgumentError(f"scale must be positive, got {scale}", value=scale)
+    return int(np.abs(_LOG2_SCALES - np.log2(scale)).argmin())
+
+
+@functools.lru_cache(maxsize=1024)
+def _channel_gains(
+    wanted: tuple[int, ...], scales: tuple[int, int], factor: tuple[int, int]
+) -> np.ndarray:
+    """(F, 64) gains of output frequencies ``wanted`` from each input frequency, read-only.
+
+    ``contribution[f, k] = Gv[fv, kv] Gh[fu, ku] E[k]`` with ``k = 8 kv + ku``: this is the
+    ``G`` part, the same for every image of one scale bin (so built once per bin).
+    """
+    gv, gh = (_gain_table(fac)[i] for i, fac in zip(scales, factor))
+    f = np.asarray(wanted, np.int64)
+    gain = (gv[f // 8][:, :, None] * gh[f % 8][:, None, :]).reshape(len(f), 64)  # (F, kv, ku)
+    gain.flags.writeable = False
+    return gain
 
 
 def band_energy(q: np.ndarray, quant: np.ndarray, *, channel_axis: int = 0) -> np.ndarray:
@@ -169,13 +189,13 @@ def select_band(
         raise InvalidArgumentError("need one energy vector and one kept list per plane")
     if tolerance < 0:
         raise InvalidArgumentError(f"tolerance must be >= 0, got {tolerance}", value=tolerance)
-    gv, gh = axis_gains(scale[0], factor[0]), axis_gains(scale[1], factor[1])
+    if any(f not in (1, 2) for f in factor):
+        raise InvalidArgumentError(f"factors must be 1 or 2, got {factor}", value=factor)
+    scales = (_scale_index(scale[0]), _scale_index(scale[1]))
     shares = []
     for energy, wanted in zip(energies, kept):
-        f = np.asarray(sorted(set(int(v) for v in wanted)), np.int64)
-        # contribution[f, k] = Gv[fv, kv] Gh[fu, ku] E[k], k = 8 kv + ku
-        gain = gv[f // 8][:, :, None] * gh[f % 8][:, None, :]  # (F, kv, ku)
-        contribution = gain.reshape(len(f), 64) * np.asarray(energy, np.float64)[None]
+        gain = _channel_gains(tuple(sorted({int(v) for v in wanted})), scales, tuple(factor))
+        contribution = gain * np.asarray(energy, np.float64)[None]
         total = contribution.sum(axis=1, keepdims=True)
         shares.append(
             np.divide(contribution, total, out=np.zeros_like(contribution), where=total > 0)
