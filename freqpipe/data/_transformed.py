@@ -186,8 +186,8 @@ class TransformSource(SampleSource):
         top, left, geometry = self._place(batch, pos, (dec.height, dec.width), factor, rng, key)
         rows, cols = batch.arrays["blocks"][pos].tolist()
         fv, fh = factor
-        chroma = (top // (8 * fv), left // (8 * fh), -(-rows // fv), -(-cols // fh))
-        cover = [(top // 8, left // 8, rows, cols), chroma, chroma]  # (top, left, rows, cols)
+        chroma_cover = (top // (8 * fv), left // (8 * fh), -(-rows // fv), -(-cols // fh))
+        cover = [(top // 8, left // 8, rows, cols), chroma_cover, chroma_cover]  # top, left, size
 
         def blocks(component: int) -> np.ndarray:
             t, l_, r, c = cover[component]
@@ -203,7 +203,7 @@ class TransformSource(SampleSource):
         """A file without YCbCr coefficients in 1x/2x chroma: Pillow's RGB, its block DCT."""
         rgb, kind = fallback_rgb(source, why)
         top, left, geometry = self._place(batch, pos, rgb.shape[:2], (1, 1), rng, key)
-        rows, cols = (int(v) for v in batch.arrays["blocks"][pos])
+        rows, cols = batch.arrays["blocks"][pos].tolist()
         x, _ = coefficient_window(
             rgb,
             _ALL,
@@ -286,8 +286,7 @@ class TransformSource(SampleSource):
         a = batch.arrays
         rows, cols = a["blocks"][pos].tolist()
         fv, fh = a["factors"][pos].tolist()
-        factor = (fv, fh)
-        chroma_grid = (-(-rows // factor[0]), -(-cols // factor[1]))
+        chroma_grid = (-(-rows // fv), -(-cols // fh))
         chroma_blocks = chroma_grid[0] * chroma_grid[1]
         ends = batch.meta.setdefault("cover_ends", [])
         del ends[pos:]  # a retried position (bad file) overwrites its own part
@@ -317,7 +316,7 @@ class TransformSource(SampleSource):
                     band_energy(b, quant[p], channel_axis=-1) for p, b in ((1, cb), (2, cr))
                 ]
                 band_c = select_band(
-                    energies, [kept_c, kept_c], scale, factor=factor, tolerance=self.tolerance
+                    energies, [kept_c, kept_c], scale, factor=(fv, fh), tolerance=self.tolerance
                 )
             c = _part(chroma_flat, chroma_at, (2, *chroma_grid), int(band_c.sum()))
             sent = _frequencies(band_c)
