@@ -16,14 +16,15 @@ dct24):
   ToTensor + Normalize (torchvision's defaults).
 
 "Worker CPU-ms/img" is the CPU time of the workers' part only, what stays on the CPU when the
-device is a GPU: the sources' ``fill`` for FreqLoader's (run on a pool of threads, no output
-stage), the whole ``__getitem__`` + collate for DataLoader's. "H2D bytes/img" counts what the
-batch tensors copy: the uint8 crop; the covers' int16 coefficients as a batch sends them
-(packed back to back, each at its own size and band) plus their small fields and the label;
-the float32 tensor. Band mode's bytes are also given against the pixel source's uint8 batch
-(issue 17's target: at most 0.5x). The CPU-device figure
-renders the transform on this machine's CPU (no target: a GPU does that part). Rounds are
-interleaved; medians with min and max.
+device is a GPU: the sources' ``fill`` for FreqLoader's (run on a pool of threads, each
+refilling one of the source's slots, allocated once and kept from round to round as the
+loader keeps its slots; no output stage), the whole ``__getitem__`` + collate for
+DataLoader's. "H2D bytes/img" counts what the batch tensors copy: the uint8 crop; the covers'
+int16 coefficients as a batch sends them (packed back to back, each at its own size and band)
+plus their small fields and the label; the float32 tensor. Band mode's bytes are also given
+against the pixel source's uint8 batch (issue 17's target: at most 0.5x). The CPU-device
+figure renders the transform on this machine's CPU (no target: a GPU does that part). Rounds
+are interleaved; medians with min and max.
 
 Run ``python benchmarks/bench_transform.py [--data DIR] [--limit N] [--rounds N]``.
 """
@@ -31,8 +32,8 @@ Run ``python benchmarks/bench_transform.py [--data DIR] [--limit N] [--rounds N]
 from __future__ import annotations
 
 import argparse
+import queue
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -52,22 +53,34 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "photos"
 
 
-def _fill_all(loader: FreqLoader, files: JpegFileList, batch: int, workers: int) -> int:
-    """Run the loader's source over every image on ``workers`` threads (its workers' part)."""
+def slot_queue(loader: FreqLoader, count: int) -> queue.SimpleQueue[Any]:
+    """``count`` slots of the loader's source, to refill round after round.
+
+    The loader keeps its slots from batch to batch and epoch to epoch; fresh slots every
+    round would add the first-touch page faults of their memory to the workers' CPU time.
+    """
+    slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    for _ in range(count):
+        slots.put(loader._stage.transfer.allocate(loader._source.spec))
+    return slots
+
+
+def _fill_all(loader: FreqLoader, files: JpegFileList, batch: int, slots: Any) -> int:
+    """Run the loader's source over every image on one thread per slot (its workers' part)."""
     source = loader._source
     chunks = [list(range(i, min(i + batch, len(files)))) for i in range(0, len(files), batch)]
     rng = SampleRng(int(torch.randint(0, 2**62, ()).item()), 0)
 
-    own = threading.local()  # a slot per thread, reused, as the loader's slots are
-
     def fill(indices: list[int]) -> None:
-        if not hasattr(own, "slot"):
-            own.slot = loader._stage.transfer.allocate(source.spec)
-        source.fill(own.slot, indices, rng)
+        slot = slots.get()  # as many slots as threads: each thread holds one at a time
+        try:
+            source.fill(slot, indices, rng)
+        finally:
+            slots.put(slot)
 
     # the loader's workers run NumPy's BLAS at one thread; so do these (else its idle threads'
     # spinning counts as the workers' CPU time)
-    with one_blas_thread(), ThreadPoolExecutor(workers) as pool:
+    with one_blas_thread(), ThreadPoolExecutor(slots.qsize()) as pool:
         list(pool.map(fill, chunks))
     return len(files)
 
@@ -123,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     band_loader = FreqLoader(files, transform=transform, transfer_frequencies="band", **common)
     render_loader = FreqLoader(files, transform=transform, num_workers=w, shuffle=True, **common)
     baseline = PillowBaseline(list(picked), s, normalize=True)
+    pixel_slots, cover_slots, band_slots = (
+        slot_queue(loader, w) for loader in (pixel_loader, cover_loader, band_loader)
+    )
 
     def torch_epoch() -> int:
         dl = DataLoader(baseline, batch_size=b, num_workers=w, shuffle=True)
@@ -132,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         return sum(len(y) for _, y in render_loader)
 
     candidates = {
-        "pixels": timed(lambda: _fill_all(pixel_loader, files, b, w)),
-        "transform": timed(lambda: _fill_all(cover_loader, files, b, w)),
-        "transform, band": timed(lambda: _fill_all(band_loader, files, b, w)),
+        "pixels": timed(lambda: _fill_all(pixel_loader, files, b, pixel_slots)),
+        "transform": timed(lambda: _fill_all(cover_loader, files, b, cover_slots)),
+        "transform, band": timed(lambda: _fill_all(band_loader, files, b, band_slots)),
         "torch+pillow": timed(torch_epoch, cpu_clock=cpu_seconds),
         "transform, rendered on this CPU": timed(render_epoch),
     }

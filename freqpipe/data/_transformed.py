@@ -5,11 +5,13 @@ evaluation) without decoding pixels (conventions §9). The transform runs twice 
 times drawing from the sample's own stream (:class:`~freqpipe.data.SampleRng` of
 ``(seed, epoch, index, attempt)``), so both draw the same parameters:
 
-1. in the worker, on a batch of one image that holds no coefficients, only to learn which
-   pixels its resize filter reads (``DctBatch.within``); the worker then entropy-decodes the
-   file (no IDCT, no colour conversion, no resize) and copies the block-aligned cover of those
-   pixels, with one chroma sample of margin for libjpeg's upsampling, into the slot with the
-   cover's origin;
+1. in the worker, on the :class:`~freqpipe.transforms.dct.BatchGeometry` of one image (no
+   coefficients; Python floats and NumPy, no torch op: a torch op per sample would wake
+   torch's thread pool in every worker thread), only to learn which pixels its resize filter
+   reads (``within``); the worker then entropy-decodes the file (no IDCT, no colour
+   conversion, no resize) and copies the block-aligned cover of those pixels, with one chroma
+   sample of margin for libjpeg's upsampling, into the slot with the cover's origin: once,
+   from the decoder's memory, in its block layout, packed after the batch's earlier covers;
 2. in the device stage (:func:`render_covers`), on the batch of covers: the same draws, boxes
    moved to the covers' origins, then ``DctBatch.render`` of the selected frequencies only.
 
@@ -25,6 +27,7 @@ approximation whose measured error is in ``benchmarks/bench_band.py``'s results.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -60,27 +63,25 @@ COVER_FIELDS = (
     "band",
 )
 
-_ALL_FREQUENCIES = np.arange(64, dtype=np.int64)
 _ALL = Selection.from_indices(list(range(192)))
 _BITS = np.uint64(1) << np.arange(64, dtype=np.uint64)
 _EVERY = np.ones(64, bool)
-_DC_ONLY = _ALL_FREQUENCIES == 0
+_DC_ONLY = np.arange(64) == 0
 
 #: Transforms that mix images of a batch: they belong after the loader.
 _BATCH_LEVEL = ("MixUp", "CutMix")
 
 
 def _probe(transform: Callable[[Any], Any], extent: tuple[int, int], rng: Any) -> Any:
-    """Run ``transform`` on a batch of one image of ``extent`` that holds no coefficients."""
-    import torch
+    """Run ``transform`` on the geometry of one image of ``extent``: no coefficients, no torch.
 
-    from freqpipe.transforms.dct import DctBatch
+    The transforms draw their parameters from ``rng`` exactly as on the device stage's
+    ``DctBatch`` (one implementation, in their ``__call__``), with Python floats and NumPy
+    only: no torch op, so no wake-up of torch's thread pool per sample in the workers.
+    """
+    from freqpipe.transforms._dct_batch import BatchGeometry
 
-    empty = torch.zeros(1, 64, 0, 0)
-    batch = DctBatch(
-        [empty, empty, empty], [(1, 1)] * 3, torch.tensor([extent]), [rng]
-    )  # the factors do not change what the geometric transforms draw
-    return transform(batch)
+    return transform(BatchGeometry(np.array([extent], np.int64), [rng]))
 
 
 def output_size(transform: Callable[[Any], Any]) -> tuple[int, int]:
@@ -113,8 +114,9 @@ class TransformSource(SampleSource):
         policy: the bad-file policy.
         transform: per-image DCT-batch transforms (``freqpipe.transforms.dct``).
         batch_size: samples per slot.
-        cover_blocks: initial capacity (luma blocks per side) of a slot's covers; a larger
-            cover grows the slot (in pageable memory) instead of being cut.
+        cover_blocks: a slot's capacity for covers: on average per sample, luma blocks per
+            side (the covers are packed, so small ones leave room for large); a batch whose
+            covers need more grows the slot (in pageable memory) instead of being cut.
         selection: the output channels (what the band mode keeps the input frequencies for).
         band: send only the input frequencies the kept channels need (else all 64).
         tolerance: band mode's estimated error allowance per kept channel (see
@@ -150,8 +152,9 @@ class TransformSource(SampleSource):
         self.spec = BatchSpec(
             batch_size,
             {
-                "luma": ((64, c, c), "int16"),
-                "chroma": ((2, 64, c, c), "int16"),
+                # capacity: the covers are packed back to back in this memory (see _write)
+                "luma": ((c, c, 64), "int16"),
+                "chroma": ((2, c, c, 64), "int16"),
                 "quant": ((3, 64), "uint16"),
                 "factors": ((2,), "int64"),
                 "origin": ((2,), "int64"),
@@ -180,29 +183,27 @@ class TransformSource(SampleSource):
         if dec.source == "<bytes>":
             object.__setattr__(dec, "source", name)
         factor = dec.repeat(1) if len(dec.grids) > 1 else (1, 1)
-        top, left, rows, cols, geometry = self._place(
-            batch, pos, (dec.height, dec.width), factor, rng, key
-        )
-        luma = dec.gather(
-            0, np.empty((64, rows, cols), np.int16), _ALL_FREQUENCIES, top=top // 8, left=left // 8
-        )
-        chroma = None
-        crows, ccols = -(-rows // factor[0]), -(-cols // factor[1])
-        if len(dec.grids) > 1:
-            chroma = np.empty((2, 64, crows, ccols), np.int16)
-            start = (top // (8 * factor[0]), left // (8 * factor[1]))
-            for c in (1, 2):
-                dec.gather(c, chroma[c - 1], _ALL_FREQUENCIES, top=start[0], left=start[1])
+        top, left, geometry = self._place(batch, pos, (dec.height, dec.width), factor, rng, key)
+        rows, cols = batch.arrays["blocks"][pos].tolist()
+        fv, fh = factor
+        chroma_cover = (top // (8 * fv), left // (8 * fh), -(-rows // fv), -(-cols // fh))
+        cover = [(top // 8, left // 8, rows, cols), chroma_cover, chroma_cover]  # top, left, size
+
+        def blocks(component: int) -> np.ndarray:
+            t, l_, r, c = cover[component]
+            return dec.plane(component)[t : t + r, l_ : l_ + c]
+
         quant = np.ones((3, 64), np.uint16)  # grayscale: unit quant for the zero chroma
         quant[: len(dec.grids)] = dec.quant[: len(dec.grids)]
-        self._write(batch, pos, luma, chroma, quant, factor, geometry)
+        self._write(batch, pos, blocks, quant, geometry, chroma=len(dec.grids) > 1)
 
     def _fallback(
         self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any, key: Any, why: Any
     ) -> None:
         """A file without YCbCr coefficients in 1x/2x chroma: Pillow's RGB, its block DCT."""
         rgb, kind = fallback_rgb(source, why)
-        top, left, rows, cols, geometry = self._place(batch, pos, rgb.shape[:2], (1, 1), rng, key)
+        top, left, geometry = self._place(batch, pos, rgb.shape[:2], (1, 1), rng, key)
+        rows, cols = batch.arrays["blocks"][pos].tolist()
         x, _ = coefficient_window(
             rgb,
             _ALL,
@@ -213,9 +214,11 @@ class TransformSource(SampleSource):
             separate=False,
         )
         x = np.clip(np.rint(x[:, :rows, :cols]), -32768, 32767).astype(np.int16)
-        chroma = x[64:].reshape(2, 64, rows, cols)
-        quant = np.ones((3, 64), np.uint16)
-        self._write(batch, pos, x[:64], chroma, quant, (1, 1), geometry)
+
+        def blocks(component: int) -> np.ndarray:
+            return x[64 * component : 64 * (component + 1)].transpose(1, 2, 0)
+
+        self._write(batch, pos, blocks, np.ones((3, 64), np.uint16), geometry, chroma=True)
         self.policy.record_fallback(name, fallback_reason(why, kind))
 
     def _place(
@@ -226,13 +229,13 @@ class TransformSource(SampleSource):
         factor: tuple[int, int],
         rng: Any,
         key: Any,
-    ) -> tuple[int, int, int, int, tuple[tuple[float, float], bool]]:
+    ) -> tuple[int, int, tuple[tuple[float, float], bool]]:
         """Find the cover the transform reads and record where it lies in the image.
 
         Returns:
-            ``(top, left, rows, cols, (scale, colour))``: the cover's origin in pixels and its
-            size in blocks (the slot grown to hold it); the box's ``(vertical, horizontal)``
-            pixels per output pixel, and whether colour transforms mix the planes.
+            ``(top, left, (scale, colour))``: the cover's origin in pixels (its size in blocks
+            is in the ``blocks`` field); the box's ``(vertical, horizontal)`` pixels per output
+            pixel, and whether colour transforms mix the planes.
         """
         height, width = extent
         probe = _probe(self.transform, (height, width), rng)
@@ -244,110 +247,118 @@ class TransformSource(SampleSource):
             _cover_span(within[1], within[3], factor[0], height),
             _cover_span(within[0], within[2], factor[1], width),
         )
-        rows, cols = (bottom - top) // 8, (right - left) // 8
-        self._ensure_capacity(batch, pos, rows, cols)
         a = batch.arrays
         a["factors"][pos] = factor
         a["origin"][pos] = (top, left)
-        a["blocks"][pos] = (rows, cols)
+        a["blocks"][pos] = ((bottom - top) // 8, (right - left) // 8)
         a["extent"][pos] = (height, width)
         a["rng_key"][pos] = np.asarray(key, np.uint64).view(np.int64)
-        return top, left, rows, cols, (scale, bool(probe.colour_ops))
+        return top, left, (scale, bool(probe.colour_ops))
 
     def _write(
         self,
         batch: HostBatch,
         pos: int,
-        luma: np.ndarray,
-        chroma: np.ndarray | None,
+        blocks: Callable[[int], np.ndarray],
         quant: np.ndarray,
-        factor: tuple[int, int],
         geometry: tuple[tuple[float, float], bool],
+        *,
+        chroma: bool,
     ) -> None:
         """Copy a cover's band of frequencies (all 64 unless :attr:`band`) into the slot.
 
+        Covers are packed back to back in the order of the positions (the ``luma`` and
+        ``chroma`` fields' memory used flat, :func:`cover_sizes` giving each part), each
+        copied once, from the decoder's memory to where it crosses to the device, in the
+        decoder's own layout: blocks row by row, each block's frequencies together
+        (``(rows, cols, F)``; chroma ``(2, rows, cols, F)``). The device stage transposes.
+
         Args:
             batch: the slot.
-            pos: the sample's position in it.
-            luma: (64, rows, cols) quantised luma of the cover.
-            chroma: (2, 64, crows, ccols) quantised Cb, Cr, or None (grayscale: zero chroma).
+            pos: the sample's position in it (filled in order from 0).
+            blocks: ``blocks(component)`` (0 luma, 1 and 2 chroma): int16 (rows, cols, 64),
+                the cover's blocks that lie inside the component's grid (a view; fewer rows
+                or columns where the cover passes the grid: those are zero).
             quant: (3, 64) quantisation tables.
-            factor: the chroma subsampling.
             geometry: what :meth:`_place` found: the box's scale and whether colour mixes.
+            chroma: the file has chroma (else a grayscale file: zero chroma is sent).
         """
-        rows, cols = luma.shape[1:]
-        crows, ccols = -(-rows // factor[0]), -(-cols // factor[1])
+        a = batch.arrays
+        rows, cols = a["blocks"][pos].tolist()
+        fv, fh = a["factors"][pos].tolist()
+        chroma_grid = (-(-rows // fv), -(-cols // fh))
+        chroma_blocks = chroma_grid[0] * chroma_grid[1]
+        ends = batch.meta.setdefault("cover_ends", [])
+        del ends[pos:]  # a retried position (bad file) overwrites its own part
+        luma_at, chroma_at = ends[-1] if ends else (0, 0)
+        luma_flat, chroma_flat = self._room(
+            batch, luma_at, 64 * rows * cols, chroma_at, 128 * chroma_blocks
+        )
+        y = blocks(0)
         band_y = band_c = _EVERY
         if self.band:
             scale, colour = geometry
             kept_y, kept_c = self._kept
             if colour:  # colour maps mix the planes frequency by frequency: each needs all
                 kept_y = kept_c = sorted(set(kept_y) | set(kept_c))
-            energy = [band_energy(luma, quant[0])]
-            band_y = select_band(energy, [kept_y], scale, tolerance=self.tolerance)
-            if chroma is None:
-                band_c = _DC_ONLY  # zero chroma: one zero frequency keeps the layout whole
-            else:
-                energies = [band_energy(chroma[c], quant[c + 1]) for c in (0, 1)]
-                band_c = select_band(
-                    energies, [kept_c, kept_c], scale, factor=factor, tolerance=self.tolerance
-                )
-        a = batch.arrays
-        # No zeroing: the resize weighs only pixels inside the crop, and the margin keeps
-        # libjpeg's upsampling inside the cover, so what lies past a cover has weight zero;
-        # the frequencies left out are zero-filled on the device.
-        a["luma"][pos][: int(band_y.sum()), :rows, :cols] = luma[band_y]
-        sent = a["chroma"][pos][:, : int(band_c.sum()), :crows, :ccols]
-        if chroma is None:
-            sent[...] = 0
+            energy = band_energy(y, quant[0], channel_axis=-1)
+            band_y = select_band([energy], [kept_y], scale, tolerance=self.tolerance)
+        sent = _frequencies(band_y)
+        _copy_blocks(y, _part(luma_flat, luma_at, (rows, cols), int(band_y.sum())), sent)
+        if not chroma:
+            # zero chroma: one zero frequency keeps the layout whole (all 64 without band)
+            band_c = _DC_ONLY if self.band else _EVERY
+            _part(chroma_flat, chroma_at, (2, *chroma_grid), int(band_c.sum()))[...] = 0
         else:
-            sent[...] = chroma[:, band_c]
+            cb, cr = blocks(1), blocks(2)
+            if self.band:
+                energies = [
+                    band_energy(b, quant[p], channel_axis=-1) for p, b in ((1, cb), (2, cr))
+                ]
+                band_c = select_band(
+                    energies, [kept_c, kept_c], scale, factor=(fv, fh), tolerance=self.tolerance
+                )
+            c = _part(chroma_flat, chroma_at, (2, *chroma_grid), int(band_c.sum()))
+            sent = _frequencies(band_c)
+            _copy_blocks(cb, c[0], sent)
+            _copy_blocks(cr, c[1], sent)
         a["quant"][pos] = quant
         a["band"][pos] = np.array([_BITS[band_y].sum(), _BITS[band_c].sum()], np.uint64).view(
             np.int64
         )
+        luma_n, chroma_n = int(band_y.sum()), int(band_c.sum())
+        ends.append((luma_at + luma_n * rows * cols, chroma_at + 2 * chroma_n * chroma_blocks))
 
     def finish(self, batch: HostBatch) -> None:
-        """Pack the batch's covers back to back, so each crosses to the device at its own size.
-
-        The slot's cover arrays are padded to their capacity; this rewrites samples
-        ``0..count-1`` in place, each as its C-contiguous ``(..., rows, cols)`` block, one after
-        the other from the start of the same (pinned) memory (:func:`cover_sizes` gives the
-        parts), and sends that prefix (``batch.packed``).
-        """
-        n = batch.count
-        a = batch.arrays
-        blocks, factors, band = a["blocks"][:n], a["factors"][:n], a["band"][:n]
-        counts = _band_counts(band)
+        """Send the packed prefix of the covers (``batch.packed``): each at its own size."""
+        ends = batch.meta.get("cover_ends", [])
+        luma_end, chroma_end = ends[batch.count - 1] if batch.count else (0, 0)
         batch.packed = {}
-        for p, (name, sizes) in enumerate(
-            zip(("luma", "chroma"), cover_sizes(blocks, factors, band))
-        ):
-            padded = batch.arrays[name]
-            flat = padded.reshape(-1)
-            at = 0
-            for i in range(n):  # forward: a part never lands on a sample not yet moved
-                rows, cols = (int(v) for v in blocks[i])
-                if name == "chroma":
-                    rows, cols = -(-rows // int(factors[i][0])), -(-cols // int(factors[i][1]))
-                sent = padded[i, ..., : counts[i, p], :rows, :cols]
-                flat[at : at + sizes[i]] = sent.reshape(-1)
-                at += int(sizes[i])
+        for name, end in (("luma", luma_end), ("chroma", chroma_end)):
             pinned = batch.tensors.get(name)
-            batch.packed[name] = (flat[:at], None if pinned is None else pinned.reshape(-1)[:at])
+            batch.packed[name] = (
+                batch.arrays[name].reshape(-1)[:end],
+                None if pinned is None else pinned.reshape(-1)[:end],
+            )
 
-    def _ensure_capacity(self, batch: HostBatch, pos: int, rows: int, cols: int) -> None:
-        """Grow the slot's cover arrays (keeping samples 0..pos-1) to hold ``rows x cols``."""
-        have_rows, have_cols = batch.arrays["luma"].shape[-2:]
-        if rows <= have_rows and cols <= have_cols:
-            return
-        rows, cols = max(rows, have_rows), max(cols, have_cols)
-        for name in ("luma", "chroma"):
-            old = batch.arrays[name]
-            new = np.zeros((*old.shape[:-2], rows, cols), old.dtype)
-            new[:pos, ..., : old.shape[-2], : old.shape[-1]] = old[:pos]
-            batch.arrays[name] = new
-            batch.tensors.pop(name, None)  # pageable from now on: copied, not pinned
+    def _room(
+        self, batch: HostBatch, luma_at: int, luma: int, chroma_at: int, chroma: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The slot's flat luma and chroma buffers, with room for ``luma`` and ``chroma`` more.
+
+        A buffer too small is replaced by a larger one holding the values before ``*_at``.
+        """
+        flats = []
+        for name, at, more in (("luma", luma_at, luma), ("chroma", chroma_at, chroma)):
+            flat = batch.arrays[name].reshape(-1)
+            if at + more > flat.size:
+                # a batch of unusually large covers: half as much again, pageable from now on
+                grown = np.empty(max(at + more, flat.size * 3 // 2), flat.dtype)
+                grown[:at] = flat[:at]
+                batch.arrays[name] = flat = grown
+                batch.tensors.pop(name, None)
+            flats.append(flat)
+        return flats[0], flats[1]
 
 
 def cover_sizes(blocks: Any, factors: Any, band: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -386,6 +397,35 @@ def band_frequencies(bits: Any) -> np.ndarray:
     """
     word = np.asarray(bits, np.int64).view(np.uint64)
     return np.flatnonzero(word & _BITS)
+
+
+def _part(flat: np.ndarray, at: int, grid: tuple[int, ...], count: int) -> np.ndarray:
+    """The ``(*grid, count)`` view of ``flat`` that starts at value ``at``."""
+    return flat[at : at + math.prod(grid) * count].reshape(*grid, count)
+
+
+def _frequencies(band: np.ndarray) -> np.ndarray | None:
+    """The natural-order indices of a (64,) bool band; None for all 64 (a plain copy)."""
+    return None if band.all() else np.flatnonzero(band)
+
+
+def _copy_blocks(window: np.ndarray, out: np.ndarray, freqs: np.ndarray | None) -> None:
+    """Copy ``window``'s blocks into the top-left of ``out``, zero past its edge.
+
+    Args:
+        window: (r, c, 64) int16 coefficients, ``r <= rows`` and ``c <= cols`` (a view of
+            the decoder's plane, :meth:`~freqpipe.jpeg.gather.DecodedJpeg.plane`).
+        out: (rows, cols, F) int16, filled.
+        freqs: the F natural-order frequencies to copy (None: all 64).
+    """
+    r, c = window.shape[:2]
+    if freqs is None:
+        out[:r, :c] = window
+    else:
+        np.take(window, freqs, axis=2, out=out[:r, :c])
+    # a 4:2:0 cover aligned to chroma blocks can reach one luma block past the grid
+    out[r:] = 0
+    out[:r, c:] = 0
 
 
 def _band_counts(band: Any) -> np.ndarray:
@@ -455,8 +495,8 @@ def render_covers(
     band = fields["band"].cpu().numpy()
     sizes = cover_sizes(blocks, factors, band)
     luma_at, chroma_at = (np.concatenate([[0], np.cumsum(v)]) for v in sizes)
-    origin = fields["origin"].to(device=device, dtype=torch.float64)
-    extent = fields["extent"].to(device)
+    origin = fields["origin"].cpu().numpy().astype(np.float64)
+    extent = fields["extent"].cpu().numpy()
     quant = fields["quant"].to(device=device, dtype=torch.float32)
     keys = fields["rng_key"].cpu().numpy().view(np.uint64)
     wanted = [p.tolist() for p in selection.per_plane]
@@ -473,9 +513,11 @@ def render_covers(
             cr, ck = -(-r // factor[0]), -(-k // factor[1])
             # the frequencies sent land at their places; the others stay zero
             fy, fc = (torch.as_tensor(band_frequencies(b), device=device) for b in band[i])
-            y[j][fy, :r, :k] = luma[luma_at[i] : luma_at[i + 1]].view(len(fy), r, k).float()
-            part = chroma[chroma_at[i] : chroma_at[i + 1]].view(2, len(fc), cr, ck)
-            c[j][:, fc, :cr, :ck] = part.float()
+            # the worker's layout: blocks row by row, each block's frequencies together
+            part = luma[luma_at[i] : luma_at[i + 1]].view(r, k, len(fy)).permute(2, 0, 1)
+            y[j][fy, :r, :k] = part.float()
+            part = chroma[chroma_at[i] : chroma_at[i + 1]].view(2, cr, ck, len(fc))
+            c[j][:, fc, :cr, :ck] = part.permute(0, 3, 1, 2).float()
         q = quant[idx]
         planes = [y * q[:, 0, :, None, None]] + [
             c[:, p] * q[:, p + 1, :, None, None] for p in (0, 1)
@@ -483,19 +525,19 @@ def render_covers(
         batch = DctBatch(
             planes,
             [(1, 1), factor, factor],
-            extent[idx].cpu(),
+            torch.from_numpy(extent[members]),
             [np.random.default_rng([int(k) for k in keys[i]]) for i in members],
         )
         batch = transform(batch)
-        shift = origin[idx][:, [1, 0, 1, 0]].cpu()  # (left, top, left, top)
+        shift = origin[members][:, [1, 0, 1, 0]]  # (left, top, left, top)
         batch.box = batch.box - shift
-        own = 8 * torch.as_tensor(blocks[members]).flip(1)  # each cover's (width, height)
-        real = torch.minimum(extent[idx].cpu().flip(1) - shift[:, :2], own)  # pixels it holds
-        within = batch.within - shift.to(torch.int64)
-        batch.within = torch.minimum(
-            within.clamp(min=0), torch.cat([real, real], 1).to(torch.int64)
+        own = 8 * blocks[members][:, ::-1]  # each cover's (width, height)
+        real = np.minimum(extent[members][:, ::-1] - shift[:, :2], own)  # pixels it holds
+        within = batch.within - shift.astype(np.int64)
+        batch.within = np.minimum(
+            np.maximum(within, 0), np.concatenate([real, real], 1).astype(np.int64)
         )
-        batch.extent = real.flip(1).to(torch.int64)
+        batch.extent = torch.from_numpy(real[:, ::-1].astype(np.int64))
         x = torch.cat(batch.render(wanted), dim=1).float()
         if mean is not None:
             m = torch.as_tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)

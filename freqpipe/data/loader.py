@@ -438,7 +438,7 @@ class FreqLoader:
                 self._policy,
                 transform=self.transform,
                 batch_size=capacity,
-                cover_blocks=self.size // 8 + 4,  # grows when an image's crop needs more
+                cover_blocks=self.size // 8 + 4,  # grows when a batch's covers need more
                 selection=self.selection,
                 band=self._band,
                 strict=self.strict,

@@ -23,6 +23,7 @@ from freqpipe.errors import InvalidArgumentError, ShapeError, UnsupportedJpegErr
 from freqpipe.jpeg.reader import (
     DEFAULT_MAX_PIXELS,
     JpegSource,
+    _borrowed_plane,
     _native,
     _translate,
     open_decoder,
@@ -155,6 +156,34 @@ class DecodedJpeg:
         hmax = max(h for h, _ in self.sampling)
         h, v = self.sampling[component]
         return -(-self.height * v // vmax), -(-self.width * h // hmax)
+
+    def plane(self, component: int) -> np.ndarray:
+        """One component's quantised coefficients where libjpeg holds them: no copy.
+
+        Args:
+            component: component index (0 = Y).
+
+        Returns:
+            Read-only int16 (Hb, Wb, 64) view, natural order (``grids[component]`` blocks),
+            valid as long as it is referenced (it keeps the decoder alive). Of a file read
+            with ``select``, only the coefficients the selection needs are specified.
+
+        Raises:
+            InvalidArgumentError: no such component.
+
+        Example:
+            >>> d = decode_jpeg(sample_path())
+            >>> p = d.plane(0)
+            >>> p.shape, p.dtype.name, p.flags.writeable
+            ((51, 80, 64), 'int16', False)
+        """
+        if not 0 <= component < len(self.grids):
+            raise InvalidArgumentError(
+                f"component {component} out of range for {len(self.grids)} components"
+            )
+        view = _borrowed_plane(self._decoder, component, (*self.grids[component], 64))
+        view.flags.writeable = False
+        return view
 
     def gather(
         self,

@@ -1,10 +1,12 @@
 """torchvision-style transforms for batches of JPEG coefficients, applied on their device.
 
 A :class:`DctBatch` holds dequantised coefficient windows (one tensor per component) and what
-the transforms have asked for so far. Geometric transforms (:class:`RandomResizedCrop`,
-:class:`Resize`, :class:`CenterCrop`, :class:`RandomHorizontalFlip`) only move a per-image
-crop box, an output size and a flip flag; colour transforms (:class:`ColorJitter`,
-:class:`RandomGrayscale`) record per-image affine maps of YCbCr; :meth:`DctBatch.render` then
+the transforms have asked for so far (its :class:`BatchGeometry`: host NumPy, which the
+transforms also run on alone, without coefficients or torch, in the loader's workers).
+Geometric transforms (:class:`RandomResizedCrop`, :class:`Resize`, :class:`CenterCrop`,
+:class:`RandomHorizontalFlip`) only move a per-image crop box, an output size and a flip flag;
+colour transforms (:class:`ColorJitter`, :class:`RandomGrayscale`) record per-image affine
+maps of YCbCr; :meth:`DctBatch.render` then
 computes each output plane once, with :func:`~freqpipe.transforms.resize_torch.resize_dct_batch`
 and only the frequencies asked for, and applies the colour map. :class:`RandomErasing` acts on
 the rendered output, as torchvision's acts after ``Normalize``.
@@ -22,8 +24,8 @@ sample its own stream), with the algorithms of torchvision's ``get_params``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -31,7 +33,7 @@ import torch
 from freqpipe.errors import InvalidArgumentError, ShapeError
 from freqpipe.transforms.resize_torch import resize_dct_batch
 
-__all__ = ["Compose", "DctBatch", "no_colour_yet", "size2"]
+__all__ = ["AnyBatch", "BatchGeometry", "Compose", "DctBatch", "no_colour_yet", "size2"]
 
 
 def size2(size: int | Sequence[int]) -> tuple[int, int]:
@@ -44,40 +46,91 @@ def size2(size: int | Sequence[int]) -> tuple[int, int]:
     return out
 
 
-@dataclass
-class DctBatch:
-    """A batch of coefficient windows plus the pending geometry and colour of each image.
+class BatchGeometry:
+    """What the transforms decide for each image of a batch, before any coefficient is read.
+
+    Plain NumPy on the host, no torch: the loader's workers run a transform on a geometry of
+    one image (no coefficients) to learn which pixels its crop reads, and the same transform
+    then runs on the device stage's :class:`DctBatch` (a subclass), drawing the same
+    parameters from the same per-image streams. Each transform draws its parameters once, in
+    its ``__call__``, for both.
+
+    Args:
+        extent: (N, 2) ``(height, width)`` of each image in full-resolution pixels (array-like;
+            a CPU tensor for a :class:`DctBatch`).
+        rngs: one ``numpy.random.Generator`` per image.
 
     Attributes:
-        planes: per component, (N, 64, Hb, Wb) float dequantised coefficients, natural order.
-        factors: per component, ``(vertical, horizontal)`` subsampling (1 or 2).
-        extent: (N, 2) int64 ``(height, width)`` of each window's image in full-res pixels.
-        rngs: one ``numpy.random.Generator`` per image for the random transforms.
         box: (N, 4) float64 ``(left, top, right, bottom)``; starts as the whole extent.
         within: (N, 4) int64, the pixels the resize filter may read: the region that is
             resized (the whole extent, or a RandomResizedCrop's crop); a CenterCrop after a
             resize narrows ``box`` but not this.
         flip: (N,) bool, horizontal flip.
         size: the output ``(height, width)``; ``None`` keeps each window's block grid.
-        colour: (N, 3, 3) float64, the affine colour map on centred YCbCr ...
-        offset: (N, 3) float64 ... and its offset.
+        pending_short: a ``Resize(int)``'s short side, until a CenterCrop fixes the size.
+        colour_ops: the recorded colour-map updates (see ``_dct_colour``).
         erase: per image, ``(top, left, height, width)`` in output blocks, or ``None``.
+        erase_value: what erased blocks are set to.
+
+    Example:
+        >>> from freqpipe.transforms.dct import RandomResizedCrop
+        >>> g = RandomResizedCrop(64)(BatchGeometry([[480, 640]], [np.random.default_rng(0)]))
+        >>> g.box.shape, g.size
+        ((1, 4), (64, 64))
+    """
+
+    def __init__(self, extent: Any, rngs: Sequence[np.random.Generator]) -> None:
+        hw = np.asarray(extent, dtype=np.float64)
+        if hw.ndim != 2 or hw.shape[1] != 2:
+            raise ShapeError(f"expected extent (N, 2), got {tuple(hw.shape)}", shape=hw.shape)
+        n = hw.shape[0]
+        if len(rngs) != n:
+            raise InvalidArgumentError("need one generator per image")
+        self.extent, self.rngs = extent, list(rngs)
+        self.box = np.zeros((n, 4))
+        self.box[:, 2], self.box[:, 3] = hw[:, 1], hw[:, 0]
+        self.within = self.box.astype(np.int64)
+        self.flip = np.zeros(n, dtype=bool)
+        self.size: tuple[int, int] | None = None
+        self.pending_short: int | None = None
+        self.colour_ops: list[Callable[[np.ndarray, np.ndarray, np.ndarray], None]] = []
+        self.erase: list[tuple[int, int, int, int] | None] = [None] * n
+        self.erase_value = 0.0
+
+    def __len__(self) -> int:
+        return len(self.box)
+
+    @property
+    def block_grid(self) -> tuple[int, int] | None:
+        """The output's block grid while no transform has fixed :attr:`size` (None: unknown)."""
+        if self.size is not None:
+            return self.size[0] // 8, self.size[1] // 8
+        return None
+
+
+#: What a transform takes and gives back: a geometry (the worker's probe) or a DctBatch.
+AnyBatch = TypeVar("AnyBatch", bound=BatchGeometry)
+
+
+@dataclass
+class DctBatch(BatchGeometry):
+    """A batch of coefficient windows plus the pending geometry and colour of each image.
+
+    The geometry (``box``, ``within``, ``flip``, ``size``, colour and erasing) is the
+    :class:`BatchGeometry` of the images' extents.
+
+    Attributes:
+        planes: per component, (N, 64, Hb, Wb) float dequantised coefficients, natural order.
+        factors: per component, ``(vertical, horizontal)`` subsampling (1 or 2).
+        extent: (N, 2) int64 CPU tensor, ``(height, width)`` of each window's image in
+            full-res pixels.
+        rngs: one ``numpy.random.Generator`` per image for the random transforms.
     """
 
     planes: list[torch.Tensor]
     factors: list[tuple[int, int]]
     extent: torch.Tensor
     rngs: list[np.random.Generator]
-    box: torch.Tensor = field(init=False)
-    within: torch.Tensor = field(init=False)
-    flip: torch.Tensor = field(init=False)
-    size: tuple[int, int] | None = None
-    colour_ops: list[Callable[[np.ndarray, np.ndarray, np.ndarray], None]] = field(
-        default_factory=list
-    )
-    erase: list[tuple[int, int, int, int] | None] = field(init=False)
-    erase_value: float = 0.0
-    pending_short: int | None = None
 
     def __post_init__(self) -> None:
         n = self.extent.shape[0]
@@ -85,15 +138,15 @@ class DctBatch:
             raise ShapeError(f"expected planes of shape (N={n}, 64, Hb, Wb)")
         if len(self.factors) != len(self.planes) or len(self.rngs) != n:
             raise InvalidArgumentError("need one factor per plane and one generator per image")
-        h, w = self.extent[:, 0].to(torch.float64), self.extent[:, 1].to(torch.float64)
-        zero = torch.zeros_like(h)
-        self.box = torch.stack([zero, zero, w, h], dim=1)
-        self.within = self.box.to(torch.int64)
-        self.flip = torch.zeros(n, dtype=torch.bool)
-        self.erase = [None] * n
+        BatchGeometry.__init__(self, self.extent, self.rngs)
 
-    def __len__(self) -> int:
-        return int(self.extent.shape[0])
+    @property
+    def block_grid(self) -> tuple[int, int]:
+        """The output's block grid: :attr:`size`'s, or the windows' own while it is None."""
+        if self.size is not None:
+            return self.size[0] // 8, self.size[1] // 8
+        hb, wb = self.planes[0].shape[-2:]
+        return int(hb), int(wb)
 
     @classmethod
     def from_coefficients(
@@ -195,16 +248,17 @@ class DctBatch:
         if size is None:
             hb, wb = self.planes[0].shape[-2:]
             size = (8 * int(hb), 8 * int(wb))
+        box, flip, within = (torch.from_numpy(a) for a in (self.box, self.flip, self.within))
         rendered = [
             resize_dct_batch(
                 plane,
-                self.box,
+                box,
                 size,
                 extent=self.extent,
                 factor=factor,
                 frequencies=union if mixing else wanted[i],
-                flip=self.flip,
-                within=self.within,
+                flip=flip,
+                within=within,
             )
             for i, (plane, factor) in enumerate(zip(self.planes, self.factors))
         ]
@@ -241,10 +295,10 @@ class Compose:
         2
     """
 
-    def __init__(self, transforms: Sequence[Callable[[DctBatch], DctBatch]]) -> None:
+    def __init__(self, transforms: Sequence[Callable[[Any], Any]]) -> None:
         self.transforms = list(transforms)
 
-    def __call__(self, batch: DctBatch) -> DctBatch:
+    def __call__(self, batch: AnyBatch) -> AnyBatch:
         for t in self.transforms:
             batch = t(batch)
         return batch
@@ -253,7 +307,7 @@ class Compose:
         return "Compose(" + ", ".join(map(repr, self.transforms)) + ")"
 
 
-def no_colour_yet(batch: DctBatch, name: str) -> None:
+def no_colour_yet(batch: BatchGeometry, name: str) -> None:
     if batch.colour_ops:
         raise InvalidArgumentError(
             f"{name} after a colour transform: put geometric transforms first (colour "

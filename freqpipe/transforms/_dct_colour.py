@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from freqpipe.errors import InvalidArgumentError
-from freqpipe.transforms._dct_batch import DctBatch
+from freqpipe.transforms._dct_batch import AnyBatch
 
 __all__ = ["ColorJitter", "RandomGrayscale", "brightness_op", "contrast_op", "saturation_op"]
 
@@ -113,7 +113,7 @@ class ColorJitter:
         ]
         return order, factors
 
-    def __call__(self, batch: DctBatch) -> DctBatch:
+    def __call__(self, batch: AnyBatch) -> AnyBatch:
         params = [self.get_params(rng) for rng in batch.rngs]
         makers = (brightness_op, contrast_op, saturation_op)
         # ops are per image; apply step k of every image's order as one vectorised op each
@@ -146,7 +146,7 @@ class RandomGrayscale:
             raise InvalidArgumentError(f"p must be in [0, 1], got {p}", value=p)
         self.p = p
 
-    def __call__(self, batch: DctBatch) -> DctBatch:
+    def __call__(self, batch: AnyBatch) -> AnyBatch:
         picked = np.array([rng.random() < self.p for rng in batch.rngs])
         if picked.any():
             # grayscale is saturation 0; images not picked keep saturation 1 (the identity)

@@ -1,16 +1,17 @@
 """Geometric transforms of coefficient batches: a box, a size and a flip per image.
 
-Nothing is computed until :meth:`~freqpipe.transforms.dct.DctBatch.render`.
+Nothing is computed until :meth:`~freqpipe.transforms.dct.DctBatch.render`. The transforms
+touch only a batch's :class:`~freqpipe.transforms._dct_batch.BatchGeometry` (Python floats
+and NumPy, no torch), so the loader's workers run them too, to learn each crop's box.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-import torch
-
 from freqpipe.errors import InvalidArgumentError
-from freqpipe.transforms._dct_batch import DctBatch, no_colour_yet, size2
+from freqpipe.transforms._dct_batch import AnyBatch, no_colour_yet, size2
 from freqpipe.transforms.dct_pipeline import random_resized_crop_params, resize_shape
 
 __all__ = ["CenterCrop", "RandomHorizontalFlip", "RandomResizedCrop", "Resize"]
@@ -41,17 +42,22 @@ class RandomResizedCrop:
         self.scale = (float(scale[0]), float(scale[1]))
         self.ratio = (float(ratio[0]), float(ratio[1]))
 
-    def __call__(self, batch: DctBatch) -> DctBatch:
+    def __call__(self, batch: AnyBatch) -> AnyBatch:
         no_colour_yet(batch, "RandomResizedCrop")
         for i, rng in enumerate(batch.rngs):
             left, top, right, bottom = batch.box[i].tolist()
             # integer parameters over the current region, as torchvision on a PIL image
             height, width = round(bottom - top), round(right - left)
             t, l_, h, w = random_resized_crop_params(height, width, rng, self.scale, self.ratio)
-            box = torch.tensor([left + l_, top + t, left + l_ + w, top + t + h])
-            batch.box[i] = box
+            left, top = left + l_, top + t
+            batch.box[i] = (left, top, left + w, top + h)
             # the crop is what gets resized: whole pixels (as cut from an earlier resize's box)
-            batch.within[i] = torch.cat([box[:2].floor(), box[2:].ceil()]).to(torch.int64)
+            batch.within[i] = (
+                math.floor(left),
+                math.floor(top),
+                math.ceil(left + w),
+                math.ceil(top + h),
+            )
         batch.size = self.size
         return batch
 
@@ -75,7 +81,7 @@ class Resize:
     def __init__(self, size: int | Sequence[int]) -> None:
         self.size = size
 
-    def __call__(self, batch: DctBatch) -> DctBatch:
+    def __call__(self, batch: AnyBatch) -> AnyBatch:
         no_colour_yet(batch, "Resize")
         if isinstance(self.size, int):
             # each image's own (h, w); CenterCrop then gives the batch one size
@@ -100,7 +106,7 @@ class CenterCrop:
     def __init__(self, size: int | Sequence[int]) -> None:
         self.size = size2(size)
 
-    def __call__(self, batch: DctBatch) -> DctBatch:
+    def __call__(self, batch: AnyBatch) -> AnyBatch:
         no_colour_yet(batch, "CenterCrop")
         short = batch.pending_short
         out_h, out_w = self.size
@@ -116,8 +122,11 @@ class CenterCrop:
             # torchvision: int(round((resized - crop) / 2)); then map back through the resize
             ct, cl = round((rh - out_h) / 2.0), round((rw - out_w) / 2.0)
             sy, sx = h / rh, w / rw
-            batch.box[i] = torch.tensor(
-                [left + cl * sx, top + ct * sy, left + (cl + out_w) * sx, top + (ct + out_h) * sy]
+            batch.box[i] = (
+                left + cl * sx,
+                top + ct * sy,
+                left + (cl + out_w) * sx,
+                top + (ct + out_h) * sy,
             )
         batch.size = self.size
         batch.pending_short = None
@@ -140,11 +149,11 @@ class RandomHorizontalFlip:
             raise InvalidArgumentError(f"p must be in [0, 1], got {p}", value=p)
         self.p = p
 
-    def __call__(self, batch: DctBatch) -> DctBatch:
+    def __call__(self, batch: AnyBatch) -> AnyBatch:
         no_colour_yet(batch, "RandomHorizontalFlip")
         for i, rng in enumerate(batch.rngs):
             if rng.random() < self.p:
-                batch.flip[i] = ~batch.flip[i]
+                batch.flip[i] = not batch.flip[i]
         return batch
 
     def __repr__(self) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from freqpipe.errors import InvalidArgumentError
-from freqpipe.transforms._dct_batch import DctBatch
+from freqpipe.transforms._dct_batch import AnyBatch
 
 __all__ = ["CutMix", "MixUp", "RandomErasing"]
 
@@ -52,11 +52,14 @@ class RandomErasing:
                 return top, left, h, w
         return None
 
-    def __call__(self, batch: DctBatch) -> DctBatch:
-        if batch.size is None:
-            hb, wb = (int(v) for v in batch.planes[0].shape[-2:])
-        else:
-            hb, wb = batch.size[0] // 8, batch.size[1] // 8
+    def __call__(self, batch: AnyBatch) -> AnyBatch:
+        grid = batch.block_grid
+        if grid is None:  # a geometry without coefficients: the worker's probe
+            raise InvalidArgumentError(
+                "RandomErasing before the output size is known: put it after "
+                "RandomResizedCrop or CenterCrop"
+            )
+        hb, wb = grid
         for i, rng in enumerate(batch.rngs):
             if rng.random() < self.p:
                 batch.erase[i] = self.get_params(rng, hb, wb)

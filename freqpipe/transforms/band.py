@@ -91,30 +91,63 @@ def axis_gains(scale: float, factor: int = 1) -> np.ndarray:
         >>> bool(axis_gains(0.5)[3, 6:].max() > 0.1)  # zoomed in: output 3 needs them
         True
     """
-    if not scale > 0:
-        raise InvalidArgumentError(f"scale must be positive, got {scale}", value=scale)
     if factor not in (1, 2):
         raise InvalidArgumentError(f"factor must be 1 or 2, got {factor}", value=factor)
-    i = int(np.abs(_LOG2_SCALES - np.log2(scale)).argmin())
-    return _gain_table(factor)[i]
+    return _gain_table(factor)[_scale_index(scale)]
 
 
-def band_energy(q: np.ndarray, quant: np.ndarray) -> np.ndarray:
+def _scale_index(scale: float) -> int:
+    """The tabulated scale nearest to ``scale`` (in octaves)."""
+    if not scale > 0:
+        raise InvalidArgumentError(f"scale must be positive, got {scale}", value=scale)
+    return int(np.abs(_LOG2_SCALES - np.log2(scale)).argmin())
+
+
+@functools.lru_cache(maxsize=1024)
+def _channel_gains(
+    wanted: tuple[int, ...], scales: tuple[int, int], factor: tuple[int, int]
+) -> np.ndarray:
+    """(F, 64) gains of output frequencies ``wanted`` from each input frequency, read-only.
+
+    ``contribution[f, k] = Gv[fv, kv] Gh[fu, ku] E[k]`` with ``k = 8 kv + ku``: this is the
+    ``G`` part, the same for every image of one scale bin (so built once per bin).
+    """
+    gv, gh = (_gain_table(fac)[i] for i, fac in zip(scales, factor))
+    f = np.asarray(wanted, np.int64)
+    gain = (gv[f // 8][:, :, None] * gh[f % 8][:, None, :]).reshape(len(f), 64)  # (F, kv, ku)
+    gain.flags.writeable = False
+    return gain
+
+
+def band_energy(q: np.ndarray, quant: np.ndarray, *, channel_axis: int = 0) -> np.ndarray:
     """Energy of each frequency of a quantised cover, dequantised: float64 (64,).
 
     Args:
-        q: (64, rows, cols) quantised coefficients (int16), natural order.
+        q: (64, rows, cols) quantised coefficients (int16), natural order; (rows, cols, 64)
+            with ``channel_axis=-1`` (the decoder's layout).
         quant: (64,) the component's quantisation table.
+        channel_axis: where the 64 frequencies are: 0 (first) or -1 (last).
 
     Returns:
         ``sum over blocks of (q * quant)²`` per frequency.
 
+    Raises:
+        InvalidArgumentError: another ``channel_axis``.
+
     Example:
         >>> band_energy(np.ones((64, 2, 2), np.int16), np.full(64, 3))[:2]
         array([36., 36.])
+        >>> band_energy(np.ones((2, 2, 64), np.int16), np.full(64, 3), channel_axis=-1)[:2]
+        array([36., 36.])
     """
-    x = q.reshape(64, -1).astype(np.float32)
-    return np.einsum("kb,kb->k", x, x).astype(np.float64) * np.asarray(quant, np.float64) ** 2
+    x = np.asarray(q).astype(np.float32)
+    if channel_axis == 0:
+        energy = np.einsum("kb,kb->k", *[x.reshape(64, -1)] * 2)
+    elif channel_axis in (-1, x.ndim - 1):
+        energy = np.einsum("bk,bk->k", *[x.reshape(-1, 64)] * 2)
+    else:
+        raise InvalidArgumentError(f"channel_axis must be 0 or -1, got {channel_axis}")
+    return energy.astype(np.float64) * np.asarray(quant, np.float64) ** 2
 
 
 def select_band(
@@ -156,13 +189,13 @@ def select_band(
         raise InvalidArgumentError("need one energy vector and one kept list per plane")
     if tolerance < 0:
         raise InvalidArgumentError(f"tolerance must be >= 0, got {tolerance}", value=tolerance)
-    gv, gh = axis_gains(scale[0], factor[0]), axis_gains(scale[1], factor[1])
+    if any(f not in (1, 2) for f in factor):
+        raise InvalidArgumentError(f"factors must be 1 or 2, got {factor}", value=factor)
+    scales = (_scale_index(scale[0]), _scale_index(scale[1]))
     shares = []
     for energy, wanted in zip(energies, kept):
-        f = np.asarray(sorted(set(int(v) for v in wanted)), np.int64)
-        # contribution[f, k] = Gv[fv, kv] Gh[fu, ku] E[k], k = 8 kv + ku
-        gain = gv[f // 8][:, :, None] * gh[f % 8][:, None, :]  # (F, kv, ku)
-        contribution = gain.reshape(len(f), 64) * np.asarray(energy, np.float64)[None]
+        gain = _channel_gains(tuple(sorted({int(v) for v in wanted})), scales, tuple(factor))
+        contribution = gain * np.asarray(energy, np.float64)[None]
         total = contribution.sum(axis=1, keepdims=True)
         shares.append(
             np.divide(contribution, total, out=np.zeros_like(contribution), where=total > 0)

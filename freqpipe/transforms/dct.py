@@ -26,6 +26,7 @@ __all__ = ["block_dct", "block_idct", "dct_matrix"]
 # torchvision-style transforms of coefficient batches (they need torch, so they load on first
 # use): ``from freqpipe.transforms.dct import RandomResizedCrop`` and friends.
 _BATCH_TRANSFORMS = {
+    "BatchGeometry": "_dct_batch",
     "Compose": "_dct_batch",
     "DctBatch": "_dct_batch",
     "CenterCrop": "_dct_geometry",

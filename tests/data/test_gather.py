@@ -128,3 +128,15 @@ def test_decode_jpeg_reports_recovered_damage() -> None:
         _w.simplefilter("always")
         decode_jpeg(cut, strict=False)
     assert any(issubclass(w.category, CorruptJpegWarning) for w in caught)
+
+
+@pytest.mark.parametrize(("name", "data"), FIXTURES, ids=[n for n, _ in FIXTURES])
+def test_plane_is_the_readers_plane_in_place(name: str, data: bytes) -> None:
+    dec, ref = decode_jpeg(data), read_coefficients(data)
+    for c, plane in enumerate(ref.planes):
+        view = dec.plane(c)
+        assert view.shape == (*dec.grids[c], 64) and view.dtype == np.int16
+        assert np.array_equal(view, plane)
+        assert not view.flags.writeable and not view.flags.owndata  # libjpeg's memory
+    with pytest.raises(InvalidArgumentError, match="out of range"):
+        dec.plane(len(ref.planes))

@@ -141,11 +141,12 @@ def test_packed_band_holds_the_cover_values_and_counts_the_bytes(some_photos) ->
     at_all = at_band = 0
     for i in range(3):
         rows, cols = (int(v) for v in a["blocks"][i])
-        cover = luma_all[at_all : at_all + 64 * rows * cols].reshape(64, rows, cols)
+        # the decoder's layout: blocks row by row, each block's frequencies together
+        cover = luma_all[at_all : at_all + 64 * rows * cols].reshape(rows, cols, 64)
         freqs = band_frequencies(b["band"][i, 0])
         n = len(freqs) * rows * cols
         assert np.array_equal(
-            luma_band[at_band : at_band + n].reshape(-1, rows, cols), cover[freqs]
+            luma_band[at_band : at_band + n].reshape(rows, cols, -1), cover[..., freqs]
         )
         at_all, at_band = at_all + 64 * rows * cols, at_band + n
 

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 import freqpipe as fp
-from freqpipe.data import FreqLoader, JpegFileList
+from freqpipe.data import FreqLoader, JpegFileList, SampleRng
 from freqpipe.errors import InvalidArgumentError
 from freqpipe.transforms import Selection
 from freqpipe.transforms.dct import (
@@ -34,6 +34,7 @@ from freqpipe.transforms.dct import (
     Resize,
 )
 from tests.tolerances import assert_close
+from tests.transforms.test_dct_batch import TorchCalls
 from tests.transforms.test_resize import jpeg
 
 
@@ -159,3 +160,67 @@ def test_bad_transform_arguments(mixed, kwargs, match) -> None:
     ds = JpegFileList(mixed[:1], [0])
     with pytest.raises(InvalidArgumentError, match=match):
         FreqLoader(ds, batch_size=1, device="cpu", **kwargs)
+
+
+@pytest.mark.parametrize("transfer", ["all", "band"])
+def test_the_workers_fill_a_slot_without_any_torch_op(mixed, tmp_path, transfer) -> None:
+    """Per sample the workers decode, draw and copy with NumPy only.
+
+    A torch op per sample (the probe once ran the transform on empty tensors) wakes torch's
+    thread pool in every worker thread, whose spinning doubled the workers' CPU time.
+    """
+    png = io.BytesIO()
+    Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(png, "PNG")
+    files = [*mixed, png.getvalue()]  # every sampling, grayscale, and the fallback
+    transform = Compose([RandomResizedCrop(64), RandomHorizontalFlip(), ColorJitter(0.4)])
+    loader = FreqLoader(
+        JpegFileList(files, list(range(len(files)))),
+        batch_size=len(files),
+        transform=transform,
+        transfer_frequencies=transfer,
+        device="cpu",
+    )
+    source = loader._source
+    slot = loader._stage.transfer.allocate(source.spec)
+    with TorchCalls() as calls:
+        source.fill(slot, list(range(len(files))), SampleRng(3, 0))
+    assert calls.calls == []
+    assert slot.count == len(files) and sum(loader.fallbacks.values()) == 1
+
+
+def test_each_cover_is_the_files_blocks_in_the_decoders_layout(mixed) -> None:
+    """Packed back to back, (rows, cols, 64) each, zero where a cover passes the block grid."""
+    files = mixed + [jpeg(70, 90, 2, seed=7)]  # 4:2:0 whose chroma-aligned cover passes luma's
+    loader = FreqLoader(
+        JpegFileList(files, list(range(len(files)))),
+        batch_size=len(files),
+        transform=Compose([RandomResizedCrop(32, scale=(0.9, 1.0))]),
+        device="cpu",
+    )
+    slot = loader._stage.transfer.allocate(loader._source.spec)
+    loader._source.fill(slot, list(range(len(files))), SampleRng(1, 0))
+    a = slot.arrays
+    at = {"luma": 0, "chroma": 0}
+    passed_the_grid = 0
+    for i, data in enumerate(files):
+        c = fp.read_coefficients(data)
+        rows, cols = (int(v) for v in a["blocks"][i])
+        top, left = (int(v) // 8 for v in a["origin"][i])
+        fv, fh = (int(v) for v in a["factors"][i])
+        for name, planes, grid in (
+            ("luma", c.planes[:1], (rows, cols)),
+            ("chroma", c.planes[1:], (-(-rows // fv), -(-cols // fh))),
+        ):
+            start = (top, left) if name == "luma" else (top // fv, left // fh)
+            n = 2 if name == "chroma" else 1
+            got = slot.view(name)[at[name] : at[name] + n * grid[0] * grid[1] * 64]
+            got = got.reshape(n, *grid, 64)
+            want = np.zeros_like(got)
+            for p, plane in enumerate(planes):
+                part = plane[start[0] : start[0] + grid[0], start[1] : start[1] + grid[1]]
+                want[p, : part.shape[0], : part.shape[1]] = part
+                passed_the_grid += part.shape[:2] != grid
+            assert np.array_equal(got, want), (i, name)
+            at[name] += got.size
+    assert passed_the_grid > 0
+    assert at["luma"] == slot.view("luma").size and at["chroma"] == slot.view("chroma").size

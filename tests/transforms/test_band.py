@@ -48,3 +48,15 @@ def test_energy_is_dequantised_and_bad_arguments_are_refused() -> None:
         select_band([np.ones(64)], [], (1.0, 1.0))
     with pytest.raises(InvalidArgumentError):
         axis_gains(0.0)
+
+
+def test_energy_of_the_decoders_layout_equals_channel_first() -> None:
+    q = np.random.default_rng(2).integers(-300, 300, (64, 5, 7)).astype(np.int16)
+    quant = np.arange(1, 65)
+    last = np.ascontiguousarray(q.transpose(1, 2, 0))
+    assert np.array_equal(band_energy(last, quant, channel_axis=-1), band_energy(q, quant))
+    assert np.array_equal(
+        band_energy(last[1:4, 2:], quant, channel_axis=2), band_energy(q[:, 1:4, 2:], quant)
+    )
+    with pytest.raises(InvalidArgumentError, match="channel_axis"):
+        band_energy(q, quant, channel_axis=1)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch.overrides import TorchFunctionMode
 
 import freqpipe as fp
 from freqpipe.errors import InvalidArgumentError
 from freqpipe.transforms import block_dct, random_resized_crop_params, resize_shape, rgb_to_ycbcr
 from freqpipe.transforms.dct import (
+    BatchGeometry,
     CenterCrop,
     ColorJitter,
     Compose,
@@ -233,3 +235,72 @@ def test_resize_without_crop_is_refused():
         batch.render()
     with pytest.raises(InvalidArgumentError, match="multiples of 8"):
         RandomResizedCrop(30)
+
+
+class TorchCalls(TorchFunctionMode):
+    """Records every torch function and tensor method called while it is active."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.calls.append(getattr(func, "__name__", repr(func)))
+        return func(*args, **(kwargs or {}))
+
+
+GEOMETRY_RECIPES = [
+    Compose([RandomResizedCrop(64), RandomHorizontalFlip()]),
+    Compose([RandomResizedCrop(48, scale=(0.5, 1.0), ratio=(0.5, 2.0)), RandomHorizontalFlip()]),
+    Compose([Resize(73), CenterCrop(64), RandomHorizontalFlip(p=0.3)]),
+    Compose([Resize((96, 128)), CenterCrop(64)]),
+    Compose([CenterCrop(40), RandomResizedCrop(32)]),
+    Compose(
+        [
+            RandomResizedCrop(64),
+            ColorJitter(0.4, 0.4, 0.4),
+            RandomGrayscale(0.5),
+            RandomErasing(p=0.7),
+        ]
+    ),
+]
+
+
+@pytest.mark.parametrize("transform", GEOMETRY_RECIPES)
+def test_a_geometry_draws_what_the_batch_draws_without_torch(transform):
+    """The worker's probe: the same parameters from the same streams, no torch op at all."""
+    extents = [(75, 101), (480, 640), (40, 52), (1000, 333)]
+    planes = [torch.zeros(len(extents), 64, 2, 2)] * 3
+    keys = [[4, 0, i, 0] for i in range(len(extents))]
+    batch = transform(
+        DctBatch(
+            planes,
+            [(1, 1)] * 3,
+            torch.tensor(extents),
+            [np.random.default_rng(k) for k in keys],
+        )
+    )
+    with TorchCalls() as calls:
+        geometries = [
+            transform(BatchGeometry(np.array([e]), [np.random.default_rng(k)]))
+            for e, k in zip(extents, keys)
+        ]
+    assert calls.calls == []
+    for i, g in enumerate(geometries):
+        assert g.box[0].tolist() == batch.box[i].tolist()
+        assert g.within[0].tolist() == batch.within[i].tolist()
+        assert bool(g.flip[0]) == bool(batch.flip[i])
+        assert g.size == batch.size and g.pending_short == batch.pending_short
+        assert g.erase[0] == batch.erase[i]
+        assert bool(g.colour_ops) == bool(batch.colour_ops)  # ColorJitter: every image
+        # the streams are left where the batch left them: later draws agree too
+        assert g.rngs[0].random() == batch.rngs[i].random()
+
+
+def test_erasing_before_the_output_size_needs_the_windows():
+    geometry = BatchGeometry(np.array([[64, 64]]), [np.random.default_rng(0)])
+    with pytest.raises(InvalidArgumentError, match="after RandomResizedCrop or CenterCrop"):
+        RandomErasing(p=1.0)(geometry)
+    batch = rgb_batch([np.zeros((24, 40, 3))])  # a batch's own block grid serves
+    RandomErasing(p=1.0)(batch)
+    assert batch.block_grid == (3, 5) and geometry.block_grid is None
