@@ -91,6 +91,10 @@ typedef struct {
     int last_scan;             /* input_scan_number last checked */
     unsigned long long visits; /* blocks walked by the scans so far */
     signed char bits[MAX_COMPONENTS][DCTSIZE2]; /* precision decoded so far; -1: none */
+    /* > 0: a single-scan file's caller uses only iMCU rows below this; the decode stops once
+     * they are in (stopped set), the rest of the data unread and its blocks zero */
+    JDIMENSION stop_row;
+    int stopped;
 } ScanLimit;
 
 /* libjpeg's in-memory source (jdatasrc.c's, same behaviour) over data[0, len), then an EOI
@@ -312,6 +316,12 @@ static void on_progress(j_common_ptr cinfo) {
     if (dinfo->input_scan_number != limit->last_scan && dinfo->comps_in_scan > 0) {
         limit->last_scan = dinfo->input_scan_number;
         check_scan(dinfo, limit);
+    }
+    /* jpeg_read_coefficients calls this before each iMCU row it consumes */
+    if (limit->stop_row > 0 && dinfo->input_scan_number == 1 && dinfo->comps_in_scan > 0 &&
+        dinfo->input_iMCU_row >= limit->stop_row) {
+        limit->stopped = 1;
+        longjmp(((ErrorState *)cinfo->err)->jump, 1);
     }
 }
 
@@ -582,6 +592,8 @@ static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds) {
     self->progress.max_scans = max_scans;
     self->progress.max_passes = max_passes;
     memset(self->progress.bits, -1, sizeof(self->progress.bits));
+    self->progress.stop_row = 0;
+    self->progress.stopped = 0;
 
     volatile int failed = 0;
     Py_BEGIN_ALLOW_THREADS
@@ -806,8 +818,9 @@ static int fills_planes(const OutPlan *plans, int nout) {
  *         height_in_blocks * width_in_blocks * len(freqs[i]) int16 values;
  *   components: list of component indices;  freqs: list of bytes (natural-order indices);
  *   rows: None, or the image rows (y0, y1) the caller will use: the spectral decoder then
- *         skips unread the restart intervals that hold no block of them (rows outside are
- *         unspecified: zero). libjpeg, when it decodes, reads them all. */
+ *         skips unread the restart intervals that hold no block of them, and libjpeg stops a
+ *         single-scan (sequential) file after the last iMCU row they need; rows outside are
+ *         unspecified (zero). */
 static PyObject *Decoder_decode(Decoder *self, PyObject *args) {
     PyObject *outs, *components, *freqs, *rows = Py_None;
     if (!PyArg_ParseTuple(args, "O!O!O!|O", &PyList_Type, &outs, &PyList_Type, &components,
@@ -889,7 +902,21 @@ static PyObject *Decoder_decode(Decoder *self, PyObject *args) {
     volatile int scans = 0;
     Py_BEGIN_ALLOW_THREADS
     if (setjmp(self->err.jump)) {
-        failed = 1;
+        failed = !self->progress.stopped;
+        self->progress.stopped = 0; /* a failure below comes back here as one */
+        if (!failed) { /* stopped after the rows asked for: what is in the arrays is theirs */
+            for (int c = 0; c < self->narrays; c++)
+                self->spectral_arrays[c] = (jvirt_barray_ptr)&self->arrays[c];
+            self->coef_arrays = self->spectral_arrays;
+            self->finished = 1;
+            scans = 1;
+            for (Py_ssize_t i = 0; i < nout; i++) {
+                int ci = plans[i].component;
+                if (plans[i].dst != NULL)
+                    copy_component(&self->cinfo, self->coef_arrays[ci],
+                                   &self->cinfo.comp_info[ci], &plans[i]);
+            }
+        }
     } else {
         int spectral_scans = 0;
         jvirt_barray_ptr *arrays;
@@ -899,6 +926,13 @@ static PyObject *Decoder_decode(Decoder *self, PyObject *args) {
             arrays = compact ? NULL : self->coef_arrays;
             scans = spectral_scans;
         } else {
+            /* A sequential file whose first scan holds every component is its only scan, its
+             * iMCU rows in order: with rows given, stop after the last one they need. */
+            j_decompress_ptr d = &self->cinfo;
+            if (rows != Py_None && !d->progressive_mode && d->comps_in_scan == d->num_components)
+                self->progress.stop_row =
+                    (JDIMENSION)(((unsigned long)pixel_rows[1] + 8u * d->max_v_samp_factor - 1) /
+                                 (8u * d->max_v_samp_factor));
             arrays = jpeg_read_coefficients(&self->cinfo);
             self->coef_arrays = arrays;
             scans = self->cinfo.input_scan_number;
