@@ -286,8 +286,9 @@ def decode_jpeg(
             file's :class:`FrameHeader` returning them once the header is read (e.g. a loader
             drawing a random window). A file with restart markers that freqpipe's
             spectral decoder reads (:func:`reorder_jpeg` writes one per MCU row) then has its
-            restart intervals outside those rows skipped unread: neither decoded nor checked,
-            their coefficients unspecified. Other files are read whole. None: all rows.
+            restart intervals outside those rows skipped unread, and a sequential file stops
+            after the last iMCU row they need: neither decoded nor checked, their coefficients
+            unspecified. Other progressive files are read whole. None: all rows.
 
     Returns:
         The decoded file.
