@@ -36,7 +36,7 @@ import numpy as np
 from freqpipe.data._batch import BatchSpec, HostBatch
 from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import InvalidArgumentError, UnsupportedJpegError
-from freqpipe.jpeg import DEFAULT_MAX_PIXELS, decode_jpeg
+from freqpipe.jpeg import DEFAULT_MAX_PIXELS, FrameHeader, decode_jpeg
 from freqpipe.jpeg.fallback import coefficient_window, fallback_reason, fallback_rgb
 from freqpipe.transforms import Selection
 from freqpipe.transforms.band import BAND_TOLERANCE, axis_gains, band_energy, select_band
@@ -171,19 +171,35 @@ class TransformSource(SampleSource):
     def load_one(self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any) -> None:
         """Decode one file's coefficients and copy the cover its transform reads."""
         key = rng.bit_generator.seed_seq.entropy  # SampleRng's (seed, epoch, index, attempt)
+        placed: list[tuple[int, int, Any, tuple[int, int]]] = []
+
+        def cover_rows(frame: FrameHeader) -> tuple[int, int]:
+            # placed from the header, so the decoder can leave the rows below the cover unread
+            factor = frame.repeat(1) if len(frame.grids) > 1 else (1, 1)
+            if factor is None:  # the layout check below sends the file to the fallback
+                return 0, frame.grids[0][0]
+            placed.append(
+                (*self._place(batch, pos, (frame.height, frame.width), factor, rng, key), factor)
+            )
+            top, rows = placed[0][0] // 8, int(batch.arrays["blocks"][pos][0])
+            return top, top + rows
+
         problem: str | UnsupportedJpegError | None
         try:
-            dec = decode_jpeg(source, strict=self.strict, max_pixels=self.max_pixels)
+            dec = decode_jpeg(
+                source, strict=self.strict, max_pixels=self.max_pixels, block_rows=cover_rows
+            )
             problem = _layout_problem(dec)
         except UnsupportedJpegError as exc:  # NotAJpegError included: maybe a PNG
             dec, problem = None, exc
-        if dec is None or problem is not None:
-            self._fallback(batch, pos, source, name, rng, key, problem)
+        if dec is None or problem is not None or not placed:
+            # drawn again from the start of the sample's stream, as the device stage draws
+            fresh = np.random.default_rng([int(k) for k in key])
+            self._fallback(batch, pos, source, name, fresh, key, problem)
             return
         if dec.source == "<bytes>":
             object.__setattr__(dec, "source", name)
-        factor = dec.repeat(1) if len(dec.grids) > 1 else (1, 1)
-        top, left, geometry = self._place(batch, pos, (dec.height, dec.width), factor, rng, key)
+        top, left, geometry, factor = placed[0]
         rows, cols = batch.arrays["blocks"][pos].tolist()
         fv, fh = factor
         chroma_cover = (top // (8 * fv), left // (8 * fh), -(-rows // fv), -(-cols // fh))

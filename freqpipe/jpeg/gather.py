@@ -53,6 +53,20 @@ class FrameHeader(NamedTuple):
     sampling: tuple[tuple[int, int], ...]
     grids: tuple[tuple[int, int], ...]
 
+    def repeat(self, component: int) -> tuple[int, int] | None:
+        """:meth:`DecodedJpeg.repeat` from the header: None where it would raise.
+
+        Example:
+            >>> FrameHeader(640, 480, ((2, 2), (1, 1), (1, 1)), ((60, 80), (30, 40))).repeat(1)
+            (2, 2)
+        """
+        return _repeat(self.sampling, component)
+
+
+def _repeat(sampling: tuple[tuple[int, int], ...], component: int) -> tuple[int, int] | None:
+    (yh, yv), (h, v) = sampling[0], sampling[component]
+    return None if yh % h or yv % v else (yv // v, yh // h)
+
 
 @dataclass(frozen=True, eq=False)
 class DecodedJpeg:
@@ -105,13 +119,13 @@ class DecodedJpeg:
             >>> decode_jpeg(sample_path()).repeat(1)
             (2, 2)
         """
-        (yh, yv), (h, v) = self.sampling[0], self.sampling[component]
-        if yh % h or yv % v:
+        rep = _repeat(self.sampling, component)
+        if rep is None:
             raise UnsupportedJpegError(
                 f"sampling factors {self.sampling} are not integer ratios of the luma factors",
                 source=self.source,
             )
-        return yv // v, yh // h
+        return rep
 
     def halving(self, component: int) -> tuple[int, int]:
         """Subsampling ``(v, h)`` that brings a component to the 4:2:0 chroma grid.

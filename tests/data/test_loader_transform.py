@@ -143,6 +143,21 @@ def test_png_named_jpg_goes_through_the_fallback(mixed, tmp_path) -> None:
     assert torch.cat([x for x, _ in batches]).shape == (2, 24, 4, 4)
 
 
+def test_a_fallback_after_the_header_draws_what_the_device_stage_draws(mixed) -> None:
+    # A CMYK JPEG's cover is placed from its header before the layout check sends it to
+    # Pillow; the fallback must draw again from the start of the sample's stream, as the
+    # device stage does, so it matches a PNG of the same pixels (which never had a header).
+    rgb = np.asarray(Image.open(io.BytesIO(mixed[2])).convert("RGB"))
+    cmyk, png = io.BytesIO(), io.BytesIO()
+    Image.fromarray(rgb).convert("CMYK").save(cmyk, "JPEG", quality=95)
+    Image.open(io.BytesIO(cmyk.getvalue())).convert("RGB").save(png, "PNG")
+    transform = Compose([RandomResizedCrop(48), RandomHorizontalFlip()])
+    [(a, _)], loader = _run([cmyk.getvalue()], transform)
+    [(b, _)], _ = _run([png.getvalue()], transform)
+    assert sum(loader.fallbacks.values()) == 1
+    torch.testing.assert_close(a[0], b[0], rtol=0, atol=0)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
