@@ -160,7 +160,8 @@ done:
  * escape mark: 0 for 0, b for |v| <= 2^(b-1) - 1; -32768 needs 17 (always an escape). */
 static inline int needed_bits(int32_t v) {
     const uint32_t a = (uint32_t)(v < 0 ? -v : v);
-    return a ? 33 - __builtin_clz(a) : 0;
+    /* no branch on zero: planes mix zeros and nonzeros at random, a branch mispredicts */
+    return (33 - __builtin_clz(a | 1)) & -(int)(a != 0);
 }
 
 /* Whether every row r of a plane with (r + phase) odd equals the row before it (rows come in
@@ -232,7 +233,8 @@ static inline uint32_t bits_at(const uint8_t *in, int64_t len, int64_t at, int b
 }
 
 static inline int32_t sign_extend(uint32_t code, int bits) {
-    return bits && code >> (bits - 1) ? (int32_t)code - (int32_t)(1u << bits) : (int32_t)code;
+    /* by shifts, not a branch on the sign: signs come at random */
+    return bits ? (int32_t)(code << (32 - bits)) >> (32 - bits) : (int32_t)code;
 }
 
 static PyObject *pack_planes(PyObject *self, PyObject *args) {
@@ -245,7 +247,7 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
     Py_buffer b[5];
     int got = 0;
     PyObject *result = NULL;
-    int32_t *coded = NULL;
+    int16_t *coded = NULL;
     for (; got < 5; got++)
         if (get_buffer(objs[got], &b[got], got >= 2, names[got]) < 0) goto done;
     const Py_ssize_t plane = h * w;
@@ -260,7 +262,7 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "batch buffers too small for the count given");
         goto done;
     }
-    coded = malloc((size_t)plane * sizeof(int32_t));
+    coded = malloc((size_t)plane * sizeof(int16_t));
     if (coded == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -277,8 +279,12 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
         const int64_t pr = rc == 2, pc = cc == 2;
         /* the coded plane: one value per repeated pair, pair j at line 2j - phase; a pair
          * wholly past the plane repeats the last line (no jump for the differences) */
+        const int16_t *vals = coded; /* the plane itself when nothing is recoded */
         if (!rc && !cc) {
-            for (int64_t k = 0; k < plane; k++) coded[k] = src[k];
+            if (dc[i % channels])
+                memcpy(coded, src, (size_t)plane * sizeof(int16_t));
+            else
+                vals = src;
         } else {
             for (int64_t r = 0; r < hc; r++) {
                 int64_t sr = rc ? 2 * r - pr : r;
@@ -298,29 +304,29 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
                 if (r) coded[r * wc] = (int16_t)(coded[r * wc] - coded[(r - 1) * wc]);
             }
         }
-        /* the width of fewest bits: the values at it plus the escapes at the widest's width */
-        int64_t hist[18] = {0}, part[3][18] = {{0}}; /* four counts: no store-load chain */
+        /* the width of fewest bits: the values at it plus the escapes at the widest's width;
+         * above[b] counts the values that need more than b bits, one compare-and-count pass
+         * per width up to the widest (loops the compiler vectorises; a histogram of each
+         * value's width is a load-add-store per value) */
         int32_t lo = 0, hi = 0;
-        int64_t k = 0;
-        for (; k + 4 <= n; k += 4) {
-            hist[needed_bits(coded[k])]++;
-            part[0][needed_bits(coded[k + 1])]++;
-            part[1][needed_bits(coded[k + 2])]++;
-            part[2][needed_bits(coded[k + 3])]++;
-        }
-        for (; k < n; k++) hist[needed_bits(coded[k])]++;
-        for (int j = 0; j < 18; j++) hist[j] += part[0][j] + part[1][j] + part[2][j];
-        for (k = 0; k < n; k++) {
-            lo = coded[k] < lo ? coded[k] : lo;
-            hi = coded[k] > hi ? coded[k] : hi;
+        for (int64_t k = 0; k < n; k++) {
+            lo = vals[k] < lo ? vals[k] : lo;
+            hi = vals[k] > hi ? vals[k] : hi;
         }
         const int wide = signed_bits(lo) > signed_bits(hi) ? signed_bits(lo) : signed_bits(hi);
-        int64_t wider = n - hist[0], best_cost = -1;
+        const int top = needed_bits(lo) > needed_bits(hi) ? needed_bits(lo) : needed_bits(hi);
+        int64_t above[18] = {0};
+        for (int bits = 0; bits < top; bits++) {
+            const int16_t fits = (int16_t)(bits ? (1 << (bits - 1)) - 1 : 0);
+            uint32_t count = 0;
+            for (int64_t k = 0; k < n; k++) count += (uint32_t)((vals[k] > fits) | (vals[k] < -fits));
+            above[bits] = count;
+        }
+        int64_t best_cost = -1;
         int best = 0;
         for (int bits = 0; bits <= 16; bits++) {
-            if (bits) wider -= hist[bits];
-            if (!bits && wider) continue; /* width 0 has no mark: only an all-zero plane */
-            const int64_t cost = n * bits + wider * wide;
+            if (!bits && above[0]) continue; /* width 0 has no mark: only an all-zero plane */
+            const int64_t cost = n * bits + above[bits] * wide;
             if (best_cost < 0 || cost < best_cost) best_cost = cost, best = bits;
         }
         meta[2 * i] = (uint8_t)(best + 17 * (3 * rc + cc));
@@ -330,7 +336,7 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
         const int32_t limit = best ? (int32_t)mark - 1 : 0;
         BitWriter vw = values, ew = escapes; /* locals: the stores to the streams alias nothing */
         for (int64_t k = 0; best && k < n; k++) {
-            const int32_t v = coded[k];
+            const int32_t v = vals[k];
             if (v > limit || v < -limit) {
                 put_bits(&ew, (uint32_t)v & wide_mask, wide);
                 put_bits(&vw, mark, best);
