@@ -321,6 +321,14 @@ class FreqLoader:
         check_choice("source", source, _SOURCES)
         check_choice("chroma", chroma, ("upsample", "separate"))
         check_choice("transfer_dtype", transfer_dtype, ("int16", "int8"))
+        if transfer_dtype == "int8" and transform is not None:
+            # rather than the int16 it would get: covers are not packed (yet)
+            raise InvalidArgumentError(
+                "transfer_dtype='int8' packs the quantised batches of the coefficient and "
+                "store sources; transform='s covers cross as int16 (leave transfer_dtype out, "
+                "or send fewer frequencies with transfer_frequencies='band')",
+                value=transfer_dtype,
+            )
         self._band = check_transfer_frequencies(transfer_frequencies, transform)
         self.transfer_frequencies = transfer_frequencies
         check_choice("wavelet", wavelet, WAVELETS)

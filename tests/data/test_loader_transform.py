@@ -169,6 +169,7 @@ def test_a_fallback_after_the_header_draws_what_the_device_stage_draws(mixed) ->
         ({"transform": RandomResizedCrop(64), "size": 32}, "leave size out"),
         ({"transform": RandomResizedCrop(64), "source": "pixels"}, "coefficient source"),
         ({"transform": RandomResizedCrop(64), "raw": True}, "raw=False"),
+        ({"transform": RandomResizedCrop(64), "transfer_dtype": "int8"}, "covers cross as int16"),
     ],
 )
 def test_bad_transform_arguments(mixed, kwargs, match) -> None:
