@@ -248,6 +248,7 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
     int got = 0;
     PyObject *result = NULL;
     int16_t *coded = NULL;
+    uint16_t *magnitude = NULL; /* each value's absolute value, for the width passes */
     for (; got < 5; got++)
         if (get_buffer(objs[got], &b[got], got >= 2, names[got]) < 0) goto done;
     const Py_ssize_t plane = h * w;
@@ -263,7 +264,8 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
         goto done;
     }
     coded = malloc((size_t)plane * sizeof(int16_t));
-    if (coded == NULL) {
+    magnitude = malloc((size_t)plane * sizeof(uint16_t));
+    if (coded == NULL || magnitude == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -312,6 +314,7 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
         for (int64_t k = 0; k < n; k++) {
             lo = vals[k] < lo ? vals[k] : lo;
             hi = vals[k] > hi ? vals[k] : hi;
+            magnitude[k] = (uint16_t)(vals[k] < 0 ? -vals[k] : vals[k]); /* -32768: 32768 */
         }
         const int wide = signed_bits(lo) > signed_bits(hi) ? signed_bits(lo) : signed_bits(hi);
         const int top = needed_bits(lo) > needed_bits(hi) ? needed_bits(lo) : needed_bits(hi);
@@ -319,7 +322,7 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
         for (int bits = 0; bits < top; bits++) {
             const int16_t fits = (int16_t)(bits ? (1 << (bits - 1)) - 1 : 0);
             uint32_t count = 0;
-            for (int64_t k = 0; k < n; k++) count += (uint32_t)((vals[k] > fits) | (vals[k] < -fits));
+            for (int64_t k = 0; k < n; k++) count += magnitude[k] > (uint16_t)fits;
             above[bits] = count;
         }
         int64_t best_cost = -1;
@@ -353,6 +356,7 @@ static PyObject *pack_planes(PyObject *self, PyObject *args) {
     result = Py_BuildValue("LL", (long long)nbytes, (long long)escape_bytes);
 done:
     free(coded);
+    free(magnitude);
     for (int i = 0; i < got; i++) PyBuffer_Release(&b[i]);
     return result;
 }
