@@ -12,6 +12,9 @@ dct24):
 - ``transform, band``: the same with ``transfer_frequencies="band"``: only the input frequencies
   the kept channels need at each crop's scale (an approximation; its error is
   ``benchmarks/bench_band.py``'s);
+- ``transform, int8`` and ``transform, band, int8``: those two with ``transfer_dtype="int8"``:
+  the covers cross narrowed to int8, values outside -127..127 as int16 escapes (the same
+  batches; the worker's narrowing is in its CPU time);
 - ``torch+pillow``: torch DataLoader (2 processes) + Pillow RandomResizedCrop + flip +
   ToTensor + Normalize (torchvision's defaults).
 
@@ -108,7 +111,7 @@ def cover_bytes(
         small = sum(a[k][0].nbytes for k in _SMALL_FIELDS) + 8
         luma, chroma = cover_sizes(a["blocks"][:n], a["factors"][:n], a["band"][:n])
         own.extend((2 * (luma + chroma) + small).tolist())
-        packed = sum(slot.view(k).nbytes for k in ("luma", "chroma"))
+        packed = sum(array.nbytes for array, _ in slot.packed.values())  # the covers as sent
         sent.append(packed / n + small)
     return float(np.mean(own)), float(np.mean(sent))
 
@@ -134,10 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     pixel_loader = FreqLoader(files, source="pixels", size=s, train=True, **common)
     cover_loader = FreqLoader(files, transform=transform, **common)
     band_loader = FreqLoader(files, transform=transform, transfer_frequencies="band", **common)
+    int8_loader = FreqLoader(files, transform=transform, transfer_dtype="int8", **common)
+    band_int8_loader = FreqLoader(
+        files, transform=transform, transfer_frequencies="band", transfer_dtype="int8", **common
+    )
     render_loader = FreqLoader(files, transform=transform, num_workers=w, shuffle=True, **common)
     baseline = PillowBaseline(list(picked), s, normalize=True)
-    pixel_slots, cover_slots, band_slots = (
-        slot_queue(loader, w) for loader in (pixel_loader, cover_loader, band_loader)
+    pixel_slots, cover_slots, band_slots, int8_slots, band_int8_slots = (
+        slot_queue(loader, w)
+        for loader in (pixel_loader, cover_loader, band_loader, int8_loader, band_int8_loader)
     )
 
     def torch_epoch() -> int:
@@ -151,16 +159,24 @@ def main(argv: list[str] | None = None) -> int:
         "pixels": timed(lambda: _fill_all(pixel_loader, files, b, pixel_slots)),
         "transform": timed(lambda: _fill_all(cover_loader, files, b, cover_slots)),
         "transform, band": timed(lambda: _fill_all(band_loader, files, b, band_slots)),
+        "transform, int8": timed(lambda: _fill_all(int8_loader, files, b, int8_slots)),
+        "transform, band, int8": timed(
+            lambda: _fill_all(band_int8_loader, files, b, band_int8_slots)
+        ),
         "torch+pillow": timed(torch_epoch, cpu_clock=cpu_seconds),
         "transform, rendered on this CPU": timed(render_epoch),
     }
     samples = interleave(candidates, args.rounds, warmup=1)
     own, sent = cover_bytes(cover_loader, files, b)
     band_own, band_sent = cover_bytes(band_loader, files, b)
+    _, int8_sent = cover_bytes(int8_loader, files, b)
+    _, band_int8_sent = cover_bytes(band_int8_loader, files, b)
     h2d = {
         "pixels": s * s * 3 + 8,
         "transform": sent,
         "transform, band": band_sent,
+        "transform, int8": int8_sent,
+        "transform, band, int8": band_int8_sent,
         "torch+pillow": s * s * 3 * 4 + 8,
         "transform, rendered on this CPU": sent,
     }
@@ -183,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"transform / pixels worker CPU = {ratio:.2f} (target <= 0.33); H2D bytes/img: "
         f"exact {sent:,.0f} ({sent / h2d['pixels']:.2f}x the pixel source's uint8 batch), "
-        f"band {band_sent:,.0f} ({band_ratio:.2f}x; target <= 0.5x)"
+        f"band {band_sent:,.0f} ({band_ratio:.2f}x; target <= 0.5x); int8 transfer: exact "
+        f"{int8_sent / h2d['pixels']:.2f}x, band {band_int8_sent / h2d['pixels']:.2f}x"
     )
     write_json(
         args.out,
@@ -195,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             "band_cover_bytes_own": band_own,
             "band_bytes_vs_pixels": band_ratio,
             "exact_bytes_vs_pixels": sent / h2d["pixels"],
+            "int8_bytes_vs_pixels": int8_sent / h2d["pixels"],
+            "band_int8_bytes_vs_pixels": band_int8_sent / h2d["pixels"],
             "cpu_ratio": ratio,
             # the loader's default transfer mode and why (bench_band.py measures the error)
             "default_transfer_frequencies": "all",

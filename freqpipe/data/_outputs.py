@@ -33,7 +33,7 @@ import numpy as np
 from freqpipe.data._packing import QUANTISED, dc_flags, sent_names
 from freqpipe.data._stats import Stats, as_channel_stats
 from freqpipe.errors import InvalidArgumentError
-from freqpipe.jpeg.blocks import plane_layout, unpack_planes
+from freqpipe.jpeg.blocks import ESCAPE, plane_layout, unpack_planes
 from freqpipe.transforms import Selection, dwt2, image_to_dct192, normalize
 from freqpipe.transforms._dispatch import is_gpu_array
 
@@ -62,6 +62,9 @@ class OutputPlan:
             bit-packed per plane (``transfer_dtype="int8"``,
             :attr:`~freqpipe.data._packing.TransferPacking.planes`), put back together before
             computing; empty: the fields cross as they are.
+        narrow: covers -> dct: fields that cross as int8 with their int16 escapes
+            (``<field>_int8``, ``<field>_escapes``: :func:`~freqpipe.jpeg.blocks.narrow_int16`,
+            ``transfer_dtype="int8"`` with ``transform=``), widened before computing.
 
     Example:
         >>> OutputPlan("coefficients", "dct").fields
@@ -79,6 +82,7 @@ class OutputPlan:
     transform: Any = None
     size: tuple[int, int] | None = None
     packed: tuple[tuple[str, int, int], ...] = ()
+    narrow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.key not in COMPUTES:
@@ -117,6 +121,12 @@ class OutputPlan:
             >>> OutputPlan("coefficients", "dct", packed=(("coefficients", 4, 4),)).sent_fields
             ('coefficients_meta', 'coefficients_stream', 'coefficients_escapes', 'quant')
         """
+        if self.narrow:
+            return tuple(
+                part
+                for k in self.fields
+                for part in ((f"{k}_int8", f"{k}_escapes") if k in self.narrow else (k,))
+            )
         if not self.packed:
             return self.fields
         return tuple(
@@ -177,6 +187,10 @@ class _Ops(ABC):
     def unpack(self, meta: Any, stream: Any, escapes: Any, dc: Any, shape: tuple[int, int]) -> Any:
         """The int16 field that per-plane meta, packed stream and escapes came from (exactly)."""
 
+    @abstractmethod
+    def widen(self, narrow: Any, escapes: Any) -> Any:
+        """The int16 values :func:`~freqpipe.jpeg.blocks.narrow_int16` narrowed (exactly)."""
+
 
 class _NumpyOps(_Ops):
     """The NumPy reference (``freqpipe.transforms``)."""
@@ -212,6 +226,11 @@ class _NumpyOps(_Ops):
 
     def unpack(self, meta: Any, stream: Any, escapes: Any, dc: Any, shape: tuple[int, int]) -> Any:
         return unpack_planes(meta, stream, escapes, dc, shape)
+
+    def widen(self, narrow: Any, escapes: Any) -> Any:
+        wide = np.asarray(narrow).astype(np.int16)
+        wide[wide == ESCAPE] = escapes  # boolean assignment: in the order of the marks
+        return wide
 
 
 class _TorchCudaOps(_Ops):
@@ -255,6 +274,14 @@ class _TorchCudaOps(_Ops):
 
     def unpack(self, meta: Any, stream: Any, escapes: Any, dc: Any, shape: tuple[int, int]) -> Any:
         return unpack_planes_torch(meta, stream, escapes, dc, shape)
+
+    def widen(self, narrow: Any, escapes: Any) -> Any:
+        import torch
+
+        wide = narrow.to(torch.int16)
+        # no host synchronisation: masked_scatter_ fills the marks in order, as NumPy does
+        wide.masked_scatter_(narrow == ESCAPE, escapes)
+        return wide
 
 
 def _read_bits(data: Any, at: Any, bits: Any) -> Any:
@@ -451,6 +478,11 @@ def compute_outputs(fields: Mapping[str, Any], plan: OutputPlan) -> tuple[Any, .
     """
     first = fields[plan.sent_fields[0]]
     ops = _CUDA_OPS if is_gpu_array(first) else _NUMPY_OPS
+    if plan.narrow:
+        whole = dict(fields)
+        for name in plan.narrow:
+            whole[name] = ops.widen(whole.pop(f"{name}_int8"), whole.pop(f"{name}_escapes"))
+        fields = whole
     if plan.packed:
         whole = dict(fields)
         flags = plan.dc_flags()

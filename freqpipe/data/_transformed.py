@@ -37,6 +37,7 @@ from freqpipe.data._batch import BatchSpec, HostBatch
 from freqpipe.data._source import ErrorPolicy, SampleSource
 from freqpipe.errors import InvalidArgumentError, UnsupportedJpegError
 from freqpipe.jpeg import DEFAULT_MAX_PIXELS, FrameHeader, decode_jpeg
+from freqpipe.jpeg.blocks import narrow_int16
 from freqpipe.jpeg.fallback import coefficient_window, fallback_reason, fallback_rgb
 from freqpipe.transforms import Selection
 from freqpipe.transforms.band import BAND_TOLERANCE, axis_gains, band_energy, select_band
@@ -123,6 +124,12 @@ class TransformSource(SampleSource):
             :func:`~freqpipe.transforms.band.select_band`).
         strict: as the reader's.
         max_pixels: as the reader's.
+        transfer: ``"int16"``, or ``"int8"``: the covers cross narrowed to int8, each value
+            outside -127..127 escaped as int16 (:func:`~freqpipe.jpeg.blocks.narrow_int16`;
+            the output stage widens them back, so the batches are the same).
+
+    Attributes:
+        narrow: the fields that cross narrowed (``OutputPlan.narrow``).
     """
 
     produces = "cover"
@@ -140,9 +147,11 @@ class TransformSource(SampleSource):
         tolerance: float = BAND_TOLERANCE,
         strict: bool = True,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        transfer: str = "int16",
     ):
         super().__init__(dataset, policy)
         self.transform, self.strict, self.max_pixels = transform, strict, max_pixels
+        self.narrow: tuple[str, ...] = _COVERS if transfer == "int8" else ()
         self.band, self.tolerance = bool(band), float(tolerance)
         per_plane = [p.tolist() for p in selection.per_plane]
         self._kept = (per_plane[0], sorted(set(per_plane[1]) | set(per_plane[2])))
@@ -165,6 +174,13 @@ class TransformSource(SampleSource):
                 "rng_key": ((4,), "int64"),
                 # the input frequencies sent, luma and chroma: bit k for frequency k, as above
                 "band": ((2,), "int64"),
+                # narrowed covers: room for every value, all of them escaped at worst
+                **{
+                    f"{name}_{part}": (shape, dtype)
+                    for name, shape in (("luma", (c, c, 64)), ("chroma", (2, c, c, 64)))
+                    if name in self.narrow
+                    for part, dtype in (("int8", "int8"), ("escapes", "int16"))
+                },
             },
         )
 
@@ -351,11 +367,14 @@ class TransformSource(SampleSource):
         luma_end, chroma_end = ends[batch.count - 1] if batch.count else (0, 0)
         batch.packed = {}
         for name, end in (("luma", luma_end), ("chroma", chroma_end)):
-            pinned = batch.tensors.get(name)
-            batch.packed[name] = (
-                batch.arrays[name].reshape(-1)[:end],
-                None if pinned is None else pinned.reshape(-1)[:end],
-            )
+            values = batch.arrays[name].reshape(-1)[:end]
+            if name not in self.narrow:
+                batch.packed[name] = (values, _flat(batch, name, end))
+                continue
+            narrow, escapes = (_room_for(batch, f"{name}_{p}", end) for p in ("int8", "escapes"))
+            m = narrow_int16(values, narrow, escapes)
+            batch.packed[f"{name}_int8"] = (narrow[:end], _flat(batch, f"{name}_int8", end))
+            batch.packed[f"{name}_escapes"] = (escapes[:m], _flat(batch, f"{name}_escapes", m))
 
     def _room(
         self, batch: HostBatch, luma_at: int, luma: int, chroma_at: int, chroma: int
@@ -375,6 +394,25 @@ class TransformSource(SampleSource):
                 batch.tensors.pop(name, None)
             flats.append(flat)
         return flats[0], flats[1]
+
+
+#: The cover fields (packed back to back in the slot, each cover at its own size).
+_COVERS = ("luma", "chroma")
+
+
+def _flat(batch: HostBatch, name: str, end: int) -> Any:
+    """The first ``end`` values of a slot field's pinned tensor, or None when not pinned."""
+    pinned = batch.tensors.get(name)
+    return None if pinned is None else pinned.reshape(-1)[:end]
+
+
+def _room_for(batch: HostBatch, name: str, size: int) -> np.ndarray:
+    """A slot field, flat, with room for ``size`` values (replaced, pageable, when smaller)."""
+    flat = batch.arrays[name].reshape(-1)
+    if flat.size < size:  # its cover field grew for a batch of large covers: so does this
+        batch.arrays[name] = flat = np.empty(max(size, flat.size * 3 // 2), flat.dtype)
+        batch.tensors.pop(name, None)
+    return flat
 
 
 def cover_sizes(blocks: Any, factors: Any, band: Any) -> tuple[np.ndarray, np.ndarray]:

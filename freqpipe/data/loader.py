@@ -193,7 +193,9 @@ class FreqLoader:
             plane's widest width; the device puts them back together, so the batches are the
             int16 transfer's bit for bit (about 0.35x its bytes for dct24 photos;
             :meth:`h2d_bytes_sent` counts them). Also for an int16 store; an int8 store's
-            records cross as they are.
+            records cross as they are. With ``transform=``, the covers cross as int8, each
+            value outside -127..127 as an int16 escape, widened back on the device (the same
+            batches, about 0.5x the int16 covers' bytes).
         transfer_frequencies: with ``transform=``, which input frequencies of each crop's
             coefficient cover cross to the device: ``"all"`` (default: all 64; the output is
             exactly the whole image's) or ``"band"`` (only those the kept channels need at the
@@ -321,14 +323,6 @@ class FreqLoader:
         check_choice("source", source, _SOURCES)
         check_choice("chroma", chroma, ("upsample", "separate"))
         check_choice("transfer_dtype", transfer_dtype, ("int16", "int8"))
-        if transfer_dtype == "int8" and transform is not None:
-            # rather than the int16 it would get: covers are not packed (yet)
-            raise InvalidArgumentError(
-                "transfer_dtype='int8' packs the quantised batches of the coefficient and "
-                "store sources; transform='s covers cross as int16 (leave transfer_dtype out, "
-                "or send fewer frequencies with transfer_frequencies='band')",
-                value=transfer_dtype,
-            )
         self._band = check_transfer_frequencies(transfer_frequencies, transform)
         self.transfer_frequencies = transfer_frequencies
         check_choice("wavelet", wavelet, WAVELETS)
@@ -409,6 +403,7 @@ class FreqLoader:
             transform=transform,
             size=out_size,
             packed=() if packing is None else packing.planes,
+            narrow=getattr(self._source, "narrow", ()),
         )
         self._pinned = bool(pin_memory) and self.device.type == "cuda"
         self._stage = OutputStage(plan, self.device, pinned=self._pinned)
@@ -450,6 +445,7 @@ class FreqLoader:
                 selection=self.selection,
                 band=self._band,
                 strict=self.strict,
+                transfer=transfer,
             )
         if self.selection is None:  # pragma: no cover - output is dct here
             raise InvalidArgumentError("the coefficient source needs a selection")

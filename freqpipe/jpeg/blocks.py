@@ -28,8 +28,10 @@ from freqpipe.errors import InvalidArgumentError, ShapeError
 from freqpipe.jpeg._ext import blocks as _blocks
 
 __all__ = [
+    "ESCAPE",
     "PAD",
     "gather_windows",
+    "narrow_int16",
     "pack_planes",
     "packed_capacity",
     "plane_layout",
@@ -39,6 +41,39 @@ __all__ = [
 #: Zero bytes after each packed stream: the device reads a value's bits as the three bytes
 #: from its first, the host as eight.
 PAD = 8
+
+
+#: The int8 value that stands for an escaped int16 in :func:`narrow_int16`'s output.
+ESCAPE = -128
+
+
+def narrow_int16(values: np.ndarray, narrow: np.ndarray, escapes: np.ndarray) -> int:
+    """int16 values as int8 where they fit, the others escaped (native, GIL released).
+
+    Each value in -127..127 is written to ``narrow`` as it is; any other as :data:`ESCAPE`,
+    with the value appended to ``escapes``. Widening back: the int8 values as int16, the
+    escapes put at the marks in order (the device does it with ``masked_scatter_``).
+
+    Args:
+        values: int16, C-contiguous, any shape (read flat).
+        narrow: int8 with room for every value.
+        escapes: int16 with room for every value.
+
+    Returns:
+        How many escapes were written.
+
+    Example:
+        >>> v = np.array([3, -200, 127, -128], np.int16)
+        >>> n8, esc = np.empty(4, np.int8), np.empty(4, np.int16)
+        >>> m = narrow_int16(v, n8, esc)
+        >>> n8.tolist(), esc[:m].tolist()
+        ([3, -128, 127, -128], [-200, -128])
+    """
+    src = np.ascontiguousarray(values, dtype=np.int16)
+    for name, a, dtype in (("narrow", narrow, np.int8), ("escapes", escapes, np.int16)):
+        if a.dtype != dtype or not a.flags.c_contiguous or a.size < src.size:
+            raise ShapeError(f"{name} has no room for {src.size} values: {a.dtype} {a.shape}")
+    return int(_blocks().narrow_int16(src, narrow, escapes))
 
 
 def _array(name: str, a: Any, dtype: str, ndim: int | None = None) -> np.ndarray:
