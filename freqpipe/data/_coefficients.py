@@ -150,11 +150,15 @@ class CoefficientSource(SampleSource):
             top = window[0][0]
             return top, top + self.blocks
 
+        partial = self.read_whole()  # the first read of a file checks all of it
         try:
-            dec = self._decode(source, name, self.selection, window_rows)
+            dec = self._decode(source, name, self.selection, window_rows if partial else None)
         except UnsupportedJpegError as exc:  # NotAJpegError included: maybe a PNG
             self._fallback(batch, pos, source, name, rng, exc)
             return
+        if not partial:
+            self.mark_read_whole()
+            window_rows(FrameHeader(dec.width, dec.height, dec.sampling, dec.grids))
         problem = self._layout_problem(dec)
         if problem is not None:
             self._fallback(batch, pos, source, name, rng, problem)

@@ -177,7 +177,26 @@ class Source(ABC):
 
 
 class SampleSource(Source):
-    """A source that reads JPEG files one sample at a time, under the bad-file policy."""
+    """A source that reads JPEG files one sample at a time, under the bad-file policy.
+
+    A source that can read only part of a file (the block rows of a crop) reads each file
+    whole the first time, so damage anywhere in it is found then, whatever the crop, and
+    parts of it afterwards (:meth:`read_whole`, :meth:`mark_read_whole`): a file either fails
+    in its first epoch, as a DataLoader's would, or never.
+    """
+
+    def __init__(self, dataset: Any, policy: ErrorPolicy):
+        super().__init__(dataset, policy)
+        self._read_whole = bytearray(len(dataset))  # 1: read whole without error
+        self._loading = threading.local()  # the index each worker thread is loading
+
+    def read_whole(self) -> bool:
+        """Whether the sample being loaded (this thread's) was once read whole without error."""
+        return bool(self._read_whole[self._loading.index])
+
+    def mark_read_whole(self) -> None:
+        """Record that the sample being loaded was just read whole without error."""
+        self._read_whole[self._loading.index] = 1
 
     @abstractmethod
     def load_one(self, batch: HostBatch, pos: int, source: Any, name: str, rng: Any) -> None:
@@ -205,6 +224,7 @@ class SampleSource(Source):
             for attempt in range(_MAX_ATTEMPTS):
                 source, label = self.dataset[index]
                 name = item_name(source, index)
+                self._loading.index = index
                 try:
                     self.load_one(batch, pos, source, name, rng.for_index(index, attempt))
                 except (FreqpipeError, OSError, ValueError) as exc:

@@ -201,10 +201,17 @@ class TransformSource(SampleSource):
             return top, top + rows
 
         problem: str | UnsupportedJpegError | None
+        partial = self.read_whole()  # the first read of a file checks all of it
         try:
             dec = decode_jpeg(
-                source, strict=self.strict, max_pixels=self.max_pixels, block_rows=cover_rows
+                source,
+                strict=self.strict,
+                max_pixels=self.max_pixels,
+                block_rows=cover_rows if partial else None,
             )
+            if not partial:
+                self.mark_read_whole()
+                cover_rows(FrameHeader(dec.width, dec.height, dec.sampling, dec.grids))
             problem = _layout_problem(dec)
         except UnsupportedJpegError as exc:  # NotAJpegError included: maybe a PNG
             dec, problem = None, exc
