@@ -158,7 +158,7 @@ class CoefficientSource(SampleSource):
             return
         if not partial:
             self.mark_read_whole()
-            window_rows(FrameHeader(dec.width, dec.height, dec.sampling, dec.grids))
+            window_rows(dec.frame)
         problem = self._layout_problem(dec)
         if problem is not None:
             self._fallback(batch, pos, source, name, rng, problem)

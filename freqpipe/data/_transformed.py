@@ -211,7 +211,7 @@ class TransformSource(SampleSource):
             )
             if not partial:
                 self.mark_read_whole()
-                cover_rows(FrameHeader(dec.width, dec.height, dec.sampling, dec.grids))
+                cover_rows(dec.frame)
             problem = _layout_problem(dec)
         except UnsupportedJpegError as exc:  # NotAJpegError included: maybe a PNG
             dec, problem = None, exc

@@ -103,6 +103,16 @@ class DecodedJpeg:
     total_bytes: int = 0
     block_rows: tuple[int, int] | None = None
 
+    @property
+    def frame(self) -> FrameHeader:
+        """What the header says of the frame (what a ``block_rows`` function is given).
+
+        Example:
+            >>> decode_jpeg(sample_path()).frame.grids[0]
+            (51, 80)
+        """
+        return FrameHeader(self.width, self.height, self.sampling, self.grids)
+
     def repeat(self, component: int) -> tuple[int, int]:
         """Block repetition ``(rep_v, rep_h)`` that aligns a component with the luma grid.
 

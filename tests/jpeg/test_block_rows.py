@@ -96,7 +96,7 @@ def test_a_function_draws_the_rows_from_the_frame_header() -> None:
         return 2, 5
 
     dec = decode_jpeg(data, select="dct24", block_rows=rows)
-    assert seen == [FrameHeader(dec.width, dec.height, dec.sampling, dec.grids)]
+    assert seen == [dec.frame]
     assert dec.block_rows == (2, 5) and not dec.complete
     assert decode_jpeg(data, block_rows=(0, dec.grids[0][0])).complete
 
