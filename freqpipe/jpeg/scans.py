@@ -68,11 +68,6 @@ class Scan(NamedTuple):
     ah: int
     al: int
 
-    @property
-    def band(self) -> int:
-        """The zigzag ranks ``ss..se`` as a 64-bit mask (bit r = rank r)."""
-        return (1 << (self.se + 1)) - (1 << self.ss) if self.se >= self.ss else 0
-
 
 @dataclass(frozen=True)
 class ScanTable:
