@@ -1384,18 +1384,27 @@ static void walk_scans(const unsigned char *buf, size_t len, ScanWalk *w) {
     w->ok = frames == 1;
 }
 
-static PyObject *native_scan_table(PyObject *module, PyObject *arg) {
+/* The walk of a buffer object, the GIL released: a ScanWalk to PyMem_Free, or NULL with an
+ * exception set. */
+static ScanWalk *walk_buffer(PyObject *obj) {
     Py_buffer data;
-    if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0) return NULL;
+    if (PyObject_GetBuffer(obj, &data, PyBUF_SIMPLE) < 0) return NULL;
     ScanWalk *w = (ScanWalk *)PyMem_Malloc(sizeof(ScanWalk));
     if (w == NULL) {
         PyBuffer_Release(&data);
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
     walk_scans((const unsigned char *)data.buf, (size_t)data.len, w);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&data);
+    return w;
+}
+
+static PyObject *native_scan_table(PyObject *module, PyObject *arg) {
+    ScanWalk *w = walk_buffer(arg);
+    if (w == NULL) return NULL;
     PyObject *result = NULL, *scans = NULL;
     if (!w->ok) {
         Py_INCREF(Py_None);
@@ -1532,17 +1541,8 @@ done:
 static PyObject *native_prefix_cut(PyObject *module, PyObject *args) {
     PyObject *buffer, *masks_for;
     if (!PyArg_ParseTuple(args, "OO", &buffer, &masks_for)) return NULL;
-    Py_buffer data;
-    if (PyObject_GetBuffer(buffer, &data, PyBUF_SIMPLE) < 0) return NULL;
-    ScanWalk *w = (ScanWalk *)PyMem_Malloc(sizeof(ScanWalk));
-    if (w == NULL) {
-        PyBuffer_Release(&data);
-        return PyErr_NoMemory();
-    }
-    Py_BEGIN_ALLOW_THREADS
-    walk_scans((const unsigned char *)data.buf, (size_t)data.len, w);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&data);
+    ScanWalk *w = walk_buffer(buffer);
+    if (w == NULL) return NULL;
     PyObject *result = NULL;
     if (!w->ok || !w->progressive || !w->complete || w->eoi < 0) {
         result = Py_NewRef(Py_None);
