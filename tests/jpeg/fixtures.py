@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -69,3 +70,17 @@ def encoded_fixtures() -> tuple[tuple[str, bytes], ...]:
         out.append((f"pillow-{w}x{h}-420", _pillow(crop, quality=85)))
         out.append((f"turbo-{w}x{h}-411", _turbo(crop, "411")))
     return tuple(out)
+
+
+def jpeglib_planes(data: bytes, tmp_path: Path) -> list[np.ndarray]:
+    """A file's planes (Hb, Wb, 64) from jpeglib, an independent libjpeg binding.
+
+    The caller skips when jpeglib is missing (``pytest.importorskip("jpeglib")``).
+    """
+    import jpeglib
+
+    path = tmp_path / "ref.jpg"
+    path.write_bytes(data)
+    im = jpeglib.read_dct(str(path))
+    planes = [im.Y] + ([im.Cb, im.Cr] if im.Cb is not None else [])
+    return [np.asarray(p).reshape(p.shape[0], p.shape[1], 64) for p in planes]

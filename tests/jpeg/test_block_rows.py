@@ -14,7 +14,7 @@ import freqpipe as fp
 from freqpipe.errors import CorruptJpegError, FreqpipeError, InvalidArgumentError
 from freqpipe.jpeg import FrameHeader, decode_jpeg, scan_table
 from freqpipe.transforms import Selection
-from tests.jpeg.fixtures import encoded_fixtures
+from tests.jpeg.fixtures import encoded_fixtures, jpeglib_planes
 
 jpeglib = pytest.importorskip("jpeglib")
 
@@ -35,15 +35,6 @@ CASES = [
         "pillow-restart-blocks-5",
     )
 ]
-
-
-def _reference(data: bytes, tmp_path: Path) -> list[np.ndarray]:
-    """The file's planes (Hb, Wb, 64) from jpeglib, an independent libjpeg binding."""
-    path = tmp_path / "ref.jpg"
-    path.write_bytes(data)
-    im = jpeglib.read_dct(str(path))
-    planes = [im.Y] + ([im.Cb, im.Cr] if im.Cb is not None else [])
-    return [np.asarray(p).reshape(p.shape[0], p.shape[1], 64) for p in planes]
 
 
 def _component_rows(dec: fp.jpeg.DecodedJpeg, start: int, stop: int) -> list[range]:
@@ -73,7 +64,7 @@ def test_rows_read_equal_the_whole_file_inside_them(
     # reordered: the spectral decoder skips restart intervals; as-is (baseline files, some
     # with restart markers): libjpeg stops after the last iMCU row the rows need
     out = fp.reorder_jpeg(data) if reordered else data
-    ref = _reference(data, tmp_path)
+    ref = jpeglib_planes(data, tmp_path)
     rows = ref[0].shape[0]
     rng = np.random.default_rng(len(data))
     ranges = {(0, rows), (0, 1), (rows - 1, rows), (-3, 2), (rows // 2, rows + 5)}

@@ -17,7 +17,7 @@ from freqpipe.jpeg._ext import native
 from freqpipe.jpeg.fallback import open_rgb
 from freqpipe.jpeg.scans import Scan, ScanPrefix, ScanTable, complete_after
 from freqpipe.transforms import Selection
-from tests.jpeg.fixtures import encoded_fixtures
+from tests.jpeg.fixtures import encoded_fixtures, jpeglib_planes
 
 jpeglib = pytest.importorskip("jpeglib")
 
@@ -29,15 +29,6 @@ SELECTIONS = [
 ]
 IDS = [s.name or f"custom{i}" for i, s in enumerate(SELECTIONS)]
 ORDER = ("dct6", "dct24", "dct64", "all")
-
-
-def _reference(data: bytes, tmp_path: Path) -> list[np.ndarray]:
-    """The original's planes (Hb, Wb, 64) from jpeglib, an independent libjpeg binding."""
-    path = tmp_path / "ref.jpg"
-    path.write_bytes(data)
-    im = jpeglib.read_dct(str(path))
-    planes = [im.Y] + ([im.Cb, im.Cr] if im.Cb is not None else [])
-    return [np.asarray(p).reshape(p.shape[0], p.shape[1], 64) for p in planes]
 
 
 def _request(sel: Selection, ncomp: int) -> tuple[list[int], list[np.ndarray]]:
@@ -70,7 +61,7 @@ REORDERED = [
 def test_prefix_of_reordered_file_is_exact(
     name: str, data: bytes, sel: Selection, tmp_path: Path
 ) -> None:
-    ref = _reference(data, tmp_path)
+    ref = jpeglib_planes(data, tmp_path)
     out = fp.reorder_jpeg(data, ORDER)
     got = _assert_exact_prefix(out, sel, ref)
     # The bytes read are the prefix of the smallest selection of the order that holds sel.
@@ -94,7 +85,7 @@ def test_photos_prefix_is_exact_and_short(photos: list[Path], tmp_path: Path) ->
     ratios = []
     for path in photos[::20]:
         data = path.read_bytes()
-        ref = _reference(data, tmp_path)
+        ref = jpeglib_planes(data, tmp_path)
         out = fp.reorder_jpeg(data)
         ratios.append(_assert_exact_prefix(out, Selection.preset("dct24"), ref) / len(data))
         _assert_exact_prefix(out, Selection.preset("dct6"), ref)
@@ -107,12 +98,12 @@ def test_libjpeg_default_progression_reads_everything(tmp_path: Path) -> None:
     # (Al = 0) comes last, so any request with Y needs the whole file, and says so.
     for name in ("pillow-420-progressive", "pillow-444-progressive", "pillow-gray-progressive"):
         _, data = next(f for f in FIXTURES if f[0] == name)
-        ref = _reference(data, tmp_path)
+        ref = jpeglib_planes(data, tmp_path)
         for sel in SELECTIONS[:3]:
             assert _assert_exact_prefix(data, sel, ref) == len(data)
     # Chroma alone can stop before the last (luma) refinement scan.
     _, data = next(f for f in FIXTURES if f[0] == "pillow-420-progressive")
-    ref = _reference(data, tmp_path)
+    ref = jpeglib_planes(data, tmp_path)
     c = read_coefficients(data, components=1, freqs=[0, 1])
     np.testing.assert_array_equal(c.planes[0], ref[1][..., [0, 1]])
     assert c.bytes_read < len(data) and c.scans < len(scan_table(data).scans)  # type: ignore[union-attr]
